@@ -1,0 +1,60 @@
+# make demo   set-up, then a real offload job on the local Docker worker
+# make test   set-up, then every test (what CI runs)
+# make bench  set-up, then the benchmarks
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+COLLECTION := .build/collections/ansible_collections/gcli/offload
+DEMO := $(CURDIR)/.build/demo
+
+.PHONY: setup demo test lint sanity ansible-lint unit integration molecule bench images clean
+
+setup: .build/apt.stamp $(VENV)/.stamp $(COLLECTION) images
+
+.build/apt.stamp: tests/setup/apt-deps
+	tests/setup/apt-deps
+	mkdir -p .build && touch $@
+
+$(VENV)/.stamp: requirements.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(COLLECTION):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+images: .build/apt.stamp
+	tests/images/build base demo-job
+
+demo: setup
+	tests/fixtures/make-upstream $(DEMO)/upstream.git
+	OFFLOAD_DATA_ROOT=$(DEMO)/data ansible-playbook offload.yml -e pr=1
+
+test: setup
+	$(MAKE) --no-print-directory lint unit integration molecule
+
+lint: ansible-lint sanity
+	shellcheck docker/offload-entrypoint tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream .ci/run
+
+ansible-lint:
+	ansible-lint --offline
+
+sanity:
+	tests/sanity/run
+
+unit:
+	python -m pytest -q tests/unit
+
+integration:
+	python -m pytest -q tests/integration
+
+molecule:
+	for s in $$(ls molecule); do molecule test -s $$s; done
+
+clean:
+	-docker rm -f $$(docker ps -aq --filter label=gcli.offload.managed=true) 2>/dev/null
+	rm -rf .build

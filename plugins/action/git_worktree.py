@@ -1,0 +1,99 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A pull request's worktree on the worker, made by git in the maintainer container."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    DEV,
+    JOB_USER,
+    job_name,
+    validate_container_name,
+    validate_repo_url,
+    validate_worker_path,
+)
+from ansible_collections.gcli.offload.plugins.plugin_utils._git_script import SCRIPT
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+
+
+def parse_output(text):
+    """`key=value` lines -> dict (later keys win; other lines ignored)."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition('=')
+        if sep and key.isidentifier():
+            out[key] = value
+    return out
+
+
+class ActionModule(WorkerAction):
+    ARGUMENT_SPEC = {
+        'pr': {'type': 'raw', 'required': True},
+        'action': {'type': 'raw', 'default': 'review'},
+        'repo_url': {'type': 'str'},
+        'upstream_url': {'type': 'str'},
+        'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
+        'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent', 'released']},
+        'lock_grace': {'type': 'int', 'default': 120},
+        'data_root': {'type': 'str', 'required': True},
+        'start_head': {'type': 'str'},
+    }
+
+    def act(self, args, task_vars):
+        docker = args['docker_bin']
+        name = job_name(args['pr'], args['action'])
+        maintainer = validate_container_name(args['maintainer'], 'maintainer')
+        data_root = validate_worker_path(args['data_root'], 'data_root')
+        worktree = '%s/worktrees/%s' % (data_root, name)
+        state = args['state']
+
+        if state == 'present':
+            repo_url = validate_repo_url(args['repo_url'], 'repo_url')
+            upstream = validate_repo_url(args['upstream_url'], 'upstream_url', required=False)
+            if self.container_state(name, docker) == 'running':
+                raise AnsibleActionFail(
+                    'job %s is already running on %s: follow it with logs.yml, or stop it with '
+                    'clean.yml -e pr=%s -e force=true' % (name, self._worker_name(task_vars), args['pr']))
+            if self._task.check_mode:
+                return {'changed': True, 'worktree': worktree}
+            params = ['prepare', DEV, name, str(int(args['pr'])), repo_url, upstream, str(args['lock_grace'])]
+        else:
+            if self._task.check_mode:
+                return {'changed': state == 'absent', 'worktree': worktree}
+            params = ['remove' if state == 'absent' else 'release', DEV, name]
+
+        if self.container_state(maintainer, docker) != 'running':
+            raise AnsibleActionFail(
+                'the maintainer container %s is not running on %s: run the worktree role '
+                '(or provision.yml) to start it' % (maintainer, self._worker_name(task_vars)))
+        rc, out, err = self.docker(
+            ['exec', '--interactive', '--user', JOB_USER, maintainer, 'sh', '-s', '--'] + params,
+            '%s worktree %s' % (params[0], name), docker, stdin=SCRIPT, check=False)
+        facts = parse_output(out)
+        if rc != 0:
+            reason = facts.get('error') or 'exit %d' % rc
+            detail = [line for line in err.strip().splitlines() if not line.startswith('offload-git:')][-3:]
+            raise AnsibleActionFail('git could not %s the worktree %s on %s: %s%s' % (
+                params[0], name, self._worker_name(task_vars), reason,
+                ''.join('\n  git: ' + line for line in detail)))
+        result = {
+            'changed': facts.get('changed') == '1',
+            'worktree': worktree,
+            'job': name,
+        }
+        if state == 'present':
+            result.update(head=facts.get('head'), base=facts.get('base'), gitdir=facts.get('gitdir'))
+        else:
+            result['existed'] = facts.get('exists') == '1'
+            if result['existed']:
+                result['head'] = facts.get('head')
+                result['dirty'] = facts.get('dirty') == '1'
+                # What the job did to its worktree: moved HEAD or left changes.
+                result['modified'] = result['dirty'] or bool(
+                    args['start_head'] and args['start_head'] != result['head'])
+                if state == 'released':
+                    result['changed'] = result['modified']
+        return result

@@ -1,0 +1,116 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run a job container on the worker to completion and bring its log back."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    job_run_argv,
+    job_spec,
+)
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+
+# Runs on the worker host: a fixed script, inputs are positional parameters.
+# `timeout` sends TERM (proxied by `docker run` to the container's init), then
+# KILL to the client after the grace; the caller removes a container left over.
+RUN_SCRIPT = r'''
+log=$1 seconds=$2 grace=$3
+shift 3
+mkdir -p "$(dirname "$log")"
+timeout -k "$grace" "$seconds" "$@" >"$log" 2>&1 </dev/null
+rc=$?
+echo "$rc" >"${log%.log}.exit"
+echo "rc=$rc"
+'''
+KILL_GRACE = 10
+TIMEOUT_CODES = (124, 137)
+
+
+def tail(text, lines):
+    return '\n'.join(text.splitlines()[-lines:])
+
+
+class ActionModule(WorkerAction):
+    ARGUMENT_SPEC = {
+        'pr': {'type': 'raw', 'required': True},
+        'action': {'type': 'raw', 'default': 'review'},
+        'data_root': {'type': 'str', 'required': True},
+        'image': {'type': 'str', 'required': True},
+        'command': {'type': 'list', 'elements': 'str'},
+        'timeout': {'type': 'int', 'default': 3600},
+        'gemini_dir': {'type': 'str'},
+        'env': {'type': 'dict', 'default': {}},
+        'log_dest': {'type': 'path', 'default': '~/.cache/gcli-offload/logs'},
+        'tail_lines': {'type': 'int', 'default': 40},
+    }
+
+    def act(self, args, task_vars):
+        docker = args['docker_bin']
+        spec = job_spec(args['pr'], args['action'], args['data_root'], args['image'],
+                        command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'])
+        name = spec['name']
+        worker = self._worker_name(task_vars)
+        state = self.container_state(name, docker)
+        if state == 'running':
+            raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
+        if self._task.check_mode:
+            return {'changed': True, 'job': name, 'argv': job_run_argv(spec, docker, args['env'])}
+        if state is not None:  # a stopped leftover (no --rm run, or a crash)
+            self.docker(['rm', '-f', name], 'remove the stale container %s' % name, docker)
+
+        stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
+        worker_log = '%s/%s.log' % (spec['log_dir'], stamp)
+        argv = job_run_argv(spec, docker, args['env'])
+        started = time.monotonic()
+        try:
+            rc, out, err = self.worker_run(
+                ['sh', '-c', RUN_SCRIPT, 'offload-job', worker_log, str(spec['timeout']), str(KILL_GRACE)] + argv,
+                'run job %s' % name, check=False)
+        finally:
+            # Whatever happened to the client, no job container outlives this task.
+            if self.container_state(name, docker) is not None:
+                self.docker(['rm', '-f', name], 'remove the job container %s' % name, docker, check=False)
+        duration = round(time.monotonic() - started, 3)
+        job_rc = self._job_rc(out, rc)
+        timed_out = job_rc in TIMEOUT_CODES and duration >= spec['timeout']
+
+        local_log = os.path.join(os.path.expanduser(args['log_dest']), worker, name, stamp + '.log')
+        os.makedirs(os.path.dirname(local_log), mode=0o700, exist_ok=True)
+        self._connection.fetch_file(worker_log, local_log)
+        with open(local_log, 'rb') as f:
+            log_text = to_text(f.read(), errors='surrogate_or_replace')
+        last = tail(log_text, args['tail_lines'])
+
+        result = {
+            'changed': True,
+            'job': name,
+            'rc': job_rc,
+            'timed_out': timed_out,
+            'duration': duration,
+            'log': local_log,
+            'worker_log': worker_log,
+            'log_tail': last.splitlines(),
+        }
+        if timed_out:
+            result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
+                name, worker, spec['timeout'], local_log, last))
+        elif job_rc != 0:
+            result.update(failed=True, msg='job %s on %s failed with exit code %d; log: %s\n--- last lines ---\n%s' % (
+                name, worker, job_rc, local_log, last))
+        else:
+            result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
+        return result
+
+    @staticmethod
+    def _job_rc(out, rc):
+        for line in out.splitlines():
+            if line.startswith('rc='):
+                return int(line[3:])
+        raise AnsibleActionFail('the job runner on the worker ended without a result (exit %d): %s' % (rc, out.strip()))

@@ -1,0 +1,91 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Ensure the worker's long-lived maintainer container (git for the jobs)."""
+
+from __future__ import annotations
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    DEV,
+    JOB_UID,
+    LABEL_PREFIX,
+    validate_container_name,
+    validate_image,
+    validate_worker_path,
+)
+from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
+    maintainer_run_args,
+    spec_hash,
+)
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+
+SPEC_LABEL = LABEL_PREFIX + 'spec'
+# The data directories a job needs, owned by the job user.
+DATA_DIRS = ('main', 'worktrees', 'gemini', 'logs')
+
+
+class ActionModule(WorkerAction):
+    ARGUMENT_SPEC = {
+        'name': {'type': 'str', 'default': 'maintainer-worker'},
+        'image': {'type': 'str', 'required': True},
+        'data_root': {'type': 'str', 'required': True},
+        'state': {'type': 'str', 'default': 'started', 'choices': ['started', 'absent']},
+        'extra_mounts': {'type': 'list', 'elements': 'str', 'default': []},
+    }
+
+    def act(self, args, task_vars):
+        docker = args['docker_bin']
+        name = validate_container_name(args['name'], 'name')
+        image = validate_image(args['image'], 'image')
+        data_root = validate_worker_path(args['data_root'], 'data_root')
+        extra = [validate_worker_path(p, 'extra_mounts') for p in args['extra_mounts']]
+        run_args = maintainer_run_args(name, image, data_root, extra)
+        wanted = spec_hash(run_args)
+
+        rc, out, err = self.docker(
+            ['container', 'inspect', '--format',
+             '{{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL, name],
+            'inspect container %s' % name, docker, check=False)
+        status, current = (out.split() + ['', ''])[:2] if rc == 0 else (None, None)
+
+        before = {'container': name, 'state': status or 'absent', 'spec': current}
+        if args['state'] == 'absent':
+            after = {'container': name, 'state': 'absent', 'spec': None}
+            changed = status is not None
+            if changed and not self._task.check_mode:
+                self.docker(['rm', '-f', name], 'remove container %s' % name, docker)
+            return self._result(changed, name, before, after)
+
+        after = {'container': name, 'state': 'running', 'spec': wanted}
+        action = None
+        if status is None:
+            action = 'create'
+        elif current != wanted:
+            action = 'recreate'
+        elif status != 'running':
+            action = 'start'
+        if action and not self._task.check_mode:
+            if action == 'recreate':
+                self.docker(['rm', '-f', name], 'remove outdated container %s' % name, docker)
+            if action == 'start':
+                self.docker(['start', name], 'start container %s' % name, docker)
+            else:
+                # --mount needs the source to exist; logs are written by the host.
+                self.worker_run(['mkdir', '-p', data_root + '/logs'], 'create %s' % data_root)
+                self.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
+                            'start the maintainer container %s from %s' % (name, image), docker)
+        if not self._task.check_mode:
+            # Cheap and idempotent: the job user owns the data directories.
+            self.docker(['exec', '--user', '0', name, 'install', '-d', '-o', str(JOB_UID), '-g', str(JOB_UID)]
+                        + ['%s/%s' % (DEV, d) for d in DATA_DIRS],
+                        'create the data directories in %s' % data_root, docker)
+        result = self._result(bool(action), name, before, after)
+        result['operation'] = action or 'none'
+        return result
+
+    def _result(self, changed, name, before, after):
+        result = {'changed': changed, 'container': name}
+        if self._task.diff and changed:
+            result['diff'] = {'before': before, 'after': after,
+                              'before_header': 'container %s' % name, 'after_header': 'container %s' % name}
+        return result

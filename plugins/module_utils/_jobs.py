@@ -1,0 +1,251 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The rules of an offload job, in one place.
+
+Every name, path, label and docker argument of a job is derived here, from
+inputs validated here; plugins and roles call these functions and never
+re-derive a rule themselves. Nothing in this file touches a host.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+# Actions a batch job can run (the original tool's `offload <PR> <action>`;
+# `open`, an interactive shell, is attach.yml's business, not a job's).
+ACTIONS = ('review', 'fix', 'ready', 'implement')
+
+JOB_PREFIX = 'offload'
+LABEL_PREFIX = 'gcli.offload.'
+MANAGED_LABEL = LABEL_PREFIX + 'managed'
+
+# Where things live inside the containers. The maintainer container mounts the
+# whole data root at DEV; a job container sees only its own worktree (rw), the
+# main clone (ro) and the worker's gemini config (ro).
+CONTAINER_HOME = '/home/node'
+DEV = CONTAINER_HOME + '/dev'
+JOB_WORKTREE = DEV + '/worktree'
+JOB_MAIN = DEV + '/main'
+JOB_GEMINI = CONTAINER_HOME + '/.gemini'
+JOB_UID = 1000  # the node user of the maintainer image
+JOB_USER = '%d:%d' % (JOB_UID, JOB_UID)
+
+MAX_PR = 10 ** 9
+MAX_TIMEOUT = 7 * 24 * 3600
+
+# A worker path must be something we can pass through `--mount` and a remote
+# shell without any quoting subtlety: absolute, no `..`, a plain character set.
+_PATH_RE = re.compile(r'^/[A-Za-z0-9._/+-]*$')
+# docker reference: [registry[:port]/]name[/name...][:tag][@digest]
+_IMAGE_RE = re.compile(
+    r'^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?'
+    r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+    r'(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
+    r'(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?'
+    r'(?:@sha256:[a-f0-9]{64})?$'
+)
+# git remotes: URLs with a scheme, scp-like user@host:path, or a local path.
+_URL_RE = re.compile(
+    r'^(?:(?:https?|ssh|git|file)://[^\s\'"`$;|&<>\\]+'
+    r'|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s\'"`$;|&<>\\]+'
+    r'|/[^\s\'"`$;|&<>\\]+)$'
+)
+_CONTAINER_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$')
+
+
+class JobInputError(ValueError):
+    """An input that must be refused before anything touches a worker."""
+
+    def __init__(self, variable, message):
+        super().__init__('%s: %s' % (variable, message))
+        self.variable = variable
+
+
+def _shown(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+def validate_pr(value, variable='pr'):
+    """Return the pull request number as an int, or raise JobInputError.
+
+    Accepts an int or a string of decimal digits (extra vars are strings);
+    refuses bools, signs, spaces, zero and anything else.
+    """
+    if isinstance(value, bool):
+        raise JobInputError(variable, 'must be a positive integer (a pull request number), got %s' % _shown(value))
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r'[0-9]{1,10}', value):
+        number = int(value)
+    else:
+        raise JobInputError(variable, 'must be a positive integer (a pull request number), got %s' % _shown(value))
+    if not 1 <= number < MAX_PR:
+        raise JobInputError(variable, 'must be a positive integer (a pull request number), got %s' % _shown(value))
+    return number
+
+
+def validate_action(value, variable='action'):
+    if value not in ACTIONS:
+        raise JobInputError(variable, 'must be one of %s, got %s' % (', '.join(ACTIONS), _shown(value)))
+    return value
+
+
+def validate_worker_path(value, variable):
+    if not isinstance(value, str) or not _PATH_RE.match(value):
+        raise JobInputError(
+            variable,
+            'must be an absolute path of letters, digits and . _ / + - only, got %s' % _shown(value))
+    parts = value.split('/')
+    if '..' in parts or '.' in parts:
+        raise JobInputError(variable, 'must not contain . or .. components, got %s' % _shown(value))
+    normalized = posixpath.normpath(value)
+    if normalized == '/':
+        raise JobInputError(variable, 'must not be the root directory')
+    return normalized
+
+
+def validate_image(value, variable='offload_image'):
+    if not isinstance(value, str) or len(value) > 512 or not _IMAGE_RE.match(value):
+        raise JobInputError(variable, 'must be a docker image reference such as '
+                                      'registry/name:tag or name@sha256:..., got %s' % _shown(value))
+    return value
+
+
+def validate_repo_url(value, variable='offload_repo_url', required=True):
+    if value in (None, ''):
+        if required:
+            raise JobInputError(variable, 'is required: the git URL (or worker-local path) of the repository')
+        return ''
+    if not isinstance(value, str) or len(value) > 2048 or not _URL_RE.match(value) or value.startswith('-'):
+        raise JobInputError(variable, 'must be a git URL (https://, ssh://, git://, file://, user@host:path) '
+                                      'or an absolute path, got %s' % _shown(value))
+    return value
+
+
+def validate_command(value, variable='offload_job_command'):
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise JobInputError(variable, 'must be a non-empty list of strings (an argv), not a shell string')
+    for item in value:
+        if not isinstance(item, str) or '\0' in item:
+            raise JobInputError(variable, 'every element must be a string without NUL bytes, got %s' % _shown(item))
+    return list(value)
+
+
+def validate_timeout(value, variable='offload_job_timeout'):
+    if isinstance(value, bool):
+        raise JobInputError(variable, 'must be a number of seconds, got %s' % _shown(value))
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise JobInputError(variable, 'must be a number of seconds, got %s' % _shown(value))
+    if isinstance(value, float) and value != seconds:
+        raise JobInputError(variable, 'must be a whole number of seconds, got %s' % _shown(value))
+    if not 1 <= seconds <= MAX_TIMEOUT:
+        raise JobInputError(variable, 'must be between 1 and %d seconds, got %s' % (MAX_TIMEOUT, _shown(value)))
+    return seconds
+
+
+def validate_container_name(value, variable):
+    if not isinstance(value, str) or not _CONTAINER_NAME_RE.match(value):
+        raise JobInputError(variable, 'must be a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*), got %s' % _shown(value))
+    return value
+
+
+def job_name(pr, action):
+    """`offload-<pr>-<action>`: the container name, worktree name and log folder."""
+    return '%s-%d-%s' % (JOB_PREFIX, validate_pr(pr), validate_action(action))
+
+
+def job_labels(pr, action):
+    name = job_name(pr, action)
+    return {
+        MANAGED_LABEL: 'true',
+        LABEL_PREFIX + 'job': name,
+        LABEL_PREFIX + 'pr': str(pr),
+        LABEL_PREFIX + 'action': action,
+    }
+
+
+def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, command=None,
+             timeout=3600, gemini_dir=None, keep_worktree=False):
+    """Validate every input of a job and derive all of its names and paths.
+
+    Raises JobInputError naming the first offending variable. repo_url may be
+    None for callers that do not touch git (it is then not checked); an empty
+    string is refused.
+    """
+    pr = validate_pr(pr)
+    action = validate_action(action)
+    data_root = validate_worker_path(data_root, 'offload_data_root')
+    image = validate_image(image)
+    repo_url = validate_repo_url(repo_url, required=repo_url is not None)
+    upstream_url = validate_repo_url(upstream_url, 'offload_upstream_url', required=False)
+    command = validate_command(command)
+    timeout = validate_timeout(timeout)
+    gemini_dir = validate_worker_path(gemini_dir or data_root + '/gemini', 'offload_gemini_dir')
+    if not isinstance(keep_worktree, bool):
+        raise JobInputError('offload_keep_worktree', 'must be a boolean, got %s' % _shown(keep_worktree))
+    name = job_name(pr, action)
+    return {
+        'pr': pr,
+        'action': action,
+        'name': name,
+        'image': image,
+        'repo_url': repo_url,
+        'upstream_url': upstream_url,
+        'command': command or ['offload-entrypoint', str(pr), action],
+        'timeout': timeout,
+        'keep_worktree': keep_worktree,
+        'data_root': data_root,
+        'main_dir': data_root + '/main',
+        'worktree_dir': '%s/worktrees/%s' % (data_root, name),
+        # git's per-worktree admin dir (index, HEAD) inside the main clone
+        'gitdir': '%s/main/.git/worktrees/%s' % (data_root, name),
+        'log_dir': '%s/logs/%s' % (data_root, name),
+        'gemini_dir': gemini_dir,
+        'labels': job_labels(pr, action),
+    }
+
+
+def job_run_argv(spec, docker='docker', extra_env=None):
+    """The `docker run` argv of a job container (never a shell string).
+
+    The worktree is read-write; the main clone and the gemini config are
+    read-only; git's admin dir for this one worktree is writable so that git
+    in the job can update its index and HEAD, and new objects go to a
+    per-job object directory (the shared object store stays read-only).
+    """
+    name = spec['name']
+    job_gitdir = '%s/.git/worktrees/%s' % (JOB_MAIN, name)
+    argv = [docker, 'run', '--rm', '--name', name, '--init',
+            '--user', JOB_USER,
+            '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+            '--workdir', JOB_WORKTREE]
+    for key, value in sorted(spec['labels'].items()):
+        argv += ['--label', '%s=%s' % (key, value)]
+    mounts = [
+        (spec['worktree_dir'], JOB_WORKTREE, False),
+        (spec['main_dir'], JOB_MAIN, True),
+        (spec['gitdir'], job_gitdir, False),
+        (spec['gemini_dir'], JOB_GEMINI, True),
+    ]
+    for source, target, readonly in mounts:
+        argv += ['--mount', 'type=bind,source=%s,target=%s%s' % (source, target, ',readonly' if readonly else '')]
+    env = {
+        'OFFLOAD_PR': str(spec['pr']),
+        'OFFLOAD_ACTION': spec['action'],
+        'OFFLOAD_JOB': name,
+        'GIT_OBJECT_DIRECTORY': job_gitdir + '/objects',
+        'GIT_ALTERNATE_OBJECT_DIRECTORIES': JOB_MAIN + '/.git/objects',
+    }
+    env.update(extra_env or {})
+    for key in sorted(env):
+        argv += ['--env', '%s=%s' % (key, env[key])]
+    argv.append(spec['image'])
+    argv += spec['command']
+    return argv

@@ -1,0 +1,122 @@
+#!/usr/bin/python
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: git_worktree
+short_description: A pull request's git worktree on an offload worker
+version_added: 0.1.0
+description:
+  - Makes, releases or removes the worktree C(<data_root>/worktrees/offload-<pr>-<action>) with git running inside
+    the maintainer container (the worker host needs no git).
+  - C(present) keeps C(<data_root>/main) a blobless clone of O(repo_url) (with an C(upstream) remote for
+    O(upstream_url)), fetches C(refs/pull/<pr>/head) and checks it out detached in the job's worktree; a clean
+    worktree already at that head is reused. Fetches, ref updates and prunes are serialised with a lock on the
+    worker; checkouts of different jobs run in parallel.
+  - While a job uses it, the worktree is held (C(git worktree lock)). C(present) refuses a worktree whose job
+    container runs, or that another run holds for less than O(lock_grace) seconds; an older hold is taken over.
+  - C(released) ends a job but keeps its worktree for inspection; C(absent) removes it and prunes.
+options:
+  pr:
+    description: The pull request number.
+    type: raw
+    required: true
+  action:
+    description: The job's action.
+    type: raw
+    default: review
+  data_root:
+    description: The worker's data directory (as mounted in the maintainer container).
+    type: str
+    required: true
+  repo_url:
+    description: The repository (the fork when O(upstream_url) is set). Required with O(state=present).
+    type: str
+  upstream_url:
+    description: The upstream repository holding the pull request refs.
+    type: str
+  maintainer:
+    description: The maintainer container's name.
+    type: str
+    default: maintainer-worker
+  state:
+    description: The worktree's state.
+    type: str
+    default: present
+    choices: [present, absent, released]
+  lock_grace:
+    description: Seconds during which another run's hold on the worktree is respected.
+    type: int
+    default: 120
+  start_head:
+    description: The head the job started from; with O(state=released) or O(state=absent) the result says whether
+      the job moved it.
+    type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - gcli.offload.worker
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+author:
+  - gcli.offload maintainers (@gcli-offload)
+'''
+
+EXAMPLES = r'''
+- name: Prepare the worktree of PR 123
+  gcli.offload.git_worktree:
+    pr: 123
+    action: review
+    data_root: /mnt/disks/offload
+    repo_url: https://github.com/me/gemini-cli.git
+    upstream_url: https://github.com/google-gemini/gemini-cli.git
+  register: offload_worktree
+
+- name: Remove it
+  gcli.offload.git_worktree:
+    pr: 123
+    action: review
+    data_root: /mnt/disks/offload
+    state: absent
+'''
+
+RETURN = r'''
+worktree:
+  description: The worktree's path on the worker.
+  returned: always
+  type: str
+  sample: /mnt/disks/offload/worktrees/offload-123-review
+job:
+  description: The job's name.
+  returned: success
+  type: str
+  sample: offload-123-review
+head:
+  description: The commit the worktree is at.
+  returned: when the worktree exists
+  type: str
+  sample: 4b825dc642cb6eb9a060e54bf8d69288fbee4904
+base:
+  description: The main clone's commit (origin's default branch).
+  returned: when O(state=present)
+  type: str
+existed:
+  description: Whether the worktree existed (O(state=absent) or O(state=released)).
+  returned: when O(state) is not C(present)
+  type: bool
+dirty:
+  description: Whether the worktree had uncommitted changes.
+  returned: when it existed and O(state) is not C(present)
+  type: bool
+modified:
+  description: Whether the job left changes or moved HEAD away from O(start_head).
+  returned: when it existed and O(state) is not C(present)
+  type: bool
+'''

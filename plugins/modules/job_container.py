@@ -1,0 +1,136 @@
+#!/usr/bin/python
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: job_container
+short_description: Run an offload job container on a worker and bring its log back
+version_added: 0.1.0
+description:
+  - Runs the job C(offload-<pr>-<action>) as C(docker run --rm) on the worker, built as an argv list, with the
+    job's worktree read-write at C(/home/node/dev/worktree), the main clone read-only at C(/home/node/dev/main),
+    the gemini config read-only at C(/home/node/.gemini), the worktree as working directory, uid 1000, all
+    capabilities dropped, C(no-new-privileges), no Docker socket, and labels C(gcli.offload.job), C(.pr),
+    C(.action) and C(.managed).
+  - Git in the job can update its own worktree's index and HEAD and write objects to a per-job object directory;
+    the shared clone stays read-only.
+  - After O(timeout) seconds the container gets SIGTERM, then SIGKILL; no C(offload-*) container outlives the task,
+    whatever happened.
+  - The log is kept on the worker under C(<data_root>/logs/<job>/) (with a C(.exit) file) and copied to
+    O(log_dest) on the controller. A failed or timed-out job fails the task with the log's last lines.
+  - Refuses to start while a container of the same job runs.
+options:
+  pr:
+    description: The pull request number.
+    type: raw
+    required: true
+  action:
+    description: The job's action.
+    type: raw
+    default: review
+  data_root:
+    description: The worker's data directory.
+    type: str
+    required: true
+  image:
+    description: The job image.
+    type: str
+    required: true
+  command:
+    description: The job's argv; default C(offload-entrypoint <pr> <action>).
+    type: list
+    elements: str
+  timeout:
+    description: Seconds before the job is killed.
+    type: int
+    default: 3600
+  gemini_dir:
+    description: Worker directory mounted read-only at C(/home/node/.gemini). Defaults to O(data_root)C(/gemini).
+    type: str
+  env:
+    description: Extra environment variables for the job (not for secrets, which C(docker inspect) would show).
+    type: dict
+    default: {}
+  log_dest:
+    description: Controller directory the log is copied to, as C(<log_dest>/<worker>/<job>/<time>.log).
+    type: path
+    default: ~/.cache/gcli-offload/logs
+  tail_lines:
+    description: How many of the log's last lines the result (and a failure message) shows.
+    type: int
+    default: 40
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - gcli.offload.worker
+attributes:
+  check_mode:
+    support: full
+    details: In check mode nothing runs; the result holds the C(docker run) argv.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+author:
+  - gcli.offload maintainers (@gcli-offload)
+'''
+
+EXAMPLES = r'''
+- name: Run the review job of PR 123
+  gcli.offload.job_container:
+    pr: 123
+    action: review
+    data_root: /mnt/disks/offload
+    image: us-docker.pkg.dev/my-project/offload/maintainer:latest
+    timeout: 1800
+  register: offload_job_result
+
+- name: Run a custom command instead of the entrypoint
+  gcli.offload.job_container:
+    pr: 123
+    data_root: /mnt/disks/offload
+    image: us-docker.pkg.dev/my-project/offload/maintainer:latest
+    command: [npm, test]
+'''
+
+RETURN = r'''
+job:
+  description: The job's name.
+  returned: always
+  type: str
+  sample: offload-123-review
+rc:
+  description: The job's exit code (124 or 137 when killed at the timeout).
+  returned: when the job ran
+  type: int
+  sample: 0
+timed_out:
+  description: Whether the job was killed at its timeout.
+  returned: when the job ran
+  type: bool
+duration:
+  description: Seconds the job took.
+  returned: when the job ran
+  type: float
+log:
+  description: The log's path on the controller.
+  returned: when the job ran
+  type: str
+  sample: /home/me/.cache/gcli-offload/logs/worker/offload-123-review/20261123T101500Z.log
+worker_log:
+  description: The log's path on the worker.
+  returned: when the job ran
+  type: str
+log_tail:
+  description: The log's last lines.
+  returned: when the job ran
+  type: list
+  elements: str
+argv:
+  description: The C(docker run) argv (check mode).
+  returned: in check mode
+  type: list
+  elements: str
+'''

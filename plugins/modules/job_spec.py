@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: job_spec
+short_description: Validate an offload job's inputs and derive its names and paths
+version_added: 0.1.0
+description:
+  - Checks every input of an offload job on the controller, before anything touches a worker,
+    and returns the job's derived names, worker paths and labels.
+  - Each refusal names the offending variable. Nothing runs on the worker.
+  - This is the single place where the naming rules live (C(offload-<pr>-<action>) and the worker layout).
+options:
+  pr:
+    description: The pull request number, a positive integer (a string of digits is accepted).
+    type: raw
+    required: true
+  action:
+    description: What the job does.
+    type: raw
+    default: review
+    choices: [review, fix, ready, implement]
+  data_root:
+    description: Worker directory holding C(main/), C(worktrees/), C(logs/) and C(gemini/).
+    type: raw
+    required: true
+  image:
+    description: The job image reference.
+    type: raw
+    required: true
+  repo_url:
+    description:
+      - The git URL (or worker-local path) of the repository, the user's fork when O(upstream_url) is set.
+      - Checked when given; an empty string is refused.
+    type: raw
+  upstream_url:
+    description: The upstream repository that holds C(refs/pull/<pr>/head), when O(repo_url) is a fork.
+    type: raw
+  command:
+    description: The job's argv, replacing the image's entrypoint command. A list, never a shell string.
+    type: raw
+  timeout:
+    description: Seconds after which the job container is killed.
+    type: raw
+    default: 3600
+  gemini_dir:
+    description: Worker directory mounted read-only at C(/home/node/.gemini) in the job. Defaults to O(data_root)C(/gemini).
+    type: raw
+  keep_worktree:
+    description: Whether the job's worktree is kept after the job.
+    type: raw
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+author:
+  - gcli.offload maintainers (@gcli-offload)
+'''
+
+EXAMPLES = r'''
+- name: Validate the job before touching the worker
+  gcli.offload.job_spec:
+    pr: "{{ pr }}"
+    action: review
+    data_root: /mnt/disks/offload
+    image: us-docker.pkg.dev/my-project/offload/maintainer:latest
+    repo_url: https://github.com/me/gemini-cli.git
+    upstream_url: https://github.com/google-gemini/gemini-cli.git
+  register: offload_job_spec
+
+- name: Show the job's worktree
+  ansible.builtin.debug:
+    msg: "{{ offload_job_spec.job.worktree_dir }}"
+'''
+
+RETURN = r'''
+job:
+  description: The validated inputs and every derived name and path.
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: C(offload-<pr>-<action>), the container, worktree and log folder name.
+      type: str
+      sample: offload-123-review
+    pr:
+      description: The pull request number.
+      type: int
+      sample: 123
+    action:
+      description: The action.
+      type: str
+      sample: review
+    command:
+      description: The job's argv.
+      type: list
+      elements: str
+      sample: [offload-entrypoint, "123", review]
+    worktree_dir:
+      description: The job's worktree on the worker.
+      type: str
+      sample: /mnt/disks/offload/worktrees/offload-123-review
+    main_dir:
+      description: The main clone on the worker.
+      type: str
+      sample: /mnt/disks/offload/main
+    log_dir:
+      description: Where the worker keeps the job's logs.
+      type: str
+      sample: /mnt/disks/offload/logs/offload-123-review
+    labels:
+      description: The labels the job container carries.
+      type: dict
+      sample: {gcli.offload.job: offload-123-review, gcli.offload.pr: "123"}
+'''
