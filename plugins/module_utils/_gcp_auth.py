@@ -1,0 +1,191 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Google credentials from the options of the `gcli.offload.gcp` doc fragment.
+
+API for every Google-facing plugin:
+
+    from ..module_utils._gcp_auth import gcp_argument_spec, get_credentials, GcpAuthError
+    spec = dict(gcp_argument_spec(), my_option=dict(...))
+    credentials, project = get_credentials(module.params)   # raises GcpAuthError
+    token = access_token(credentials)                         # a bearer token (registries)
+
+Only this file decides how an `auth_kind` becomes credentials.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import traceback
+
+from ansible.module_utils.basic import env_fallback
+
+GOOGLE_AUTH_IMPORT_ERROR = None
+try:
+    import google.auth
+    import google.auth.exceptions
+    import google.auth.transport.requests
+    import google.oauth2.credentials
+    import google.oauth2.service_account
+except ImportError:  # pragma: no cover - reported through missing_required_lib
+    GOOGLE_AUTH_IMPORT_ERROR = traceback.format_exc()
+
+AUTH_KINDS = ('application', 'serviceaccount', 'accesstoken', 'machineaccount')
+DEFAULT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform']
+SCOPE_PREFIX = 'https://www.googleapis.com/auth/'
+# gcloud's override variable for the Compute API, e.g. http://127.0.0.1:PORT/compute/v1/
+COMPUTE_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'
+
+
+class GcpAuthError(Exception):
+    """Credentials could not be made; the message says what to do."""
+
+
+def gcp_argument_spec():
+    """The options of the `gcli.offload.gcp` doc fragment (a fresh dict each call)."""
+    return dict(
+        project=dict(type='str', fallback=(env_fallback, ['CLOUDSDK_CORE_PROJECT', 'GOOGLE_CLOUD_PROJECT',
+                                                          'GCP_PROJECT'])),
+        auth_kind=dict(type='str', choices=list(AUTH_KINDS), default='application',
+                       fallback=(env_fallback, ['GCP_AUTH_KIND'])),
+        service_account_file=dict(type='path', fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_FILE',
+                                                                        'GOOGLE_APPLICATION_CREDENTIALS'])),
+        service_account_contents=dict(type='jsonarg', no_log=True,
+                                      fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_CONTENTS'])),
+        service_account_email=dict(type='str', fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_EMAIL'])),
+        access_token=dict(type='str', no_log=True,
+                          fallback=(env_fallback, ['CLOUDSDK_AUTH_ACCESS_TOKEN', 'GCP_ACCESS_TOKEN'])),
+        scopes=dict(type='list', elements='str', fallback=(env_fallback, ['GCP_SCOPES'])),
+        api_endpoint=dict(type='str', fallback=(env_fallback, [COMPUTE_ENDPOINT_ENV])),
+        timeout=dict(type='int', default=600),
+        request_retries=dict(type='int', default=6),
+        retry_initial_delay=dict(type='float', default=1.0),
+        retry_max_delay=dict(type='float', default=30.0),
+    )
+
+
+def expand_scopes(scopes):
+    """`cloud-platform` -> its URL (gcloud's alias form); URLs unchanged."""
+    return [s if '://' in s else SCOPE_PREFIX + s for s in (scopes or DEFAULT_SCOPES)]
+
+
+def compute_endpoint(value):
+    """The api_endpoint value (gcloud's override format) as the client's host.
+
+    `http://127.0.0.1:8080/compute/v1/` -> `http://127.0.0.1:8080`; `https://h/` -> `https://h`;
+    a bare host stays a host (the client then uses https). None/'' -> None (Google's endpoint).
+    """
+    if not value:
+        return None
+    value = value.strip().rstrip('/')
+    for suffix in ('/compute/v1', '/compute/beta', '/compute/alpha', '/compute'):
+        if value.endswith(suffix):
+            value = value[:-len(suffix)]
+            break
+    if '/' in value.split('://', 1)[-1]:
+        raise GcpAuthError('api_endpoint %r: expected a server such as http://127.0.0.1:8080 or the gcloud form '
+                           'http://127.0.0.1:8080/compute/v1/, not another path' % value)
+    return value
+
+
+def _scoped(credentials, scopes):
+    if getattr(credentials, 'requires_scopes', False):
+        return credentials.with_scopes(scopes)
+    return credentials
+
+
+def get_credentials(params):
+    """(credentials, project) for the options in `params`; raises GcpAuthError.
+
+    The project is the `project` option, else the one the credentials name (the
+    service-account JSON's project_id, application default credentials' project).
+    """
+    if GOOGLE_AUTH_IMPORT_ERROR:
+        raise GcpAuthError('the Python library google-auth is required on the host running the task '
+                           '(pip install google-auth)')
+    kind = params.get('auth_kind') or 'application'
+    scopes = expand_scopes(params.get('scopes'))
+    project = params.get('project')
+    try:
+        if kind == 'application':
+            credentials, found = google.auth.default(scopes=scopes)
+            project = project or found
+        elif kind == 'serviceaccount':
+            info = _service_account_info(params)
+            credentials = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=scopes)
+            project = project or info.get('project_id')
+        elif kind == 'accesstoken':
+            token = params.get('access_token')
+            if not token:
+                raise GcpAuthError('auth_kind=accesstoken needs access_token (or CLOUDSDK_AUTH_ACCESS_TOKEN), '
+                                   'e.g. the output of `gcloud auth print-access-token`')
+            credentials = google.oauth2.credentials.Credentials(token=token.strip())
+        elif kind == 'machineaccount':
+            # imported here: it reads GCE_METADATA_HOST/GCE_METADATA_IP when first imported
+            compute_engine = importlib.import_module('google.auth.compute_engine')
+            credentials = compute_engine.Credentials(
+                service_account_email=params.get('service_account_email') or 'default', scopes=scopes)
+        else:
+            raise GcpAuthError('auth_kind %r: expected one of %s' % (kind, ', '.join(AUTH_KINDS)))
+    except google.auth.exceptions.DefaultCredentialsError as exc:
+        raise GcpAuthError('auth_kind=application found no application default credentials (%s); run '
+                           '`gcloud auth application-default login`, or set auth_kind and its options'
+                           % _first_line(exc)) from None
+    except (ValueError, KeyError) as exc:
+        raise GcpAuthError('auth_kind=%s: the credentials are not usable: %s' % (kind, _first_line(exc))) from None
+    credentials = _scoped(credentials, scopes)
+    if not project:
+        raise GcpAuthError('no project: set the project option or CLOUDSDK_CORE_PROJECT/GOOGLE_CLOUD_PROJECT')
+    return credentials, project
+
+
+def _service_account_info(params):
+    contents = params.get('service_account_contents')
+    path = params.get('service_account_file')
+    if contents:
+        if isinstance(contents, dict):
+            return contents
+        try:
+            info = json.loads(contents)
+        except ValueError:
+            raise GcpAuthError('service_account_contents is not a JSON key (expected the contents of a '
+                               'service-account key file)') from None
+        if not isinstance(info, dict):
+            raise GcpAuthError('service_account_contents is not a JSON object')
+        return info
+    if not path:
+        raise GcpAuthError('auth_kind=serviceaccount needs service_account_file (or GOOGLE_APPLICATION_CREDENTIALS) '
+                           'or service_account_contents')
+    try:
+        with open(path) as handle:
+            info = json.load(handle)
+    except OSError as exc:
+        raise GcpAuthError('cannot read service_account_file %s: %s' % (path, exc.strerror)) from None
+    except ValueError:
+        raise GcpAuthError('service_account_file %s is not a JSON key file' % path) from None
+    if not isinstance(info, dict) or info.get('type') != 'service_account':
+        raise GcpAuthError('service_account_file %s is not a service-account key (its "type" is not '
+                           '"service_account")' % path)
+    return info
+
+
+def access_token(credentials):
+    """A current bearer token for `credentials` (refreshing them when needed)."""
+    try:
+        if not credentials.valid:
+            credentials.refresh(google.auth.transport.requests.Request())
+    except google.auth.exceptions.GoogleAuthError as exc:
+        raise GcpAuthError(describe_auth_error(exc)) from None
+    return credentials.token
+
+
+def describe_auth_error(exc):
+    """A one-line, token-free description of a google-auth failure."""
+    text = _first_line(exc)
+    return 'cannot get an access token: %s; check the credentials (auth_kind and its options)' % text
+
+
+def _first_line(exc):
+    text = str(exc.args[0] if getattr(exc, 'args', None) else exc)
+    return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__

@@ -1,0 +1,328 @@
+"""Units for the Google plumbing: auth options, endpoint, retries, error text, operation waits."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ansible_collections.gcli.offload.plugins.module_utils import _gcp_auth as auth
+from ansible_collections.gcli.offload.plugins.module_utils import _gcp_operations as ops
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import (
+    GcpApiError,
+    RetryPolicy,
+    call,
+    error_details,
+)
+
+
+def params(**kw):
+    base = {k: None for k in auth.gcp_argument_spec()}
+    base.update(auth_kind='application', timeout=600, request_retries=6, retry_initial_delay=1.0,
+                retry_max_delay=30.0)
+    base.update(kw)
+    return base
+
+
+@pytest.fixture(scope='module')
+def sa_info():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return {'type': 'service_account', 'project_id': 'sa-project', 'private_key_id': 'k1', 'private_key': pem,
+            'client_email': 'robot@sa-project.iam.gserviceaccount.com', 'client_id': '1',
+            'token_uri': 'http://127.0.0.1:9/token'}
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('http://127.0.0.1:8080/compute/v1/', 'http://127.0.0.1:8080'),
+    ('http://127.0.0.1:8080/compute/v1', 'http://127.0.0.1:8080'),
+    ('https://compute.example.com/', 'https://compute.example.com'),
+    ('localhost:9000', 'localhost:9000'),
+    ('', None),
+    (None, None),
+])
+def test_compute_endpoint(value, expected):
+    assert auth.compute_endpoint(value) == expected
+
+
+def test_compute_endpoint_refuses_other_paths():
+    with pytest.raises(auth.GcpAuthError, match='not another path'):
+        auth.compute_endpoint('http://127.0.0.1:8080/storage/v1/')
+
+
+def test_expand_scopes():
+    assert auth.expand_scopes(None) == ['https://www.googleapis.com/auth/cloud-platform']
+    assert auth.expand_scopes(['compute', 'https://x/y']) == ['https://www.googleapis.com/auth/compute', 'https://x/y']
+
+
+def test_env_fallbacks_follow_gcloud_names():
+    spec = auth.gcp_argument_spec()
+    assert spec['project']['fallback'][1][0] == 'CLOUDSDK_CORE_PROJECT'
+    assert spec['api_endpoint']['fallback'][1] == ['CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE']
+    assert spec['access_token']['no_log'] and spec['service_account_contents']['no_log']
+    assert 'CLOUDSDK_AUTH_ACCESS_TOKEN' in spec['access_token']['fallback'][1]
+
+
+def test_access_token_credentials():
+    creds, project = auth.get_credentials(params(auth_kind='accesstoken', access_token=' tok\n', project='p'))
+    assert creds.token == 'tok' and project == 'p'
+
+
+def test_access_token_missing_says_what_to_do():
+    with pytest.raises(auth.GcpAuthError, match='needs access_token'):
+        auth.get_credentials(params(auth_kind='accesstoken', project='p'))
+
+
+def test_service_account_contents_project_and_token_uri(sa_info):
+    creds, project = auth.get_credentials(params(auth_kind='serviceaccount', service_account_contents=json.dumps(sa_info)))
+    assert project == 'sa-project'
+    assert creds._token_uri == 'http://127.0.0.1:9/token'
+    assert creds.scopes == ['https://www.googleapis.com/auth/cloud-platform']
+
+
+def test_service_account_file(tmp_path, sa_info):
+    path = tmp_path / 'key.json'
+    path.write_text(json.dumps(sa_info))
+    creds, project = auth.get_credentials(params(auth_kind='serviceaccount', service_account_file=str(path),
+                                                 project='other'))
+    assert project == 'other' and creds.service_account_email == sa_info['client_email']
+
+
+def test_service_account_file_errors(tmp_path):
+    with pytest.raises(auth.GcpAuthError, match='cannot read service_account_file'):
+        auth.get_credentials(params(auth_kind='serviceaccount', service_account_file=str(tmp_path / 'nope')))
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"type": "authorized_user"}')
+    with pytest.raises(auth.GcpAuthError, match='not a service-account key'):
+        auth.get_credentials(params(auth_kind='serviceaccount', service_account_file=str(bad)))
+    with pytest.raises(auth.GcpAuthError, match='needs service_account_file'):
+        auth.get_credentials(params(auth_kind='serviceaccount'))
+
+
+def test_service_account_contents_not_json():
+    with pytest.raises(auth.GcpAuthError, match='not a JSON key') as info:
+        auth.get_credentials(params(auth_kind='serviceaccount', service_account_contents='secret-ish {'))
+    assert 'secret-ish' not in str(info.value)
+
+
+def test_no_project_is_refused():
+    with pytest.raises(auth.GcpAuthError, match='no project'):
+        auth.get_credentials(params(auth_kind='accesstoken', access_token='t'))
+
+
+def test_application_default_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv('GOOGLE_APPLICATION_CREDENTIALS', str(tmp_path / 'missing.json'))
+    with pytest.raises(auth.GcpAuthError, match='application default credentials'):
+        auth.get_credentials(params(project='p'))
+
+
+def test_machineaccount_credentials():
+    creds, project = auth.get_credentials(params(auth_kind='machineaccount', project='p'))
+    assert type(creds).__module__.startswith('google.auth.compute_engine') and project == 'p'
+
+
+# ---- errors and retries ----------------------------------------------------------------------
+
+class FakeResponse:
+    def __init__(self, code, payload):
+        self.status_code = code
+        self._payload = payload
+
+    def json(self):
+        if isinstance(self._payload, Exception):
+            raise self._payload
+        return self._payload
+
+
+def api_error(code, status='PERMISSION_DENIED', message='Required permission denied'):
+    from google.api_core import exceptions
+    response = FakeResponse(code, {'error': {'code': code, 'message': message, 'status': status,
+                                             'errors': [{'reason': 'forbidden', 'message': message}]}})
+    return exceptions.from_http_status(code, 'POST http://x/compute/v1/...: ' + message, response=response)
+
+
+def test_error_details_reads_google_format():
+    code, status, message = error_details(api_error(403))
+    assert (code, status, message) == (403, 'PERMISSION_DENIED', 'Required permission denied')
+
+
+def test_error_details_non_json_body():
+    from google.api_core import exceptions
+    exc = exceptions.from_http_status(502, 'GET http://x: <html>bad gateway</html>',
+                                      response=FakeResponse(502, ValueError('no json')))
+    code, status, message = error_details(exc)
+    assert code == 502 and status == 'BAD_GATEWAY' and message == '<html>bad gateway</html>'
+
+
+def test_refresh_error_drops_raw_answer():
+    from google.auth.exceptions import RefreshError
+    exc = RefreshError('invalid_grant: bad key', {'error': 'invalid_grant', 'access_token': 'SECRET'})
+    code, status, message = error_details(exc)
+    assert 'SECRET' not in message and 'invalid_grant: bad key' in message
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def policy(clock, retries=3, deadline=None):
+    return RetryPolicy(retries=retries, initial=1.0, maximum=4.0, deadline=deadline, sleep=clock.sleep,
+                       rand=lambda: 1.0, clock=clock)
+
+
+def flaky(errors, result='ok'):
+    state = {'calls': 0}
+
+    def fn():
+        state['calls'] += 1
+        if errors:
+            raise errors.pop(0)
+        return result
+    return fn, state
+
+
+def test_call_retries_429_and_5xx_with_backoff():
+    clock = Clock()
+    fn, state = flaky([api_error(429, 'RESOURCE_EXHAUSTED'), api_error(503, 'UNAVAILABLE'), api_error(500, 'X')])
+    assert call(fn, policy(clock), 'get instance w') == 'ok'
+    assert state['calls'] == 4 and clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_call_gives_up_after_retries_with_readable_message():
+    clock = Clock()
+    fn, state = flaky([api_error(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded')] * 5)
+    with pytest.raises(GcpApiError) as info:
+        call(fn, policy(clock, retries=2), 'create instance w in z of project p')
+    text = str(info.value)
+    assert text.startswith('cannot create instance w in z of project p: Quota exceeded (HTTP 429 RESOURCE_EXHAUSTED);')
+    assert 'after 3 attempts' in text and '{' not in text
+    assert state['calls'] == 3
+
+
+def test_call_does_not_retry_403():
+    clock = Clock()
+    fn, state = flaky([api_error(403)])
+    with pytest.raises(GcpApiError, match=r'\(HTTP 403 PERMISSION_DENIED\); grant the credentials'):
+        call(fn, policy(clock), 'create instance w')
+    assert state['calls'] == 1 and clock.sleeps == []
+
+
+def test_call_custom_hint():
+    fn, _ = flaky([api_error(404, 'NOT_FOUND', 'The resource was not found')])
+    with pytest.raises(GcpApiError, match='; use another zone$'):
+        call(fn, policy(Clock()), 'x', hints={404: 'use another zone'})
+
+
+def test_call_stops_retrying_at_deadline():
+    clock = Clock()
+    fn, state = flaky([api_error(503, 'UNAVAILABLE')] * 10)
+    with pytest.raises(GcpApiError):
+        call(fn, policy(clock, retries=10, deadline=2.5), 'x')
+    assert clock.now <= 2.5
+
+
+def test_call_lets_programming_errors_through():
+    def fn():
+        raise KeyError('bug')
+    with pytest.raises(KeyError):
+        call(fn, policy(Clock()), 'x')
+
+
+def test_jitter_is_bounded():
+    p = RetryPolicy(initial=1.0, maximum=8.0)
+    for attempt in range(8):
+        assert 0 <= p.delay(attempt) <= min(8.0, 2 ** attempt)
+
+
+# ---- operations ------------------------------------------------------------------------------
+
+def operation(status='RUNNING', zone='https://x/zones/z1', errors=None):
+    error = types.SimpleNamespace(errors=[types.SimpleNamespace(code=c, message=m) for c, m in errors]) \
+        if errors else None
+    return types.SimpleNamespace(name='op-1', status=types.SimpleNamespace(name=status), zone=zone, region='',
+                                 error=error, http_error_status_code=0, http_error_message='')
+
+
+class FakeOps:
+    def __init__(self, answers, clock, hold=0.0):
+        self.answers = answers
+        self.calls = []
+        self.clock = clock
+        self.hold = hold
+
+    def wait(self, **kw):
+        self.calls.append(kw)
+        self.clock.now += min(self.hold, kw['timeout'])
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+class FakeApi:
+    project = 'p'
+
+    def __init__(self, fake, clock):
+        self.fake = fake
+        self.clock = clock
+
+    def client(self, kind):
+        assert kind == 'zone_operations'
+        return self.fake
+
+    def policy(self, deadline=None):
+        return policy(self.clock, deadline=deadline)
+
+
+def test_wait_loops_until_done_on_the_operation_zone():
+    clock = Clock()
+    fake = FakeOps([operation(), operation(), operation('DONE')], clock, hold=1)
+    done = ops.wait_for_operation(FakeApi(fake, clock), operation(), 'start instance w', 60)
+    assert done.status.name == 'DONE'
+    assert [c['zone'] for c in fake.calls] == ['z1', 'z1', 'z1'] and fake.calls[0]['operation'] == 'op-1'
+    assert fake.calls[0]['timeout'] <= 60
+
+
+def test_wait_times_out_clearly():
+    clock = Clock()
+    fake = FakeOps([operation()], clock, hold=30)
+    with pytest.raises(GcpApiError, match=r'operation op-1 did not finish within timeout=100s') as info:
+        ops.wait_for_operation(FakeApi(fake, clock), operation(), 'start instance w', 100)
+    assert info.value.status == 'TIMEOUT' and clock.now <= 100 + 1e-9
+
+
+def test_wait_reports_operation_error():
+    clock = Clock()
+    fake = FakeOps([operation('DONE', errors=[('ZONE_RESOURCE_POOL_EXHAUSTED', 'The zone does not have enough '
+                                                                             'resources')])], clock)
+    with pytest.raises(GcpApiError, match=r'^cannot create instance w: The zone does not have enough resources '
+                                          r'\(operation op-1 ended with ZONE_RESOURCE_POOL_EXHAUSTED\)$'):
+        ops.wait_for_operation(FakeApi(fake, clock), operation(), 'create instance w', 60)
+
+
+def test_wait_done_operation_makes_no_call():
+    clock = Clock()
+    fake = FakeOps([operation('DONE')], clock)
+    ops.wait_for_operation(FakeApi(fake, clock), operation('DONE'), 'x', 60)
+    assert fake.calls == []
+
+
+def test_compute_api_clients_use_the_endpoint_and_no_self_signed_jwt(sa_info):
+    from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import ComputeApi
+    api = ComputeApi(params(auth_kind='serviceaccount', service_account_contents=json.dumps(sa_info),
+                            api_endpoint='http://127.0.0.1:8089/compute/v1/'))
+    client = api.client('instances')
+    assert client.api_endpoint == 'http://127.0.0.1:8089'
+    assert client.transport._credentials._always_use_jwt_access is False
+    assert api.client('zone_operations').api_endpoint == 'http://127.0.0.1:8089'
+    assert api.client('instances') is client and api.project == 'sa-project'
