@@ -61,7 +61,8 @@ class ActionModule(WorkerAction):
         if state == 'running':
             raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
         if self._task.check_mode:
-            return {'changed': True, 'job': name, 'argv': job_run_argv(spec, docker, args['env'])}
+            return {'changed': True, 'job': name, 'argv': job_run_argv(spec, docker, args['env']),
+                    'msg': 'job %s would run on %s (check mode)' % (name, worker)}
         if state is not None:  # a stopped leftover (no --rm run, or a crash)
             self.docker(['rm', '-f', name], 'remove the stale container %s' % name, docker)
 

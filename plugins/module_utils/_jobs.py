@@ -38,9 +38,10 @@ MAX_TIMEOUT = 7 * 24 * 3600
 # A worker path must be something we can pass through `--mount` and a remote
 # shell without any quoting subtlety: absolute, no `..`, a plain character set.
 _PATH_RE = re.compile(r'^/[A-Za-z0-9._/+-]*$')
-# docker reference: [registry[:port]/]name[/name...][:tag][@digest]
+# docker reference: [registry[:port]/]name[/name...][:tag][@digest]; the first
+# component is a registry only when it has a dot or a port, or is localhost.
 _IMAGE_RE = re.compile(
-    r'^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?'
+    r'^(?:(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+(?::[0-9]+)?|[a-zA-Z0-9-]+:[0-9]+|localhost)/)?'
     r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
     r'(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
     r'(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?'

@@ -42,7 +42,7 @@ now() { date +%s; }
 
 # Holder of a worktree lock: "offload <epoch>" or nothing.
 held_since() {
-  f=$(g -C "$main" rev-parse --git-common-dir)/worktrees/$job/locked
+  f=$(g -C "$main" rev-parse --absolute-git-dir)/worktrees/$job/locked
   [ -f "$f" ] || return 0
   sed -n 's/^offload \([0-9][0-9]*\)$/\1/p' "$f"
 }

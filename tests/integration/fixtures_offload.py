@@ -1,0 +1,109 @@
+"""Fixtures for offload runs on the local Docker engine: the images, an upstream
+repository with pull refs, and an isolated worker (its own data root and
+maintainer container) per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+JOB_IMAGE = 'gcli-offload/demo-job:latest'
+
+
+def docker(*args, check=True):
+    return subprocess.run(['docker'] + list(args), capture_output=True, text=True, check=check)
+
+
+def container_state(name):
+    proc = docker('container', 'inspect', '--format', '{{.State.Status}}', name, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def wait_for(condition, timeout=60, what='condition'):
+    """Poll until condition() is truthy; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
+
+
+@pytest.fixture(scope='session')
+def job_image():
+    subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'base', 'demo-job'], check=True)
+    return JOB_IMAGE
+
+
+@pytest.fixture(scope='session')
+def upstream_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp('upstream')
+    os.chmod(base, 0o755)  # the maintainer container's uid 1000 reads it (pytest makes it 0700)
+    subprocess.run([os.path.join(ROOT, 'tests/fixtures/make-upstream'), str(base / 'upstream.git')], check=True)
+    return base
+
+
+class Worker:
+    """An isolated local worker: its own data root, maintainer name and log folder."""
+
+    def __init__(self, tmp_path, upstream_dir, image):
+        self.id = uuid.uuid4().hex[:8]
+        self.data_root = str(tmp_path / 'data')
+        self.log_dest = str(tmp_path / 'logs')
+        self.maintainer = 'maint-test-%s' % self.id
+        self.upstream_dir = str(upstream_dir)
+        self.vars = {
+            'offload_data_root': self.data_root,
+            'offload_image': image,
+            'offload_repo_url': 'file://%s/upstream.git' % upstream_dir,
+            'offload_maintainer_name': self.maintainer,
+            'offload_maintainer_extra_mounts': [str(upstream_dir)],
+            'offload_log_dest': self.log_dest,
+        }
+        self.tmp_path = tmp_path
+
+    def command(self, playbook='offload.yml', extra=None, args=()):
+        varsfile = self.tmp_path / ('vars-%s.json' % uuid.uuid4().hex[:6])
+        varsfile.write_text(json.dumps(dict(self.vars, **(extra or {}))))
+        return ['ansible-playbook', playbook, '-e', '@%s' % varsfile] + list(args)
+
+    def playbook(self, *args, extra=None, playbook='offload.yml', timeout=300):
+        return subprocess.run(self.command(playbook, extra, args), cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+
+    def start(self, *args, extra=None):
+        return subprocess.Popen(self.command('offload.yml', extra, args), cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True,
+                                env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+
+    def worktree(self, pr, action='review'):
+        return os.path.join(self.data_root, 'worktrees', 'offload-%s-%s' % (pr, action))
+
+    def job_containers(self):
+        out = docker('ps', '-a', '--filter', 'label=gcli.offload.managed=true', '--format', '{{.Names}}').stdout
+        return [n for n in out.split() if n]
+
+    def logs(self):
+        found = []
+        for dirpath, _, files in os.walk(self.log_dest):
+            found += [os.path.join(dirpath, f) for f in files if f.endswith('.log')]
+        return sorted(found)
+
+    def cleanup(self):
+        docker('rm', '-f', self.maintainer, check=False)
+        shutil.rmtree(self.tmp_path / 'data', ignore_errors=True)
+
+
+@pytest.fixture
+def worker(tmp_path, upstream_dir, job_image):
+    w = Worker(tmp_path, upstream_dir, job_image)
+    yield w
+    w.cleanup()

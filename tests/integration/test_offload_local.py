@@ -1,0 +1,236 @@
+"""`ansible-playbook offload.yml` end to end on the local Docker engine (issue 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from fixtures_offload import container_state, docker, wait_for
+
+pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_output=True).returncode != 0,
+                                reason='needs a Docker engine')
+
+
+def recap(proc):
+    match = re.search(r'ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    return dict(zip(('ok', 'changed', 'unreachable', 'failed'), map(int, match.groups())))
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def test_a_passing_pr_runs_its_tests_and_brings_the_log_back(worker):
+    proc = worker.playbook('-e', 'pr=1')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    logs = worker.logs()
+    assert len(logs) == 1
+    log = read(logs[0])
+    assert 'offload job: PR #1, action review' in log
+    assert 'Ran 2 tests' in log and log.rstrip().endswith('OK')
+    assert logs[0] in proc.stdout  # the path is printed at the end
+    # on the worker too, with the exit code
+    worker_logs = os.listdir(os.path.join(worker.data_root, 'logs', 'offload-1-review'))
+    exit_file = [f for f in worker_logs if f.endswith('.exit')][0]
+    assert read(os.path.join(worker.data_root, 'logs', 'offload-1-review', exit_file)).strip() == '0'
+    # afterwards: worktree removed and pruned, no job container
+    assert not os.path.exists(worker.worktree(1))
+    assert not os.path.exists(os.path.join(worker.data_root, 'main', '.git', 'worktrees', 'offload-1-review'))
+    assert worker.job_containers() == []
+    # the main clone is blobless, with origin = the repo
+    cfg = docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/main', 'config', '--list').stdout
+    assert 'remote.origin.partialclonefilter=blob:none' in cfg
+    assert 'remote.origin.url=%s' % worker.vars['offload_repo_url'] in cfg
+
+
+def test_a_failing_job_fails_the_play_with_the_logs_last_lines(worker):
+    proc = worker.playbook('-e', 'pr=2')
+    assert proc.returncode != 0
+    assert 'job offload-2-review on local-worker failed with exit code 2' in proc.stdout
+    assert 'AssertionError: -1 != 5' in proc.stdout  # the log's tail, shown
+    assert recap(proc)['failed'] == 1
+    assert not os.path.exists(worker.worktree(2))  # removed after a failure too
+    assert worker.job_containers() == []
+    assert 'AssertionError' in read(worker.logs()[0])
+
+
+JOB_PROBE = r'''
+set -e
+echo "uid=$(id -u) gid=$(id -g) pwd=$(pwd)"
+[ "$(id -u)" = 1000 ] && [ "$(pwd)" = /home/node/dev/worktree ]
+if touch /home/node/dev/main/should-fail 2>/dev/null; then echo MAIN-WRITABLE; exit 1; fi
+if touch /home/node/dev/main/.git/should-fail 2>/dev/null; then echo MAIN-GIT-WRITABLE; exit 1; fi
+if touch /home/node/.gemini/should-fail 2>/dev/null; then echo GEMINI-WRITABLE; exit 1; fi
+test ! -e /var/run/docker.sock && test ! -e /run/docker.sock
+grep -q CapEff:.0000000000000000 /proc/self/status
+echo "from the job" > note.txt
+git add note.txt
+git -c user.name=job -c user.email=job@example.invalid commit -qm "job: add a note"
+git log -1 --format=%s
+git status --porcelain | wc -l | grep -qx 0
+echo PROBE-OK
+'''
+
+
+def test_job_sandbox_worktree_rw_main_and_gemini_ro_git_works(worker):
+    proc = worker.playbook('-e', 'pr=1', extra={'offload_job_command': ['sh', '-c', JOB_PROBE],
+                                                'offload_keep_worktree': True})
+    log = read(worker.logs()[0])
+    assert proc.returncode == 0, proc.stdout + log
+    assert 'PROBE-OK' in log and 'job: add a note' in log
+    # the kept worktree holds the job's commit, readable by git in main
+    head = docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/worktrees/offload-1-review',
+                  'log', '-1', '--format=%s').stdout.strip()
+    assert head == 'job: add a note'
+    assert os.path.exists(os.path.join(worker.worktree(1), 'note.txt'))
+    assert not os.path.exists(os.path.join(worker.data_root, 'main', 'should-fail'))
+    # labels identify the job; the job ran as 1000, not root
+    assert 'uid=1000 gid=1000 pwd=/home/node/dev/worktree' in log
+    assert worker.job_containers() == []
+
+
+def test_the_job_container_carries_its_labels_and_limits(worker):
+    """Inspect the running container: labels, mounts, user, no socket, no privileges."""
+    stop = os.path.join(worker.worktree(1), 'stop')
+    proc = worker.start('-e', 'pr=1', extra={
+        'offload_job_command': ['sh', '-c', 'while [ ! -e stop ]; do sleep 0.05; done']})
+    try:
+        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the job container')
+        info = json.loads(docker('container', 'inspect', 'offload-1-review').stdout)[0]
+        labels = info['Config']['Labels']
+        wanted = {'gcli.offload.managed': 'true', 'gcli.offload.job': 'offload-1-review',
+                  'gcli.offload.pr': '1', 'gcli.offload.action': 'review'}
+        assert {k: labels.get(k) for k in wanted} == wanted
+        mounts = {m['Destination']: (m['Source'], m['RW']) for m in info['Mounts']}
+        assert mounts == {
+            '/home/node/dev/worktree': (worker.worktree(1), True),
+            '/home/node/dev/main': (os.path.join(worker.data_root, 'main'), False),
+            '/home/node/dev/main/.git/worktrees/offload-1-review':
+                (os.path.join(worker.data_root, 'main', '.git', 'worktrees', 'offload-1-review'), True),
+            '/home/node/.gemini': (os.path.join(worker.data_root, 'gemini'), False),
+        }
+        host = info['HostConfig']
+        assert info['Config']['User'] == '1000:1000'
+        assert host['AutoRemove'] is True and host['Privileged'] is False
+        assert host['CapDrop'] == ['ALL'] and 'no-new-privileges' in host['SecurityOpt']
+        assert info['Config']['WorkingDir'] == '/home/node/dev/worktree'
+        open(stop, 'w').close()
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+    finally:
+        if proc.poll() is None:
+            docker('rm', '-f', 'offload-1-review', check=False)
+            proc.communicate(timeout=60)
+    assert worker.job_containers() == []
+
+
+def test_two_prs_offloaded_at_the_same_time_both_succeed(worker):
+    probe = ['sh', '-c', 'date +start=%s.%N; sleep 2; date +end=%s.%N; make test']
+    first = worker.start('-e', 'pr=1', extra={'offload_job_command': probe})
+    second = worker.start('-e', 'pr=3', extra={'offload_job_command': probe + ['SLEEP=0']})
+    outs = [p.communicate(timeout=300)[0] for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outs
+    spans = []
+    for log in worker.logs():
+        text = read(log)
+        spans.append((float(re.search(r'start=([\d.]+)', text).group(1)),
+                      float(re.search(r'end=([\d.]+)', text).group(1))))
+    assert len(spans) == 2
+    (s1, e1), (s2, e2) = spans
+    assert s1 < e2 and s2 < e1, 'the two jobs did not run at the same time: %s' % spans
+    assert worker.job_containers() == []
+    assert os.listdir(os.path.join(worker.data_root, 'worktrees')) == ['.offload-git.lock']
+
+
+def test_rerunning_a_running_job_is_refused_and_leaves_it_alone(worker):
+    stop = os.path.join(worker.worktree(1), 'stop')
+    first = worker.start('-e', 'pr=1', extra={
+        'offload_job_command': ['sh', '-c', 'while [ ! -e stop ]; do sleep 0.05; done; echo FIRST-DONE']})
+    try:
+        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the first job')
+        again = worker.playbook('-e', 'pr=1')
+        assert again.returncode != 0
+        assert 'job offload-1-review is already running on local-worker' in again.stdout
+        assert container_state('offload-1-review') == 'running'
+        open(stop, 'w').close()
+        out, _ = first.communicate(timeout=120)
+        assert first.returncode == 0, out
+    finally:
+        if first.poll() is None:
+            docker('rm', '-f', 'offload-1-review', check=False)
+            first.communicate(timeout=60)
+    assert 'FIRST-DONE' in read(worker.logs()[-1])
+
+
+def test_a_timed_out_job_is_killed_and_leaves_nothing_behind(worker):
+    proc = worker.playbook('-e', 'pr=3', extra={'offload_job_timeout': 2,
+                                                'offload_job_command': ['sh', '-c', 'trap "" TERM; sleep 600']})
+    assert proc.returncode != 0
+    assert 'job offload-3-review on local-worker timed out after 2s and was killed' in proc.stdout
+    assert container_state('offload-3-review') is None
+    assert worker.job_containers() == []
+    assert not os.path.exists(worker.worktree(3))
+
+
+BAD_INPUTS = [
+    ({'pr': 'abc'}, "pr"),
+    ({'pr': '0'}, 'pr: must be a positive integer'),
+    ({'pr': '-1'}, 'pr: must be a positive integer'),
+    ({'pr': '1; touch {marker}'}, "pr"),
+    ({'pr': '1', 'action': 'bogus'}, 'action: must be one of review, fix, ready, implement'),
+    ({'pr': '1', 'offload_action': 'rm -rf /'}, 'action: must be one of review, fix, ready, implement'),
+    ({'pr': '1', 'offload_data_root': '/tmp/a;touch {marker}'}, 'offload_data_root: must be an absolute path'),
+    ({'pr': '1', 'offload_repo_url': 'https://x/$(touch {marker})'}, 'offload_repo_url: must be a git URL'),
+    ({'pr': '1', 'offload_image': 'img;touch {marker}'}, 'offload_image: must be a docker image reference'),
+    ({'pr': '1', 'offload_job_timeout': 0}, 'offload_job_timeout: must be between 1 and'),
+]
+
+
+@pytest.mark.parametrize('inputs,message', BAD_INPUTS, ids=[str(i) for i, _ in enumerate(BAD_INPUTS)])
+def test_bad_inputs_fail_at_once_and_create_nothing(worker, tmp_path, inputs, message):
+    marker = str(tmp_path / 'pwned')
+    extra = {k: v.format(marker=marker) if isinstance(v, str) else v for k, v in inputs.items()}
+    proc = worker.playbook(extra=extra)
+    assert proc.returncode != 0
+    assert message in proc.stdout, proc.stdout
+    assert recap(proc)['failed'] == 1 and recap(proc)['changed'] == 0
+    assert not os.path.exists(marker)
+    assert not os.path.exists(worker.data_root)
+    assert container_state(worker.maintainer) is None
+    assert worker.job_containers() == []
+
+
+def test_check_mode_creates_nothing(worker):
+    proc = worker.playbook('-e', 'pr=1', '--check')
+    assert proc.returncode == 0, proc.stdout
+    assert 'would run on local-worker (check mode)' in proc.stdout
+    assert not os.path.exists(worker.data_root)
+    assert container_state(worker.maintainer) is None
+
+
+def test_a_kept_worktree_is_reused_unchanged_on_rerun(worker):
+    first = worker.playbook('-e', 'pr=1', extra={'offload_keep_worktree': True})
+    assert first.returncode == 0, first.stdout
+    assert os.path.exists(os.path.join(worker.worktree(1), 'calc.py'))
+    second = worker.playbook('-e', 'pr=1', extra={'offload_keep_worktree': True})
+    assert second.returncode == 0, second.stdout
+    assert recap(second)['changed'] == 0, second.stdout
+    assert len(worker.logs()) == 2
+
+
+def test_a_fork_with_an_upstream_gets_the_pull_request_from_upstream(worker, tmp_path):
+    fork = os.path.join(worker.upstream_dir, 'fork-%s.git' % worker.id)
+    subprocess.run(['git', 'clone', '-q', '--bare', worker.vars['offload_repo_url'], fork], check=True)
+    subprocess.run(['chmod', '-R', 'a+rX', fork], check=True)
+    proc = worker.playbook('-e', 'pr=1', extra={'offload_repo_url': 'file://' + fork,
+                                                'offload_upstream_url': worker.vars['offload_repo_url']})
+    assert proc.returncode == 0, proc.stdout
+    remotes = docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/main', 'remote', '-v').stdout
+    assert 'upstream\t%s' % worker.vars['offload_repo_url'] in remotes
+    assert 'origin\tfile://%s' % fork in remotes

@@ -1,0 +1,197 @@
+"""The git side of a job (the script fed to the maintainer container), run here
+with the host's git against a real upstream with pull refs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+from ansible_collections.gcli.offload.plugins.action.git_worktree import parse_output
+from ansible_collections.gcli.offload.plugins.plugin_utils._git_script import SCRIPT
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+pytestmark = pytest.mark.skipif(not shutil.which('git') or not shutil.which('flock'), reason='needs git and flock')
+
+
+@pytest.fixture(scope='module')
+def upstream(tmp_path_factory):
+    dest = tmp_path_factory.mktemp('upstream') / 'upstream.git'
+    subprocess.run([os.path.join(ROOT, 'tests/fixtures/make-upstream'), str(dest)], check=True)
+    return 'file://%s' % dest
+
+
+@pytest.fixture
+def dev(tmp_path):
+    for d in ('main', 'worktrees', 'gemini', 'logs'):
+        (tmp_path / d).mkdir()
+    return tmp_path
+
+
+def run(dev, *args, check=True, env=None):
+    proc = subprocess.run(['sh', '-s', '--', args[0], str(dev)] + [str(a) for a in args[1:]],
+                          input=SCRIPT, capture_output=True, text=True,
+                          env=dict(os.environ, HOME=str(dev), **(env or {})))
+    out = parse_output(proc.stdout)
+    if check:
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    out['rc'] = proc.returncode
+    out['stderr'] = proc.stderr
+    return out
+
+
+def git(*args):
+    return subprocess.run(['git'] + list(args), check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_shellcheck_clean(tmp_path):
+    if not shutil.which('shellcheck'):
+        pytest.skip('shellcheck not installed')
+    script = tmp_path / 'offload-git.sh'
+    script.write_text('#!/bin/sh\n' + SCRIPT)
+    subprocess.run(['shellcheck', str(script)], check=True)
+
+
+def test_prepare_makes_a_blobless_clone_and_a_detached_worktree(dev, upstream):
+    out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    assert out['changed'] == '1'
+    main = dev / 'main'
+    assert git('-C', str(main), 'config', 'remote.origin.partialclonefilter') == 'blob:none'
+    assert git('-C', str(main), 'remote', 'get-url', 'origin') == upstream
+    wt = dev / 'worktrees' / 'offload-1-review'
+    assert git('-C', str(wt), 'rev-parse', 'HEAD') == out['head']
+    assert git('-C', str(wt), 'log', '-1', '--format=%s') == 'calc: add mul'
+    assert (wt / 'calc.py').read_text().count('def ') == 2
+    assert out['gitdir'] == str(main / '.git' / 'worktrees' / 'offload-1-review')
+    assert os.path.isdir(os.path.join(out['gitdir'], 'objects'))
+    # held while the job runs
+    assert (main / '.git' / 'worktrees' / 'offload-1-review' / 'locked').read_text().startswith('offload ')
+    # main is checked out at origin's default branch
+    assert out['base'] == git('-C', str(main), 'rev-parse', 'HEAD') == git('-C', str(main), 'rev-parse', 'origin/main')
+
+
+def test_prepare_with_a_fork_fetches_the_pull_ref_from_upstream(dev, upstream, tmp_path):
+    fork = tmp_path / 'fork.git'
+    git('clone', '-q', '--bare', upstream, str(fork))  # a fork: main only, no pull refs
+    assert subprocess.run(['git', '-C', str(fork), 'rev-parse', '-q', '--verify', 'refs/pull/1/head'],
+                          capture_output=True).returncode != 0
+    out = run(dev, 'prepare', 'offload-1-review', 1, 'file://%s' % fork, upstream, 120)
+    main = str(dev / 'main')
+    assert git('-C', main, 'remote', 'get-url', 'upstream') == upstream
+    assert git('-C', main, 'remote', 'get-url', 'origin') == 'file://%s' % fork
+    assert git('-C', str(dev / 'worktrees' / 'offload-1-review'), 'log', '-1', '--format=%s') == 'calc: add mul'
+    assert out['changed'] == '1'
+
+
+def test_unknown_pull_request_is_a_clear_error(dev, upstream):
+    out = run(dev, 'prepare', 'offload-99-review', 99, upstream, '', 120, check=False)
+    assert out['rc'] != 0
+    assert out['error'] == 'pull request 99 not found: origin has no refs/pull/99/head'
+    assert not (dev / 'worktrees' / 'offload-99-review').exists()
+
+
+def test_prepare_refuses_a_worktree_held_by_another_run_then_takes_over_a_stale_one(dev, upstream):
+    run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120, check=False)
+    assert out['rc'] != 0
+    assert 'is held by another offload run since' in out['error']
+    # grace 0: the hold is stale, the same clean worktree is reused: no change
+    out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 0)
+    assert out['changed'] == '0'
+
+
+def test_release_keeps_the_worktree_and_converged_prepare_changes_nothing(dev, upstream):
+    first = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    out = run(dev, 'release', 'offload-1-review')
+    assert out == dict(out, exists='1', dirty='0', head=first['head'], changed='0')
+    locked = dev / 'main' / '.git' / 'worktrees' / 'offload-1-review' / 'locked'
+    assert not locked.exists()
+    again = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    assert again['changed'] == '0' and again['head'] == first['head']
+
+
+def test_a_dirty_kept_worktree_is_made_anew(dev, upstream):
+    run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    wt = dev / 'worktrees' / 'offload-1-review'
+    (wt / 'calc.py').write_text('broken\n')
+    assert run(dev, 'release', 'offload-1-review')['dirty'] == '1'
+    out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    assert out['changed'] == '1'
+    assert 'def mul' in (wt / 'calc.py').read_text()
+
+
+def test_remove_deletes_and_prunes(dev, upstream):
+    run(dev, 'prepare', 'offload-2-review', 2, upstream, '', 120)
+    out = run(dev, 'remove', 'offload-2-review')
+    assert out['changed'] == '1' and out['exists'] == '1'
+    assert not (dev / 'worktrees' / 'offload-2-review').exists()
+    assert not (dev / 'main' / '.git' / 'worktrees' / 'offload-2-review').exists()
+    assert 'offload-2-review' not in git('-C', str(dev / 'main'), 'worktree', 'list')
+    assert run(dev, 'remove', 'offload-2-review')['changed'] == '0'
+
+
+def test_objects_a_job_wrote_survive_release(dev, upstream):
+    """A job commits with GIT_OBJECT_DIRECTORY in its own admin dir (main is read-only
+    in the job); release hands the objects to main so the kept HEAD stays readable."""
+    prep = run(dev, 'prepare', 'offload-1-fix', 1, upstream, '', 120)
+    wt = str(dev / 'worktrees' / 'offload-1-fix')
+    env = dict(os.environ, GIT_OBJECT_DIRECTORY=prep['gitdir'] + '/objects',
+               GIT_ALTERNATE_OBJECT_DIRECTORIES=str(dev / 'main' / '.git' / 'objects'),
+               GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@e', GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@e')
+    with open(os.path.join(wt, 'NEW'), 'w') as f:
+        f.write('new\n')
+    subprocess.run(['git', '-C', wt, 'add', 'NEW'], check=True, env=env)
+    subprocess.run(['git', '-C', wt, 'commit', '-qm', 'job commit'], check=True, env=env)
+    new_head = subprocess.run(['git', '-C', wt, 'rev-parse', 'HEAD'], check=True, env=env,
+                              capture_output=True, text=True).stdout.strip()
+    out = run(dev, 'release', 'offload-1-fix', check=True)
+    assert out['head'] == new_head and out['dirty'] == '0'
+    # without the job's environment, git in main reads the new commit
+    assert git('-C', str(dev / 'main'), 'cat-file', '-t', new_head) == 'commit'
+    subprocess.run(['git', '-C', str(dev / 'main'), 'fsck', '--no-dangling', '--connectivity-only'], check=True,
+                   capture_output=True)
+
+
+def test_concurrent_prepares_of_different_prs_both_succeed(dev, upstream):
+    run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)  # the clone exists
+    results = {}
+
+    def prep(pr):
+        results[pr] = run(dev, 'prepare', 'offload-%d-review' % pr, pr, upstream, '', 120, check=False)
+
+    threads = [threading.Thread(target=prep, args=(pr,)) for pr in (2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [results[pr]['rc'] for pr in (2, 3)] == [0, 0], results
+    listed = git('-C', str(dev / 'main'), 'worktree', 'list', '--porcelain')
+    for pr in (1, 2, 3):
+        assert 'worktrees/offload-%d-review' % pr in listed
+
+
+def test_the_repository_lock_serialises_fetches(dev, upstream):
+    """While another process holds the lock, prepare waits and then times out clearly."""
+    lock = dev / 'worktrees' / '.offload-git.lock'
+    holder = subprocess.Popen(['flock', str(lock), 'sh', '-c', 'echo held; exec cat'],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        started = time.monotonic()
+        out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120, check=False,
+                  env={'OFFLOAD_GIT_LOCK_TIMEOUT': '1'})
+        assert out['rc'] != 0
+        assert 'timed out after 1s waiting for the git lock' in out['error']
+        assert time.monotonic() - started >= 1
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    assert run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)['changed'] == '1'
+
+
+def test_parse_output_reads_key_value_lines():
+    assert parse_output('changed=1\nhead=abc\nnoise\n=x\nbad key=1\nhead=def') == {'changed': '1', 'head': 'def'}

@@ -1,0 +1,168 @@
+"""The job rules: validation, names, and the job container's argv."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.gcli.offload.plugins.module_utils import _jobs as jobs
+
+SPEC_ARGS = dict(pr=7, action='review', data_root='/mnt/disks/offload', image='gcli-offload/demo-job:latest',
+                 repo_url='https://github.com/me/repo.git')
+
+
+@pytest.mark.parametrize('value,expected', [(1, 1), ('123', 123), (999999999, 999999999), ('42', 42)])
+def test_pr_accepts_positive_integers(value, expected):
+    assert jobs.validate_pr(value) == expected
+
+
+@pytest.mark.parametrize('value', [
+    0, -1, '0', '-1', 'abc', '1; touch /tmp/x', '1.5', 1.5, '', ' 1', '1 ', '+1', True, None, [1],
+    '1e3', '0x10', '١٢', 10 ** 9, '99999999999',
+])
+def test_pr_refuses_anything_else(value):
+    with pytest.raises(jobs.JobInputError) as err:
+        jobs.validate_pr(value)
+    assert err.value.variable == 'pr'
+    assert 'positive integer' in str(err.value)
+
+
+@pytest.mark.parametrize('action', jobs.ACTIONS)
+def test_actions_allowed(action):
+    assert jobs.validate_action(action) == action
+
+
+@pytest.mark.parametrize('action', ['open', 'Review', 'review;rm -rf /', '', None, 'shell'])
+def test_actions_refused(action):
+    with pytest.raises(jobs.JobInputError, match='^action: must be one of review, fix, ready, implement'):
+        jobs.validate_action(action)
+
+
+@pytest.mark.parametrize('path', ['/mnt/disks/offload', '/var/tmp/gcli-offload', '/a/b_c/d.e/f+g-h'])
+def test_worker_paths_allowed(path):
+    assert jobs.validate_worker_path(path, 'offload_data_root') == path
+
+
+@pytest.mark.parametrize('path', [
+    'relative/path', '/a/../etc', '/a/./b', '/', '/a b', '/a;b', '/a,b', '/a$b', '/a\nb', '', None, '~/x', '/ä',
+])
+def test_worker_paths_refused(path):
+    with pytest.raises(jobs.JobInputError) as err:
+        jobs.validate_worker_path(path, 'offload_data_root')
+    assert err.value.variable == 'offload_data_root'
+
+
+def test_worker_path_trailing_slash_is_normalised():
+    assert jobs.validate_worker_path('/mnt/disks/offload/', 'x') == '/mnt/disks/offload'
+
+
+@pytest.mark.parametrize('image', [
+    'maintainer', 'gcli-offload/demo-job:latest', 'us-docker.pkg.dev/p/r/maintainer:feature-x',
+    '127.0.0.1:5000/a/b:1', 'a/b@sha256:' + 'a' * 64, 'a/b:t@sha256:' + '0' * 64,
+])
+def test_images_allowed(image):
+    assert jobs.validate_image(image) == image
+
+
+@pytest.mark.parametrize('image', ['', 'UPPER/case', 'a b', 'a;b', '-rm', 'a:', 'a@sha256:short', '--privileged'])
+def test_images_refused(image):
+    with pytest.raises(jobs.JobInputError, match='^offload_image: '):
+        jobs.validate_image(image)
+
+
+@pytest.mark.parametrize('url', [
+    'https://github.com/me/repo.git', 'git@github.com:me/repo.git', 'ssh://git@host:22/r.git',
+    'file:///srv/repo.git', '/srv/repo.git',
+])
+def test_repo_urls_allowed(url):
+    assert jobs.validate_repo_url(url) == url
+
+
+@pytest.mark.parametrize('url', ['', 'relative/repo', '-uhttps://x', 'https://x/$(id)', 'https://x/a b', 'ext::sh -c x'])
+def test_repo_urls_refused(url):
+    with pytest.raises(jobs.JobInputError, match='^offload_repo_url: '):
+        jobs.validate_repo_url(url)
+
+
+def test_command_must_be_an_argv():
+    assert jobs.validate_command(['npm', 'test']) == ['npm', 'test']
+    assert jobs.validate_command(None) is None
+    for bad in ('npm test', [], [1], ['a\0b']):
+        with pytest.raises(jobs.JobInputError, match='^offload_job_command: '):
+            jobs.validate_command(bad)
+
+
+@pytest.mark.parametrize('value,expected', [(1, 1), ('60', 60), (3600, 3600)])
+def test_timeout_allowed(value, expected):
+    assert jobs.validate_timeout(value) == expected
+
+
+@pytest.mark.parametrize('value', [0, -5, 'soon', 1.5, True, jobs.MAX_TIMEOUT + 1, None])
+def test_timeout_refused(value):
+    with pytest.raises(jobs.JobInputError, match='^offload_job_timeout: '):
+        jobs.validate_timeout(value)
+
+
+def test_job_name_is_the_single_naming_rule():
+    assert jobs.job_name(123, 'review') == 'offload-123-review'
+    assert jobs.job_name('5', 'fix') == 'offload-5-fix'
+
+
+def test_spec_derives_every_path_from_the_data_root():
+    spec = jobs.job_spec(**SPEC_ARGS)
+    assert spec['name'] == 'offload-7-review'
+    assert spec['main_dir'] == '/mnt/disks/offload/main'
+    assert spec['worktree_dir'] == '/mnt/disks/offload/worktrees/offload-7-review'
+    assert spec['gitdir'] == '/mnt/disks/offload/main/.git/worktrees/offload-7-review'
+    assert spec['log_dir'] == '/mnt/disks/offload/logs/offload-7-review'
+    assert spec['gemini_dir'] == '/mnt/disks/offload/gemini'
+    assert spec['command'] == ['offload-entrypoint', '7', 'review']
+    assert spec['labels'] == {'gcli.offload.managed': 'true', 'gcli.offload.job': 'offload-7-review',
+                              'gcli.offload.pr': '7', 'gcli.offload.action': 'review'}
+
+
+def test_spec_names_the_first_bad_variable():
+    with pytest.raises(jobs.JobInputError, match='^pr: '):
+        jobs.job_spec(**dict(SPEC_ARGS, pr='1; touch /tmp/x', action='bogus'))
+    with pytest.raises(jobs.JobInputError, match='^offload_keep_worktree: '):
+        jobs.job_spec(**dict(SPEC_ARGS, keep_worktree='yes'))
+    with pytest.raises(jobs.JobInputError, match='^offload_repo_url: '):
+        jobs.job_spec(**dict(SPEC_ARGS, repo_url=''))
+    # a caller that does not touch git may leave the URL out
+    assert jobs.job_spec(**dict(SPEC_ARGS, repo_url=None))['repo_url'] == ''
+
+
+def _option_values(argv, option):
+    return [argv[i + 1] for i, a in enumerate(argv) if a == option]
+
+
+def test_run_argv_mounts_labels_and_confinement():
+    spec = jobs.job_spec(**dict(SPEC_ARGS, command=['npm', 'test']))
+    argv = jobs.job_run_argv(spec)
+    assert argv[:4] == ['docker', 'run', '--rm', '--name']
+    assert argv[4] == 'offload-7-review'
+    assert argv[-3:] == ['gcli-offload/demo-job:latest', 'npm', 'test']
+    mounts = _option_values(argv, '--mount')
+    assert mounts == [
+        'type=bind,source=/mnt/disks/offload/worktrees/offload-7-review,target=/home/node/dev/worktree',
+        'type=bind,source=/mnt/disks/offload/main,target=/home/node/dev/main,readonly',
+        'type=bind,source=/mnt/disks/offload/main/.git/worktrees/offload-7-review,'
+        'target=/home/node/dev/main/.git/worktrees/offload-7-review',
+        'type=bind,source=/mnt/disks/offload/gemini,target=/home/node/.gemini,readonly',
+    ]
+    assert not any('docker.sock' in a for a in argv)
+    assert '-v' not in argv and '--volume' not in argv and '--privileged' not in argv
+    assert _option_values(argv, '--user') == ['1000:1000']
+    assert _option_values(argv, '--cap-drop') == ['ALL']
+    assert _option_values(argv, '--security-opt') == ['no-new-privileges']
+    assert _option_values(argv, '--workdir') == ['/home/node/dev/worktree']
+    assert 'gcli.offload.job=offload-7-review' in _option_values(argv, '--label')
+    env = _option_values(argv, '--env')
+    assert 'GIT_OBJECT_DIRECTORY=/home/node/dev/main/.git/worktrees/offload-7-review/objects' in env
+    assert 'GIT_ALTERNATE_OBJECT_DIRECTORIES=/home/node/dev/main/.git/objects' in env
+
+
+def test_run_argv_keeps_hostile_strings_as_single_arguments():
+    spec = jobs.job_spec(**dict(SPEC_ARGS, command=['sh', '-c', 'echo "$(id)"; rm -rf / #']))
+    argv = jobs.job_run_argv(spec, extra_env={'X': 'a b;c'})
+    assert argv[-3:] == ['sh', '-c', 'echo "$(id)"; rm -rf / #']
+    assert 'X=a b;c' in argv
