@@ -1,0 +1,302 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""create-with-container semantics on Container-Optimized OS, through cloud-init.
+
+The container declared by the cos_instance options becomes:
+- `docker run` arguments (`container_run_args`): by default exactly the
+  maintainer container of `_maintainer.py`, so the worktree role adopts it as is;
+- a systemd unit (`render_unit`) that mounts the data disk (formatting it only
+  when it has no file system), lets docker pull from Artifact Registry with
+  docker-credential-gcr, and runs the container;
+- a `#cloud-config` (`render_cloud_config`) whose `write_files` puts the unit
+  under /etc/systemd/system and whose `runcmd` reloads systemd and starts it
+  (cloud-init re-applies it at every boot: /etc is a tmpfs on COS);
+- optionally the old konlet `gce-container-declaration` (`render_declaration`).
+
+Nothing here touches a host or an API; every value is validated before it is
+placed in a unit, and the unit runs argv lists (systemd-quoted), not shells,
+except for two fixed one-liners whose only variable is a validated GCE name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    DEV,
+    JobInputError,
+    validate_container_name,
+    validate_image,
+    validate_worker_path,
+)
+from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
+    maintainer_run_args,
+    spec_hash,
+)
+
+SPEC_LABEL = 'gcli.offload.spec'
+DEFAULT_CONTAINER_NAME = 'maintainer-worker'
+# create-with-container's restart policies, plus the maintainer container's own.
+RESTART_POLICIES = {'UnlessStopped': 'unless-stopped', 'Always': 'always', 'OnFailure': 'on-failure',
+                    'Never': 'no'}
+DEFAULT_RESTART_POLICY = 'UnlessStopped'
+MOUNT_ROOT = '/mnt/disks'
+CONFIG_HOME = '/home/gcli-offload'  # HOME for docker-credential-gcr's docker config (writable on COS)
+
+_GCE_NAME_RE = re.compile(r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')
+_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+_GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)$')
+_SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+$')
+
+
+def validate_gce_name(value, variable):
+    if not isinstance(value, str) or not _GCE_NAME_RE.match(value):
+        raise JobInputError(variable, 'must be a Compute Engine name (lower-case letters, digits and -, starting '
+                                      'with a letter, at most 63 characters), got %r' % (value,))
+    return value
+
+
+def image_registry(image):
+    """The registry host of an image reference, or None for Docker Hub."""
+    first = image.split('/', 1)[0]
+    if '/' in image and ('.' in first or ':' in first or first == 'localhost'):
+        return first
+    return None
+
+
+def image_digest(image):
+    """`sha256:...` when the reference is digest-pinned, else None."""
+    return image.split('@', 1)[1] if '@' in image else None
+
+
+def normalize_container(options):
+    """The container options, validated, with defaults: a dict the other functions take."""
+    if not isinstance(options, dict):
+        raise JobInputError('container', 'must be a dictionary with at least image')
+    image = validate_image(options.get('image'), 'container.image')
+    name = validate_container_name(options.get('name') or DEFAULT_CONTAINER_NAME, 'container.name')
+    command = _argv(options.get('command'), 'container.command')
+    args = _argv(options.get('args'), 'container.args')
+    env = options.get('env') or {}
+    if isinstance(env, list):  # create-with-container style: [{name, value}]
+        try:
+            env = dict((item['name'], item.get('value', '')) for item in env)
+        except (TypeError, KeyError):
+            raise JobInputError('container.env', 'must be a dictionary, or a list of {name, value}') from None
+    if not isinstance(env, dict):
+        raise JobInputError('container.env', 'must be a dictionary of variable names to values')
+    clean_env = {}
+    for key, value in env.items():
+        if not isinstance(key, str) or not _ENV_NAME_RE.match(key):
+            raise JobInputError('container.env', 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %r' % (key,))
+        clean_env[key] = '' if value is None else str(value)
+    mounts = []
+    for index, mount in enumerate(options.get('mounts') or []):
+        where = 'container.mounts[%d]' % index
+        if not isinstance(mount, dict):
+            raise JobInputError(where, 'must be a dictionary with mount_path and host_path or tmpfs')
+        target = validate_worker_path(mount.get('mount_path'), where + '.mount_path')
+        if target == DEV or target.startswith(DEV + '/'):
+            raise JobInputError(where + '.mount_path', 'must not be %s or below: the data disk is mounted there'
+                                % DEV)
+        tmpfs = bool(mount.get('tmpfs'))
+        host = mount.get('host_path')
+        if tmpfs == bool(host):
+            raise JobInputError(where, 'needs exactly one of host_path and tmpfs: true')
+        entry = {'mount_path': target, 'read_only': bool(mount.get('read_only', False))}
+        if tmpfs:
+            entry['tmpfs'] = True
+        else:
+            entry['host_path'] = validate_worker_path(host, where + '.host_path')
+        mounts.append(entry)
+    policy = options.get('restart_policy') or DEFAULT_RESTART_POLICY
+    if policy not in RESTART_POLICIES:
+        raise JobInputError('container.restart_policy', 'must be one of %s, got %r'
+                            % (', '.join(RESTART_POLICIES), policy))
+    return {'image': image, 'name': name, 'command': command, 'args': args, 'env': clean_env, 'mounts': mounts,
+            'restart_policy': policy, 'privileged': bool(options.get('privileged')),
+            'stdin': bool(options.get('stdin')), 'tty': bool(options.get('tty'))}
+
+
+def _argv(value, variable):
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise JobInputError(variable, 'must be a list of strings (an argv), not a shell string')
+    if any(not isinstance(item, (str, int, float)) or isinstance(item, bool) for item in value):
+        raise JobInputError(variable, 'must contain only strings')
+    return [str(item) for item in value]
+
+
+def container_run_args(container, data_root):
+    """`docker run` arguments after `run --detach --label <spec>` for the declared container.
+
+    With no command, args, env, mounts, privileged, stdin or tty and the default
+    restart policy, this is exactly `maintainer_run_args(name, image, data_root)`,
+    so its spec hash is the one the worktree role expects.
+    """
+    base = maintainer_run_args(container['name'], container['image'], data_root)
+    # base = [...options..., '--entrypoint', 'sleep', image, 'infinity']
+    head, tail = base[:-4], base[-4:]
+    index = head.index('--restart') + 1
+    head[index] = RESTART_POLICIES[container['restart_policy']]
+    extra = []
+    if container['privileged']:
+        extra.append('--privileged')
+    if container['stdin']:
+        extra.append('--interactive')
+    if container['tty']:
+        extra.append('--tty')
+    for key in sorted(container['env']):
+        extra += ['--env', '%s=%s' % (key, container['env'][key])]
+    for mount in container['mounts']:
+        if mount.get('tmpfs'):
+            spec = 'type=tmpfs,target=%s' % mount['mount_path']
+        else:
+            spec = 'type=bind,source=%s,target=%s' % (mount['host_path'], mount['mount_path'])
+        if mount['read_only']:
+            spec += ',readonly'
+        extra += ['--mount', spec]
+    command, args = container['command'], container['args']
+    if command is None and args is None:
+        return head + extra + tail
+    if command:
+        return head + extra + ['--entrypoint', command[0], container['image']] + command[1:] + (args or [])
+    return head + extra + [container['image']] + (args or [])
+
+
+def container_spec_hash(container, data_root):
+    return spec_hash(container_run_args(container, data_root))
+
+
+def systemd_quote(arg):
+    """One argv word for an Exec*= line (systemd's quoting; % and $ doubled)."""
+    arg = str(arg)
+    if _SYSTEMD_PLAIN_RE.match(arg):
+        return arg
+    text = arg.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n').replace('\t', '\\t')
+    return '"%s"' % text.replace('%', '%%').replace('$', '$$')
+
+
+def _exec(argv):
+    return ' '.join(systemd_quote(a) for a in argv)
+
+
+def unit_name(container):
+    return 'gcli-offload-%s.service' % container['name']
+
+
+def device_unit(device_name):
+    """systemd's unit for /dev/disk/by-id/google-<device_name> (systemd-escape --path)."""
+    return 'dev-disk-by\\x2did-google\\x2d%s.device' % device_name.replace('-', '\\x2d')
+
+
+def render_unit(container, device_name):
+    """The systemd unit that mounts the data disk and runs the container."""
+    device_name = validate_gce_name(device_name, 'data_disk.device_name')
+    device = '/dev/disk/by-id/google-%s' % device_name
+    data_root = '%s/%s' % (MOUNT_ROOT, device_name)
+    run_args = container_run_args(container, data_root)
+    digest = spec_hash(run_args)
+    registry = image_registry(container['image'])
+    dev_unit = device_unit(device_name)
+    lines = [
+        '# Written by gcli.offload cos_instance (cloud-init); do not edit on the VM.',
+        '[Unit]',
+        'Description=gcli.offload container %s' % container['name'],
+        'Wants=network-online.target',
+        'After=network-online.target docker.service %s' % dev_unit,
+        'Requires=docker.service %s' % dev_unit,
+        '',
+        '[Service]',
+        'Type=oneshot',
+        'RemainAfterExit=yes',
+        'Restart=on-failure',
+        'RestartSec=15',
+        'Environment=HOME=%s' % CONFIG_HOME,
+        'ExecStartPre=' + _exec(['/bin/mkdir', '-p', CONFIG_HOME, data_root]),
+        # Format once: only a disk with no file system signature gets mkfs.
+        'ExecStartPre=/bin/sh -c "blkid -p %s >/dev/null || mkfs.ext4 -F -m 0 -E '
+        'lazy_itable_init=0,lazy_journal_init=0,discard %s"' % (device, device),
+        'ExecStartPre=/bin/sh -c "mountpoint -q %s || mount -o discard,defaults %s %s"' % (data_root, device,
+                                                                                          data_root),
+        'ExecStartPre=' + _exec(['/bin/chown', '1000:1000', data_root]),
+    ]
+    if registry and _GOOGLE_REGISTRY_RE.match(registry):
+        lines.append('ExecStartPre=' + _exec(['/usr/bin/docker-credential-gcr', 'configure-docker',
+                                              '--registries=%s' % registry]))
+    lines += [
+        'ExecStartPre=' + _exec(['/usr/bin/docker', 'pull', container['image']]),
+        'ExecStartPre=-' + _exec(['/usr/bin/docker', 'rm', '--force', container['name']]),
+        'ExecStart=' + _exec(['/usr/bin/docker', 'run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, digest)]
+                             + run_args),
+        'ExecStop=' + _exec(['/usr/bin/docker', 'stop', container['name']]),
+        '',
+        '[Install]',
+        'WantedBy=multi-user.target',
+        '',
+    ]
+    return '\n'.join(lines)
+
+
+def render_cloud_config(container, device_name):
+    """`#cloud-config` user-data: write the unit, reload systemd, start the unit."""
+    unit = unit_name(container)
+    body = render_unit(container, device_name)
+    out = ['#cloud-config', '', 'write_files:',
+           '  - path: /etc/systemd/system/%s' % unit,
+           "    permissions: '0644'",
+           '    owner: root',
+           '    content: |']
+    out += [('      ' + line) if line else '' for line in body.rstrip('\n').split('\n')]
+    out += ['', 'runcmd:',
+            '  - [systemctl, daemon-reload]',
+            '  - [systemctl, start, %s]' % unit, '']
+    return '\n'.join(out)
+
+
+DECLARATION_DISCLAIMER = (
+    '# DISCLAIMER:\n'
+    '# This container declaration format is not public API and may change without\n'
+    '# notice. Please use gcloud command-line tool or Google Cloud Console to run\n'
+    '# Containers on Google Compute Engine.\n\n')
+
+
+def render_declaration(container):
+    """The konlet `gce-container-declaration` YAML, in the format gcloud writes."""
+    q = json.dumps
+    c = ['spec:', '  containers:', '  - name: %s' % q(container['name']), '    image: %s' % q(container['image'])]
+    if container['command']:
+        c.append('    command:')
+        c += ['    - %s' % q(a) for a in container['command']]
+    if container['args']:
+        c.append('    args:')
+        c += ['    - %s' % q(a) for a in container['args']]
+    if container['env']:
+        c.append('    env:')
+        for key in sorted(container['env']):
+            c += ['    - name: %s' % q(key), '      value: %s' % q(container['env'][key])]
+    c += ['    securityContext:', '      privileged: %s' % q(container['privileged']),
+          '    stdin: %s' % q(container['stdin']), '    tty: %s' % q(container['tty'])]
+    volumes = []
+    if container['mounts']:
+        c.append('    volumeMounts:')
+        for index, mount in enumerate(container['mounts']):
+            kind = 'tmpfs' if mount.get('tmpfs') else 'host-path'
+            name = '%s-%d' % (kind, index)
+            c += ['    - name: %s' % name, '      mountPath: %s' % q(mount['mount_path']),
+                  '      readOnly: %s' % q(mount['read_only'])]
+            if mount.get('tmpfs'):
+                volumes += ['  - name: %s' % name, '    emptyDir:', '      medium: Memory']
+            else:
+                volumes += ['  - name: %s' % name, '    hostPath:', '      path: %s' % q(mount['host_path'])]
+    if volumes:
+        c.append('  volumes:')
+        c += volumes
+    else:
+        c.append('  volumes: []')
+    policy = container['restart_policy'] if container['restart_policy'] != 'UnlessStopped' else 'Always'
+    c.append('  restartPolicy: %s' % policy)
+    return DECLARATION_DISCLAIMER + '\n'.join(c) + '\n'

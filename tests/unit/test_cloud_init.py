@@ -1,0 +1,145 @@
+"""Units for the cloud-init rendering of the declared container."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+import yaml
+
+from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
+from ansible_collections.gcli.offload.plugins.module_utils._maintainer import maintainer_run_args, spec_hash
+
+IMAGE = 'us-docker.pkg.dev/proj/offload/maintainer:latest'
+
+
+def container(**kw):
+    return ci.normalize_container(dict({'image': IMAGE}, **kw))
+
+
+def test_default_container_is_exactly_the_maintainer_container():
+    c = container()
+    assert ci.container_run_args(c, '/mnt/disks/offload') == maintainer_run_args(
+        'maintainer-worker', IMAGE, '/mnt/disks/offload')
+    assert ci.container_spec_hash(c, '/mnt/disks/offload') == spec_hash(
+        maintainer_run_args('maintainer-worker', IMAGE, '/mnt/disks/offload'))
+
+
+def test_run_args_with_every_option():
+    c = container(name='w', command=['/bin/app', '--serve'], args=['x y'], env={'B': '2', 'A': '$HOME'},
+                  mounts=[{'mount_path': '/cache', 'tmpfs': True},
+                          {'mount_path': '/etc/conf', 'host_path': '/var/lib/conf', 'read_only': True}],
+                  restart_policy='OnFailure', privileged=True, stdin=True, tty=True)
+    args = ci.container_run_args(c, '/mnt/disks/d')
+    assert args[args.index('--restart') + 1] == 'on-failure'
+    assert args[:2] == ['--name', 'w']
+    assert '--privileged' in args and '--interactive' in args and '--tty' in args
+    assert args[args.index('--env') + 1] == 'A=$HOME'
+    assert 'type=tmpfs,target=/cache' in args and 'type=bind,source=/var/lib/conf,target=/etc/conf,readonly' in args
+    assert 'type=bind,source=/mnt/disks/d,target=/home/node/dev' in args
+    assert args[-5:] == ['--entrypoint', '/bin/app', IMAGE, '--serve', 'x y']
+
+
+def test_args_without_command_keep_the_image_entrypoint():
+    args = ci.container_run_args(container(args=['a']), '/mnt/disks/d')
+    assert args[-2:] == [IMAGE, 'a'] and '--entrypoint' not in args
+
+
+@pytest.mark.parametrize('options,variable', [
+    ({'image': 'Bad Image'}, 'container.image'),
+    ({'image': IMAGE, 'name': '-x'}, 'container.name'),
+    ({'image': IMAGE, 'command': 'sh -c x'}, 'container.command'),
+    ({'image': IMAGE, 'env': {'A-B': '1'}}, 'container.env'),
+    ({'image': IMAGE, 'mounts': [{'mount_path': '/x'}]}, 'container.mounts[0]'),
+    ({'image': IMAGE, 'mounts': [{'mount_path': '/x', 'host_path': '/y', 'tmpfs': True}]}, 'container.mounts[0]'),
+    ({'image': IMAGE, 'mounts': [{'mount_path': '/x/../etc', 'host_path': '/y'}]}, 'container.mounts[0].mount_path'),
+    ({'image': IMAGE, 'mounts': [{'mount_path': '/home/node/dev/x', 'host_path': '/y'}]},
+     'container.mounts[0].mount_path'),
+    ({'image': IMAGE, 'restart_policy': 'Sometimes'}, 'container.restart_policy'),
+])
+def test_invalid_container_options_are_refused(options, variable):
+    with pytest.raises(JobInputError) as info:
+        ci.normalize_container(options)
+    assert info.value.variable == variable
+
+
+def test_env_list_form():
+    assert container(env=[{'name': 'A', 'value': 1}])['env'] == {'A': '1'}
+
+
+def systemd_split(text):
+    # systemd's Exec quoting with %% and $$ undone is shell-compatible for our words.
+    return shlex.split(text.replace('%%', '%').replace('$$', '$'))
+
+
+@pytest.mark.parametrize('word', ['plain', 'a b', 'q"uote', 'back\\slash', '100%', '$HOME', "it's", ''])
+def test_systemd_quote_round_trips(word):
+    assert systemd_split(ci.systemd_quote(word)) == [word]
+    assert '%' not in ci.systemd_quote(word).replace('%%', '')
+
+
+def test_cloud_config_is_yaml_with_unit_and_runcmd():
+    c = container()
+    text = ci.render_cloud_config(c, 'offload')
+    assert text.startswith('#cloud-config\n')
+    doc = yaml.safe_load(text)
+    (entry,) = doc['write_files']
+    assert entry['path'] == '/etc/systemd/system/gcli-offload-maintainer-worker.service'
+    assert doc['runcmd'] == [['systemctl', 'daemon-reload'],
+                             ['systemctl', 'start', 'gcli-offload-maintainer-worker.service']]
+    unit = entry['content']
+    assert unit == ci.render_unit(c, 'offload')
+    lines = unit.splitlines()
+    run = [line for line in lines if line.startswith('ExecStart=')][0][len('ExecStart='):]
+    argv = systemd_split(run)
+    wanted = maintainer_run_args('maintainer-worker', IMAGE, '/mnt/disks/offload')
+    assert argv == ['/usr/bin/docker', 'run', '--detach', '--label', 'gcli.offload.spec=%s' % spec_hash(wanted)] \
+        + wanted
+    assert 'ExecStartPre=/usr/bin/docker-credential-gcr configure-docker --registries=us-docker.pkg.dev' in lines
+    assert any('blkid -p /dev/disk/by-id/google-offload >/dev/null || mkfs.ext4' in line for line in lines)
+    assert any('mountpoint -q /mnt/disks/offload || mount' in line for line in lines)
+    assert 'Requires=docker.service dev-disk-by\\x2did-google\\x2doffload.device' in lines
+
+
+def test_unit_quotes_hostile_env_values():
+    c = container(env={'X': 'a b; rm -rf / $(id) %n "q"'})
+    run = [line for line in ci.render_unit(c, 'data').splitlines() if line.startswith('ExecStart=')][0]
+    argv = systemd_split(run[len('ExecStart='):])
+    assert 'X=a b; rm -rf / $(id) %n "q"' in argv
+
+
+def test_no_credential_helper_for_other_registries():
+    c = container(image='docker.io/library/busybox:1')
+    assert 'docker-credential-gcr' not in ci.render_unit(c, 'data')
+
+
+def test_device_name_is_validated():
+    with pytest.raises(JobInputError):
+        ci.render_unit(container(), 'Bad;name')
+
+
+def test_legacy_declaration_matches_gcloud_format():
+    c = container(name='app', command=['run'], args=['-v'], env={'A': '1'}, privileged=True, tty=True,
+                  mounts=[{'mount_path': '/c', 'tmpfs': True}, {'mount_path': '/h', 'host_path': '/var/h',
+                                                                   'read_only': True}], restart_policy='Never')
+    text = ci.render_declaration(c)
+    assert text.startswith('# DISCLAIMER:\n')
+    spec = yaml.safe_load(text)['spec']
+    assert spec['restartPolicy'] == 'Never'
+    (ctr,) = spec['containers']
+    assert ctr == {'name': 'app', 'image': IMAGE, 'command': ['run'], 'args': ['-v'],
+                   'env': [{'name': 'A', 'value': '1'}], 'securityContext': {'privileged': True}, 'stdin': False,
+                   'tty': True, 'volumeMounts': [{'name': 'tmpfs-0', 'mountPath': '/c', 'readOnly': False},
+                                                 {'name': 'host-path-1', 'mountPath': '/h', 'readOnly': True}]}
+    assert spec['volumes'] == [{'name': 'tmpfs-0', 'emptyDir': {'medium': 'Memory'}},
+                               {'name': 'host-path-1', 'hostPath': {'path': '/var/h'}}]
+    assert yaml.safe_load(ci.render_declaration(container()))['spec']['restartPolicy'] == 'Always'
+
+
+def test_image_helpers():
+    assert ci.image_registry(IMAGE) == 'us-docker.pkg.dev'
+    assert ci.image_registry('busybox') is None and ci.image_registry('library/busybox') is None
+    assert ci.image_registry('127.0.0.1:5000/x') == '127.0.0.1:5000'
+    assert ci.image_digest('x@sha256:' + 'a' * 64) == 'sha256:' + 'a' * 64
+    assert ci.image_digest(IMAGE) is None
