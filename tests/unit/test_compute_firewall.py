@@ -1,0 +1,138 @@
+"""Units for compute_firewall: input rules (never the whole Internet unless forced), comparison, the plan."""
+
+from __future__ import annotations
+
+import pytest
+from google.cloud import compute_v1
+
+from ansible_collections.gcli.offload.plugins.modules import compute_firewall as fw
+
+IAP = '35.235.240.0/20'
+
+
+def params(**kw):
+    base = dict(name='gcli-offload-ssh-from-iap', network='default', source_ranges=[IAP], allow_any_source=False,
+                ports=['22'], target_tags=['gcli-offload-ssh'], allow_all_instances=False, priority=1000,
+                description='SSH to gcli.offload workers (managed by gcli.offload)')
+    base.update(kw)
+    return base
+
+
+def existing(**kw):
+    base = dict(name='gcli-offload-ssh-from-iap',
+                network='https://www.googleapis.com/compute/v1/projects/p/global/networks/default',
+                direction='INGRESS', priority=1000, source_ranges=[IAP], target_tags=['gcli-offload-ssh'],
+                allowed=[compute_v1.Allowed(I_p_protocol='tcp', ports=['22'])],
+                description='SSH to gcli.offload workers (managed by gcli.offload)',
+                self_link='https://www.googleapis.com/compute/v1/projects/p/global/firewalls/gcli-offload-ssh-from-iap')
+    base.update(kw)
+    return fw.current_rule(compute_v1.Firewall(**base))
+
+
+@pytest.mark.parametrize('world', ['0.0.0.0/0', '::/0', '0.0.0.0/0 ', '1.2.3.4/0'])
+def test_the_whole_internet_is_refused(world):
+    with pytest.raises(fw.FirewallInputError, match='whole Internet.*allow_any_source=true'):
+        fw.desired_rule(params(source_ranges=[IAP, world]))
+
+
+def test_the_whole_internet_when_forced():
+    assert fw.desired_rule(params(source_ranges=['0.0.0.0/0'], allow_any_source=True))['source_ranges'] == ['0.0.0.0/0']
+
+
+def test_default_rule_is_ssh_from_iap_to_the_tag():
+    want = fw.desired_rule(params())
+    assert want['source_ranges'] == [IAP] and want['ports'] == ['22'] and want['direction'] == 'INGRESS'
+    assert want['target_tags'] == ['gcli-offload-ssh']
+
+
+@pytest.mark.parametrize('ranges,expected', [
+    (['35.235.240.0/20', '10.0.0.0/8'], ['10.0.0.0/8', '35.235.240.0/20']),
+    (['35.235.240.7/20'], ['35.235.240.0/20']),  # host bits dropped, as GCE stores it
+    (['203.0.113.5'], ['203.0.113.5/32']),
+    (['2001:db8::/32', '10.0.0.0/8', '10.0.0.0/8'], ['10.0.0.0/8', '2001:db8::/32']),
+])
+def test_ranges_are_canonical_and_sorted(ranges, expected):
+    assert fw.normalize_ranges(ranges, False) == expected
+
+
+@pytest.mark.parametrize('bad', [[], ['not-a-range'], ['10.0.0.0/33'], ['35.235.240.0/20; rm -rf /']])
+def test_bad_ranges(bad):
+    with pytest.raises(fw.FirewallInputError, match='source_ranges'):
+        fw.normalize_ranges(bad, False)
+
+
+@pytest.mark.parametrize('ports,expected', [(['22'], ['22']), (['2222', '22', '22'], ['22', '2222']),
+                                            (['8000-8010', '22'], ['22', '8000-8010']), (['22-22'], ['22'])])
+def test_ports(ports, expected):
+    assert fw.normalize_ports(ports) == expected
+
+
+@pytest.mark.parametrize('bad', [[], ['0'], ['65536'], ['ssh'], ['10-5'], ['22,80']])
+def test_bad_ports(bad):
+    with pytest.raises(fw.FirewallInputError, match='ports'):
+        fw.normalize_ports(bad)
+
+
+@pytest.mark.parametrize('kw,match', [
+    (dict(name='Bad_Name'), 'name'),
+    (dict(name='x' * 64), 'name'),
+    (dict(network='projects/p/global/networks/Bad'), 'network'),
+    (dict(target_tags=['UPPER']), 'target_tags'),
+    (dict(target_tags=[]), 'every instance'),
+    (dict(priority=70000), 'priority'),
+])
+def test_refusals_name_the_option(kw, match):
+    with pytest.raises(fw.FirewallInputError, match=match):
+        fw.desired_rule(params(**kw))
+
+
+def test_all_instances_when_asked():
+    assert fw.desired_rule(params(target_tags=[], allow_all_instances=True))['target_tags'] == []
+
+
+def test_network_url_is_reduced_to_its_name():
+    assert fw.desired_rule(params(network='projects/p/global/networks/vpc-1'))['network'] == 'vpc-1'
+
+
+def test_converged_rule_plans_nothing():
+    assert fw.plan(fw.desired_rule(params()), existing()) == 'none'
+
+
+def test_missing_rule_is_created():
+    assert fw.plan(fw.desired_rule(params()), None) == 'create'
+
+
+@pytest.mark.parametrize('kw', [
+    dict(source_ranges=['0.0.0.0/0']),
+    dict(source_ranges=[IAP, '10.0.0.0/8']),
+    dict(allowed=[compute_v1.Allowed(I_p_protocol='tcp', ports=['22', '80'])]),
+    dict(target_tags=['other']),
+    dict(priority=10),
+    dict(description='hand edited'),
+    dict(disabled=True),
+    dict(source_tags=['anything']),                      # widens the rule: must go
+    dict(target_service_accounts=['x@p.iam.gserviceaccount.com']),
+    dict(allowed=[compute_v1.Allowed(I_p_protocol='tcp', ports=['22']), compute_v1.Allowed(I_p_protocol='udp')]),
+])
+def test_any_drift_is_an_update(kw):
+    assert fw.plan(fw.desired_rule(params()), existing(**kw)) == 'update'
+
+
+def test_another_network_is_a_recreate():
+    assert fw.plan(fw.desired_rule(params()), existing(network='projects/p/global/networks/other')) == 'recreate'
+
+
+def test_foreign_settings_are_shown():
+    have = existing(source_tags=['web'], allowed=[compute_v1.Allowed(I_p_protocol='all')])
+    assert fw.shown(have)['other_settings'] == ['allowed all (all ports)', 'source_tags']
+
+
+def test_resource_is_what_was_asked():
+    want = fw.desired_rule(params(ports=['2222', '22']))
+    res = fw.firewall_resource(want, 'my-proj')
+    assert res.network == 'projects/my-proj/global/networks/default'
+    assert list(res.allowed[0].ports) == ['22', '2222'] and res.allowed[0].I_p_protocol == 'tcp'
+    assert list(res.source_ranges) == [IAP] and res.direction == 'INGRESS'
+    # What the API returns for what we send compares equal to what we want.
+    echoed = fw.current_rule(compute_v1.Firewall(res))
+    assert fw.plan(want, echoed) == 'none'
