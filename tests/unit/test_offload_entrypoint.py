@@ -1,0 +1,399 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""docker/offload-entrypoint on a fake worktree, with stub gh, gemini and npm on PATH.
+
+The system's tools are reached through a directory of symlinks that leaves out gh,
+gemini and npm, so a test decides which of them exist. Parallelism is proven with a
+rendezvous (each part waits, with a deadline, for the other's marker file), never
+with sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENTRYPOINT = os.path.join(ROOT, 'docker', 'offload-entrypoint')
+TOKEN = 'ghp_TESTtoken0123456789abcdefABCDEF'
+HIDDEN = {'gh', 'gemini', 'npm', 'npx'}
+GIT_ENV = {'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@example.invalid',
+           'GIT_COMMITTER_NAME': 't', 'GIT_COMMITTER_EMAIL': 't@example.invalid'}
+
+# A part that must run at the same time as another: it leaves its marker, then waits
+# (poll with a deadline) for the other's. Run one after the other, the first times out.
+RENDEZVOUS = '''\
+touch "$MARKS/{me}"
+i=0
+while [ ! -e "$MARKS/{other}" ]; do
+  i=$((i + 1)); [ $i -lt 400 ] || {{ echo "{me}: {other} never started: not in parallel"; exit 97; }}
+  sleep 0.025
+done
+'''
+
+
+def write(path, text, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+@pytest.fixture(scope='session')
+def system_bin(tmp_path_factory):
+    """Symlinks to every system executable except gh, gemini and npm."""
+    d = tmp_path_factory.mktemp('sysbin')
+    for src in ('/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'):
+        if not os.path.isdir(src):
+            continue
+        for name in os.listdir(src):
+            target = os.path.join(src, name)
+            link = d / name
+            if name in HIDDEN or link.exists() or not os.access(target, os.X_OK):
+                continue
+            os.symlink(target, link)
+    return str(d)
+
+
+class Job:
+    def __init__(self, tmp, system_bin):
+        self.tmp = tmp
+        self.home = tmp / 'home'
+        self.stubs = tmp / 'stubs'
+        self.marks = tmp / 'marks'
+        self.calls = tmp / 'calls'
+        self.token_file = tmp / 'secrets' / 'gh_token'
+        for d in (self.home, self.stubs, self.marks, self.calls):
+            d.mkdir()
+        self.main = tmp / 'main'
+        self.worktree = tmp / 'worktree'
+        self.env = {'PATH': '%s:%s' % (self.stubs, system_bin), 'HOME': str(self.home), 'LANG': 'C.UTF-8',
+                    'MARKS': str(self.marks), 'CALLS': str(self.calls), 'TMPDIR': str(tmp),
+                    'OFFLOAD_MAIN_DIR': str(self.main), 'OFFLOAD_GH_TOKEN_FILE': str(self.token_file),
+                    'GIT_CONFIG_NOSYSTEM': '1', **GIT_ENV}
+        self.git('init', '-q', '-b', 'main', str(self.main))
+        self.set_makefile(self.main, 'test:\n\t@echo main-tests-ok\n')
+        self.git('-C', str(self.main), 'add', '-A')
+        self.git('-C', str(self.main), 'commit', '-q', '-m', 'main: start')
+        self.git('-C', str(self.main), 'remote', 'add', 'upstream', 'https://github.com/acme/widget.git')
+        self.git('-C', str(self.main), 'worktree', 'add', '-q', '-b', 'pr', str(self.worktree))
+
+    def git(self, *args):
+        return subprocess.run(['git', *args], check=True, capture_output=True, text=True,
+                              env={**os.environ, **GIT_ENV, 'HOME': str(self.home)}).stdout
+
+    @staticmethod
+    def set_makefile(repo, text):
+        write(str(repo / 'Makefile'), text)
+
+    def commit_pr(self, makefile=None, files=None):
+        if makefile is not None:
+            self.set_makefile(self.worktree, makefile)
+        for name, text in (files or {}).items():
+            write(str(self.worktree / name), text)
+        write(str(self.worktree / 'feature.txt'), 'feature\n')
+        self.git('-C', str(self.worktree), 'add', '-A')
+        self.git('-C', str(self.worktree), 'commit', '-q', '-m', 'pr: add a feature')
+
+    def stub(self, name, body='', rc=0):
+        """A stub command: records its argv (one a line) and GH_TOKEN/GH_REPO, runs body, exits rc."""
+        script = '#!/bin/sh\n' \
+                 'n=$(ls "$CALLS" | wc -l)\n' \
+                 'f="$CALLS/$n.%s"\n' \
+                 'for a in "$@"; do printf "%%s\\n" "$a"; done >"$f.argv"\n' \
+                 'printf "GH_TOKEN=%%s\\nGH_REPO=%%s\\n" "${GH_TOKEN:-}" "${GH_REPO:-}" >"$f.env"\n' \
+                 'echo "%s stub: $*"\n' \
+                 '%s\nexit %d\n' % (name, name, body, rc)
+        write(str(self.stubs / name), script, 0o755)
+
+    def calls_of(self, name):
+        out = []
+        for f in sorted(os.listdir(self.calls)):
+            if f.endswith('.%s.argv' % name):
+                with open(self.calls / f, encoding='utf-8') as fh:
+                    argv = fh.read().splitlines()
+                with open(self.calls / f.replace('.argv', '.env'), encoding='utf-8') as fh:
+                    env = dict(line.split('=', 1) for line in fh.read().splitlines())
+                out.append((argv, env))
+        return out
+
+    def token(self, value=TOKEN + '\n'):
+        self.token_file.parent.mkdir(exist_ok=True)
+        self.token_file.write_text(value)
+        self.token_file.chmod(0o600)
+
+    def run(self, *args, env=None):
+        proc = subprocess.run([ENTRYPOINT, *args], cwd=str(self.worktree), capture_output=True, text=True,
+                              env={**self.env, **(env or {})}, timeout=120, check=False)
+        proc.log = proc.stdout + proc.stderr
+        return proc
+
+
+@pytest.fixture
+def job(tmp_path, system_bin):
+    return Job(tmp_path, system_bin)
+
+
+def assert_token_nowhere(job, proc):
+    assert TOKEN not in proc.log
+    for name in ('gh', 'gemini', 'npm'):
+        for argv, _env in job.calls_of(name):
+            assert not any(TOKEN in a for a in argv)
+    for dirpath, _dirs, files in os.walk(job.tmp):
+        if dirpath.startswith(str(job.calls)):
+            continue  # the stubs' own records of their environment
+        for f in files:
+            path = os.path.join(dirpath, f)
+            if path == str(job.token_file) or not os.path.isfile(path) or os.path.islink(path):
+                continue
+            with open(path, 'rb') as fh:
+                assert TOKEN.encode() not in fh.read(), path
+
+
+# --- usage ------------------------------------------------------------------------
+
+@pytest.mark.parametrize('args', [[], ['1'], ['x', 'review'], ['-1', 'review'], ['', 'review'],
+                                  ['1', 'review', 'extra']])
+def test_usage(job, args):
+    proc = job.run(*args)
+    assert proc.returncode == 64
+    assert 'usage: offload-entrypoint PR ACTION' in proc.stderr
+    assert proc.stdout == ''
+
+
+def test_unknown_action_runs_nothing(job):
+    job.stub('gemini')
+    proc = job.run('1', 'open')
+    assert proc.returncode == 64
+    assert "unknown action 'open'" in proc.stderr
+    assert job.calls_of('gemini') == [] and proc.stdout == ''
+
+
+# --- review ---------------------------------------------------------------------
+
+def test_review_alone_is_the_build_as_before(job):
+    """No gh, no gemini (the demo image): the build's output as it is, its status the job's."""
+    job.commit_pr(makefile='test:\n\t@echo pr-tests-ran\n\t@echo OK\n')
+    proc = job.run('7', 'review')
+    assert proc.returncode == 0, proc.log
+    assert 'offload job: PR #7, action review' in proc.stdout
+    assert 'no GitHub token file' in proc.stdout
+    assert 'gh pr checks skipped' in proc.stdout and 'AI review skipped' in proc.stdout
+    assert '==> make test\npr-tests-ran\nOK\n' in proc.stdout
+    assert proc.stdout.rstrip().endswith('OK')
+    assert 'feature.txt' in proc.stdout  # the diff stat against main
+
+
+def test_review_alone_keeps_the_build_exit_code(job):
+    job.commit_pr(makefile='test:\n\t@echo AssertionError: boom; exit 3\n')
+    proc = job.run('7', 'review')
+    assert proc.returncode == 2  # make's status for a failed recipe
+    assert 'AssertionError: boom' in proc.stdout
+
+
+def test_review_runs_build_checks_and_ai_review_in_parallel(job):
+    job.token()
+    job.commit_pr(makefile='test:\n\t@sh ./rendezvous.sh\n\t@echo build-done\n',
+                  files={'rendezvous.sh': RENDEZVOUS.format(me='build', other='ai')})
+    job.stub('gh', body='echo "all checks passed"')
+    job.stub('gemini', body=RENDEZVOUS.format(me='ai', other='build') + 'echo "LGTM from the AI"')
+    proc = job.run('12', 'review')
+    assert proc.returncode == 0, proc.log
+    assert '[build] build-done' in proc.stdout
+    assert '[checks] all checks passed' in proc.stdout
+    assert '[ai_review] LGTM from the AI' in proc.stdout
+    assert proc.stdout.rstrip().endswith('==> review: build ok, checks ok, ai_review ok')
+    (gh_argv, gh_env), = job.calls_of('gh')
+    assert gh_argv == ['pr', 'checks', '12']
+    assert gh_env == {'GH_TOKEN': TOKEN, 'GH_REPO': 'acme/widget'}  # from the upstream remote
+    (ai_argv, _), = job.calls_of('gemini')
+    assert ai_argv[0] == '--prompt' and 'Review pull request #12' in ai_argv[1]
+    assert 'Do not modify any file' in ai_argv[1]
+    assert_token_nowhere(job, proc)
+
+
+def test_rendezvous_fails_when_run_one_after_the_other(job):
+    """The parallelism proof can fail: a lone part waiting for the other times out."""
+    job.stub('gemini', body=RENDEZVOUS.format(me='ai', other='never'))
+    proc = subprocess.run([str(job.stubs / 'gemini')], env=job.env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 97 and 'not in parallel' in proc.stdout
+
+
+@pytest.mark.parametrize('gh_rc,ai_rc,build_fails,expected_rc,summary', [
+    (1, 0, False, 1, 'build ok, checks failed (1), ai_review ok'),
+    (8, 0, False, 0, 'build ok, checks pending, ai_review ok'),
+    (0, 5, False, 1, 'build ok, checks ok, ai_review failed (5)'),
+    (1, 0, True, 2, 'build failed (2), checks failed (1), ai_review ok'),
+])
+def test_review_status(job, gh_rc, ai_rc, build_fails, expected_rc, summary):
+    job.token()
+    job.commit_pr(makefile='test:\n\t@echo tests\n' + ('\t@exit 1\n' if build_fails else ''))
+    job.stub('gh', rc=gh_rc)
+    job.stub('gemini', rc=ai_rc)
+    proc = job.run('3', 'review')
+    assert proc.returncode == expected_rc, proc.log
+    assert proc.stdout.rstrip().endswith('==> review: ' + summary)
+
+
+def test_review_skips_checks_without_a_token(job):
+    job.commit_pr()
+    job.stub('gh')
+    job.stub('gemini')
+    proc = job.run('3', 'review')
+    assert proc.returncode == 0, proc.log
+    assert 'gh pr checks skipped (needs gh and a GitHub token)' in proc.stdout
+    assert job.calls_of('gh') == []
+    assert proc.stdout.rstrip().endswith('==> review: build ok, ai_review ok')
+
+
+# --- the token --------------------------------------------------------------------
+
+def test_git_reads_the_token_from_the_file_through_its_credential_helper(job):
+    job.token(TOKEN + '\r\n')  # a CRLF file works too
+    job.commit_pr(makefile='test:\n\t@printf "protocol=https\\nhost=github.com\\n\\n" | git credential fill'
+                           ' > "$$TMPDIR/cred"\n\t@grep -c password= "$$TMPDIR/cred"\n'
+                           '\t@printf "protocol=https\\nhost=example.com\\n\\n" | GIT_TERMINAL_PROMPT=0 '
+                           'git credential fill || echo no-credential-for-other-hosts\n')
+    proc = job.run('4', 'review')
+    assert proc.returncode == 0, proc.log
+    with open(job.tmp / 'cred', encoding='utf-8') as f:
+        cred = f.read()
+    os.remove(job.tmp / 'cred')
+    assert 'username=x-access-token\npassword=%s\n' % TOKEN in cred
+    assert 'no-credential-for-other-hosts' in proc.stdout
+    assert 'GitHub token read from' in proc.stdout
+    # nothing written to the user's or the repository's git config
+    assert os.listdir(job.home) == []
+    assert TOKEN not in job.git('-C', str(job.main), 'config', '--list')
+    assert_token_nowhere(job, proc)
+
+
+def test_the_token_file_can_be_changed_after_start(job):
+    """The helper reads the file when git asks, not a copy made at start."""
+    job.token()
+    job.commit_pr(makefile='test:\n\t@echo ghp_rotated > "$$OFFLOAD_GH_TOKEN_FILE"\n'
+                           '\t@printf "protocol=https\\nhost=github.com\\n\\n" | git credential fill\n')
+    proc = job.run('4', 'review')
+    assert proc.returncode == 0, proc.log
+    assert 'password=ghp_rotated' in proc.stdout
+
+
+@pytest.mark.parametrize('content', ['ghp_abc; rm -rf /\n', 'ghp abc\n', 'ghp_$(id)\n'])
+def test_a_token_file_that_is_not_a_token_is_refused(job, content):
+    job.token(content)
+    job.commit_pr()
+    proc = job.run('4', 'review')
+    assert proc.returncode == 65
+    assert 'is not a GitHub token' in proc.stderr
+    assert content.strip() not in proc.log
+
+
+def test_an_unreadable_token_file_is_an_error(job):
+    if os.geteuid() == 0:
+        pytest.skip('root reads any file')
+    job.token()
+    job.token_file.chmod(0)
+    proc = job.run('4', 'review')
+    assert proc.returncode == 65 and 'not readable' in proc.stderr
+
+
+def test_an_empty_token_file_means_unauthenticated(job):
+    job.token('')
+    job.commit_pr()
+    job.stub('gh')
+    proc = job.run('4', 'review')
+    assert proc.returncode == 0, proc.log
+    assert 'is empty' in proc.stdout and job.calls_of('gh') == []
+
+
+# --- ready ---------------------------------------------------------------------------
+
+def test_ready_when_main_is_an_ancestor(job):
+    job.commit_pr(makefile='test:\n\t@echo tests-ran\npreflight:\n\t@echo preflight-ran\n')
+    proc = job.run('5', 'ready')
+    assert proc.returncode == 0, proc.log
+    assert '==> make preflight\npreflight-ran' in proc.stdout
+    assert 'main is an ancestor of the PR head: ready' in proc.stdout
+
+
+def test_not_ready_when_main_moved_on(job):
+    job.commit_pr()
+    write(str(job.main / 'later.txt'), 'later\n')
+    job.git('-C', str(job.main), 'add', '-A')
+    job.git('-C', str(job.main), 'commit', '-q', '-m', 'main: later')
+    proc = job.run('5', 'ready')
+    assert proc.returncode == 1
+    assert 'main is NOT an ancestor of the PR head: rebase needed' in proc.stdout
+    assert 'main-tests-ok' in proc.stdout  # the checks ran first
+
+
+def test_ready_fails_when_preflight_fails(job):
+    job.commit_pr(makefile='preflight:\n\t@echo lint-error; exit 1\n')
+    proc = job.run('5', 'ready')
+    assert proc.returncode == 2
+    assert 'lint-error' in proc.stdout and 'ancestor' not in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which('node') is None, reason='needs node (reads package.json scripts)')
+@pytest.mark.parametrize('scripts,expected', [
+    ({'preflight': 'x', 'test': 'y'}, [['ci', '--no-audit', '--no-fund'], ['run', 'preflight']]),
+    ({'test': 'y'}, [['ci', '--no-audit', '--no-fund'], ['run', 'build', '--if-present'], ['test']]),
+])
+def test_ready_with_package_json_does_a_clean_install_then_preflight(job, scripts, expected):
+    import json
+    job.commit_pr(files={'package.json': json.dumps({'name': 'x', 'scripts': scripts})})
+    os.makedirs(job.worktree / 'node_modules' / 'stale')
+    job.stub('npm')
+    proc = job.run('5', 'ready')
+    assert proc.returncode == 0, proc.log
+    assert [argv for argv, _ in job.calls_of('npm')] == expected
+    assert not os.path.exists(job.worktree / 'node_modules')  # clean: removed before npm ci
+
+
+@pytest.mark.skipif(shutil.which('node') is None, reason='needs node')
+def test_review_build_with_package_json(job):
+    job.commit_pr(files={'package.json': '{"name": "x"}'})
+    job.stub('npm')
+    proc = job.run('5', 'review')
+    assert proc.returncode == 0, proc.log
+    assert [argv for argv, _ in job.calls_of('npm')] == [
+        ['ci', '--no-audit', '--no-fund'], ['run', 'build', '--if-present'], ['test']]
+
+
+# --- fix / implement ---------------------------------------------------------------------
+
+@pytest.mark.parametrize('action', ['fix', 'implement'])
+def test_fix_and_implement_need_gemini(job, action):
+    job.commit_pr()
+    proc = job.run('6', action)
+    assert proc.returncode == 69
+    assert "action '%s' needs the gemini CLI" % action in proc.stderr
+
+
+@pytest.mark.parametrize('action,words', [('fix', 'Fix pull request #6'), ('implement', 'Implement what pull request #6')])
+def test_fix_and_implement_run_gemini_with_the_token_in_its_environment(job, action, words):
+    job.token()
+    job.commit_pr()
+    job.stub('gemini', rc=3)
+    proc = job.run('6', action)
+    assert proc.returncode == 3  # gemini's status is the job's
+    (argv, env), = job.calls_of('gemini')
+    assert argv[:2] == ['--yolo', '--prompt'] and words in argv[2]
+    assert env['GH_TOKEN'] == TOKEN
+    assert_token_nowhere(job, proc)
+
+
+def test_entrypoint_is_executable():
+    assert os.stat(ENTRYPOINT).st_mode & stat.S_IXUSR
+
+
+@pytest.mark.skipif(shutil.which('shellcheck') is None, reason='needs shellcheck (tests/setup/apt-deps)')
+def test_shellcheck_clean():
+    proc = subprocess.run(['shellcheck', '--shell=sh', ENTRYPOINT], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
