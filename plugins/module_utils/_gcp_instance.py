@@ -1,0 +1,497 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The COS worker instance: desired state from the cos_instance options, a plan, and its execution.
+
+`plan_instance(wanted, current)` is pure (testable without an API): it lists the
+API calls that bring `current` (a compute_v1.Instance or None) to `wanted`, and
+the before/after of what changes. `InstanceManager.run()` reads the instance,
+plans, and (outside check mode) applies the plan with fingerprints and bounded
+waits.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
+
+COS_PROJECT = 'cos-cloud'
+DEFAULT_COS_FAMILY = 'cos-stable'
+SCOPE_PREFIX = 'https://www.googleapis.com/auth/'
+# Metadata keys the module owns; other keys (ssh-keys, ...) are left alone.
+USER_DATA = 'user-data'
+DECLARATION = 'gce-container-declaration'
+LOGGING = 'google-logging-enabled'
+OSLOGIN = 'enable-oslogin'
+COS_IMAGE_KEY = 'gcli-offload-cos-image'  # informational, written at creation, never compared
+RUNNING_STATES = ('PROVISIONING', 'STAGING', 'RUNNING')
+STOPPED_STATES = ('TERMINATED', 'STOPPED', 'SUSPENDED')
+
+
+def basename(url):
+    return (url or '').rstrip('/').rsplit('/', 1)[-1]
+
+
+def expand_scope(scope):
+    return scope if '://' in scope else SCOPE_PREFIX + scope
+
+
+def _status(instance):
+    status = getattr(instance, 'status', '')
+    return getattr(status, 'name', status) or ''
+
+
+def desired_scheduling(model):
+    if model == 'SPOT':
+        # (preemptible is not compared for SPOT: Google reports it either way)
+        return {'provisioning_model': 'SPOT', 'automatic_restart': False, 'on_host_maintenance': 'TERMINATE',
+                'instance_termination_action': 'STOP'}
+    return {'provisioning_model': 'STANDARD', 'automatic_restart': True, 'on_host_maintenance': 'MIGRATE',
+            'preemptible': False}
+
+
+def current_scheduling(instance, keys):
+    sched = instance.scheduling
+    out = {}
+    for key in keys:
+        value = getattr(sched, key)
+        if key in ('automatic_restart', 'preemptible'):
+            # unset booleans: GCE's defaults (automaticRestart true, preemptible false)
+            value = bool(value) if key in sched else (key == 'automatic_restart')
+        else:
+            value = value or ({'provisioning_model': 'STANDARD', 'on_host_maintenance': 'MIGRATE'}.get(key, ''))
+        out[key] = value
+    return out
+
+
+def metadata_dict(instance):
+    return dict((item.key, item.value) for item in instance.metadata.items) if instance is not None else {}
+
+
+def desired_metadata(wanted, current_items):
+    """The full item dict to set: current keys kept, ours set, the declaration removed unless legacy."""
+    items = dict(current_items)
+    items.update(wanted['metadata'])
+    if not wanted['legacy']:
+        items.pop(DECLARATION, None)
+    return items
+
+
+def _service_account_matches(wanted_email, wanted_scopes, instance):
+    accounts = list(instance.service_accounts)
+    if wanted_email is None:  # no service account
+        return not accounts
+    if not accounts:
+        return False
+    email = accounts[0].email
+    email_ok = email == wanted_email or (
+        wanted_email == 'default' and (email.endswith('-compute@developer.gserviceaccount.com')))
+    return email_ok and sorted(accounts[0].scopes) == sorted(wanted_scopes)
+
+
+def _service_account_view(instance):
+    accounts = list(instance.service_accounts)
+    if not accounts:
+        return None
+    return {'email': accounts[0].email, 'scopes': sorted(accounts[0].scopes)}
+
+
+def plan_instance(wanted, current):
+    """(steps, before, after, warnings) for `current` -> `wanted`; steps are names in order.
+
+    Steps: insert, delete, setMetadata, setLabels, setTags, setScheduling,
+    stop, setMachineType, setServiceAccount, setDeletionProtection, start.
+    """
+    warnings = []
+    before, after = {}, {}
+    state = wanted['state']
+    if current is None:
+        if state == 'absent':
+            return [], {}, {}, warnings
+        steps = ['insert'] + (['stop'] if state == 'stopped' else [])
+        return steps, {'state': 'absent'}, {'state': 'TERMINATED' if state == 'stopped' else 'RUNNING'}, warnings
+    status = _status(current)
+    if state == 'absent':
+        return ['delete'], {'state': status}, {'state': 'absent'}, warnings
+
+    steps, offline = [], []
+    cur_meta = metadata_dict(current)
+    new_meta = desired_metadata(wanted, cur_meta)
+    container_changed = False
+    if new_meta != cur_meta:
+        steps.append('setMetadata')
+        keys = sorted(k for k in set(cur_meta) | set(new_meta) if cur_meta.get(k) != new_meta.get(k))
+        before['metadata'] = dict((k, cur_meta[k]) for k in keys if k in cur_meta)
+        after['metadata'] = dict((k, new_meta[k]) for k in keys if k in new_meta)
+        container_changed = any(k in (USER_DATA, DECLARATION) for k in keys)
+
+    cur_labels = dict(current.labels)
+    new_labels = dict(wanted['labels']) if wanted['purge_labels'] else dict(cur_labels, **wanted['labels'])
+    if new_labels != cur_labels:
+        steps.append('setLabels')
+        before['labels'], after['labels'] = cur_labels, new_labels
+
+    cur_tags = sorted(current.tags.items)
+    if cur_tags != sorted(wanted['tags']):
+        steps.append('setTags')
+        before['tags'], after['tags'] = cur_tags, sorted(wanted['tags'])
+
+    want_sched = desired_scheduling(wanted['provisioning_model'])
+    cur_sched = current_scheduling(current, sorted(want_sched))
+    if cur_sched != want_sched:
+        before['scheduling'], after['scheduling'] = cur_sched, want_sched
+        # GCE changes the provisioning model only while the instance is stopped.
+        (offline if cur_sched['provisioning_model'] != want_sched['provisioning_model'] else steps).append(
+            'setScheduling')
+
+    cur_type = basename(current.machine_type)
+    if cur_type != wanted['machine_type']:
+        offline.append('setMachineType')
+        before['machine_type'], after['machine_type'] = cur_type, wanted['machine_type']
+
+    if not _service_account_matches(wanted['service_account_email'], wanted['service_account_scopes'], current):
+        offline.append('setServiceAccount')
+        before['service_account'] = _service_account_view(current)
+        after['service_account'] = None if wanted['service_account_email'] is None else {
+            'email': wanted['service_account_email'], 'scopes': sorted(wanted['service_account_scopes'])}
+
+    if bool(current.deletion_protection) != wanted['deletion_protection']:
+        steps.append('setDeletionProtection')
+        before['deletion_protection'] = bool(current.deletion_protection)
+        after['deletion_protection'] = wanted['deletion_protection']
+
+    for message in _unmanaged_drift(wanted, current):
+        warnings.append(message)
+
+    running = status in RUNNING_STATES
+    want_running = {'started': True, 'stopped': False}.get(state, running)
+    restart_for_container = container_changed and running and want_running and wanted['restart_for_container']
+    if offline or restart_for_container:
+        if running:
+            steps.append('stop')
+        steps += offline
+        if want_running:
+            steps.append('start')
+    elif running and not want_running:
+        steps.append('stop')
+    elif not running and want_running:
+        steps.append('start')
+    elif not running and not want_running and state == 'stopped' and status not in STOPPED_STATES:
+        steps.append('stop')
+    if 'start' in steps or 'stop' in steps:
+        before['status'] = status
+        after['status'] = 'RUNNING' if want_running else 'TERMINATED'
+    if running and want_running and 'stop' in steps:
+        reason = ', '.join(s for s in offline) or 'the container declaration changed (cloud-init runs at boot)'
+        warnings.append('instance %s is restarted (stop, then start) to apply: %s' % (wanted['name'], reason))
+    return steps, before, after, warnings
+
+
+def _unmanaged_drift(wanted, current):
+    """Differences GCE cannot change in place: reported, never silently ignored."""
+    name = wanted['name']
+    out = []
+    nics = list(current.network_interfaces)
+    if nics:
+        nic = nics[0]
+        if basename(nic.network) != basename(wanted['network']):
+            out.append('instance %s is on network %s, not %s: re-create it to change the network'
+                       % (name, basename(nic.network), wanted['network']))
+        if wanted['subnetwork'] and basename(nic.subnetwork) != basename(wanted['subnetwork']):
+            out.append('instance %s is on subnetwork %s, not %s: re-create it to change the subnetwork'
+                       % (name, basename(nic.subnetwork), wanted['subnetwork']))
+        has_external = bool(list(nic.access_configs))
+        if has_external != wanted['external_ip']:
+            out.append('instance %s %s an external IP but external_ip=%s: re-create it (or change its access '
+                       'config) to change that' % (name, 'has' if has_external else 'has no', wanted['external_ip']))
+    attached = [d for d in current.disks if not d.boot]
+    if not any(d.device_name == wanted['data_disk']['device_name'] for d in attached):
+        out.append('instance %s has no disk with device name %s: the container has no data disk; re-create the '
+                   'instance (the data disk is kept) to attach it' % (name, wanted['data_disk']['device_name']))
+    return out
+
+
+def validate_options(params):
+    """The desired instance from the module options (validated), or JobInputError."""
+    name = ci.validate_gce_name(params['name'], 'name')
+    zone = params['zone']
+    if not isinstance(zone, str) or not ci._GCE_NAME_RE.match(zone):
+        raise JobInputError('zone', 'must be a zone name such as us-central1-a, got %r' % (zone,))
+    disk = dict(params.get('data_disk') or {})
+    disk_name = ci.validate_gce_name(disk.get('name') or '%s-data' % name, 'data_disk.name')
+    device = ci.validate_gce_name(disk.get('device_name') or 'offload', 'data_disk.device_name')
+    wanted = {
+        'name': name, 'zone': zone, 'state': params['state'],
+        'machine_type': params['machine_type'],
+        'labels': dict((str(k), str(v)) for k, v in (params.get('labels') or {}).items()),
+        'purge_labels': bool(params.get('purge_labels')),
+        'tags': list(params.get('tags') or []),
+        'provisioning_model': params.get('provisioning_model') or 'STANDARD',
+        'service_account_email': params.get('service_account_email'),
+        'service_account_scopes': [expand_scope(s) for s in (params.get('service_account_scopes') or [])],
+        'deletion_protection': bool(params.get('deletion_protection')),
+        'network': params.get('network') or 'default', 'subnetwork': params.get('subnetwork'),
+        'external_ip': bool(params.get('external_ip')),
+        'shielded_vm': bool(params.get('shielded_vm')),
+        'boot_disk_size_gb': params.get('boot_disk_size_gb'), 'boot_disk_type': params.get('boot_disk_type'),
+        'data_disk': {'name': disk_name, 'device_name': device, 'size_gb': disk.get('size_gb') or 200,
+                      'type': disk.get('type') or 'pd-balanced'},
+        'cos_image': params.get('cos_image'),
+        'legacy': params.get('container_declaration') == 'legacy',
+        'restart_for_container': bool(params.get('restart_for_container', True)),
+        'container': None, 'metadata': {},
+    }
+    if wanted['service_account_email'] == '':
+        wanted['service_account_email'] = None
+    for tag in wanted['tags']:
+        ci.validate_gce_name(tag, 'tags')
+    if params['state'] != 'absent':
+        if not params.get('container'):
+            raise JobInputError('container', 'is required unless state=absent (at least container.image)')
+        container = ci.normalize_container(params['container'])
+        wanted['container'] = container
+        meta = dict((str(k), str(v)) for k, v in (params.get('metadata') or {}).items())
+        if OSLOGIN not in meta and params.get('enable_oslogin', True):
+            meta[OSLOGIN] = 'TRUE'
+        for key in (USER_DATA, DECLARATION):
+            if key in meta:
+                raise JobInputError('metadata', 'must not set %s: the container options render it' % key)
+        meta[USER_DATA] = ci.render_cloud_config(container, device)
+        meta[LOGGING] = 'true'
+        if wanted['legacy']:
+            meta[DECLARATION] = ci.render_declaration(container)
+        wanted['metadata'] = meta
+    return wanted
+
+
+def instance_view(instance, wanted=None):
+    """The `instance` return value."""
+    if instance is None:
+        return None
+    nics = list(instance.network_interfaces)
+    internal = nics[0].network_i_p if nics else None
+    external = None
+    if nics and list(nics[0].access_configs):
+        external = nics[0].access_configs[0].nat_i_p or None
+    meta = metadata_dict(instance)
+    container = (wanted or {}).get('container') or {}
+    return {
+        'name': instance.name, 'id': str(instance.id) if instance.id else None, 'status': _status(instance),
+        'zone': basename(instance.zone), 'machine_type': basename(instance.machine_type),
+        'internal_ip': internal or None, 'external_ip': external, 'self_link': instance.self_link,
+        'labels': dict(instance.labels), 'tags': list(instance.tags.items),
+        'cos_image': meta.get(COS_IMAGE_KEY),
+        'container_image': container.get('image'),
+        'image_digest': ci.image_digest(container['image']) if container.get('image') else None,
+        'container_name': container.get('name'),
+        'deletion_protection': bool(instance.deletion_protection),
+        'service_account': _service_account_view(instance),
+    }
+
+
+class InstanceManager:
+    """Reads, plans and applies; `api` is a _gcp_client.ComputeApi."""
+
+    def __init__(self, api, wanted, check_mode=False, compute=None):
+        self.api = api
+        self.wanted = wanted
+        self.check_mode = check_mode
+        self.compute = compute  # the compute_v1 module (messages)
+        self.project = api.project
+        self.zone = wanted['zone']
+        self.name = wanted['name']
+        self.instances = api.client('instances')
+        self.calls = []
+
+    def where(self):
+        return 'instance %s in %s of project %s' % (self.name, self.zone, self.project)
+
+    def get(self):
+        try:
+            return self.instances.get(project=self.project, zone=self.zone, instance=self.name,
+                                      timeout=self.api.request_timeout)
+        except Exception as exc:
+            if getattr(exc, 'code', None) == 404:
+                return None
+            raise
+
+    def read(self):
+        return self.api.call(self.get, 'read ' + self.where())
+
+    def run(self):
+        current = self.read()
+        steps, before, after, warnings = plan_instance(self.wanted, current)
+        result = {'changed': bool(steps), 'actions': steps, 'warnings': warnings, 'restarted': False,
+                  'diff': {'before': before, 'after': after,
+                           'before_header': self.where(), 'after_header': self.where()}}
+        if self.check_mode or not steps:
+            result['instance'] = instance_view(current, self.wanted)
+            return result
+        for step in steps:
+            getattr(self, 'do_' + step)(current)
+        if 'delete' in steps:
+            result['instance'] = None
+        else:
+            final = self.read()
+            result['instance'] = instance_view(final, self.wanted)
+        result['restarted'] = current is not None and 'stop' in steps and 'start' in steps
+        return result
+
+    # ---- mutating steps ----
+    def _op(self, verb, fn, hints=None):
+        what = '%s %s' % (verb, self.where())
+        operation = self.api.call(fn, what, hints)
+        self.calls.append(verb)
+        return self.api.wait(operation, what)
+
+    def do_insert(self, _current):
+        body = self.insert_body()
+        self._op('create', lambda: self.instances.insert_unary(
+            project=self.project, zone=self.zone, instance_resource=body, timeout=self.api.request_timeout),
+            {409: 'an instance named %s already exists in %s' % (self.name, self.zone),
+             404: 'check the zone, machine_type, network, subnetwork and cos_image'})
+
+    def do_delete(self, _current):
+        self._op('delete', lambda: self.instances.delete_unary(
+            project=self.project, zone=self.zone, instance=self.name, timeout=self.api.request_timeout),
+            {400: 'if deletion protection is on, set deletion_protection: false first'})
+
+    def do_start(self, _current):
+        self._op('start', lambda: self.instances.start_unary(
+            project=self.project, zone=self.zone, instance=self.name, timeout=self.api.request_timeout))
+
+    def do_stop(self, _current):
+        self._op('stop', lambda: self.instances.stop_unary(
+            project=self.project, zone=self.zone, instance=self.name, timeout=self.api.request_timeout))
+
+    def do_setMetadata(self, current):
+        items = desired_metadata(self.wanted, metadata_dict(current))
+        body = self.compute.Metadata(fingerprint=current.metadata.fingerprint,
+                                     items=[{'key': k, 'value': items[k]} for k in sorted(items)])
+        self._op('set the metadata of', lambda: self.instances.set_metadata_unary(
+            project=self.project, zone=self.zone, instance=self.name, metadata_resource=body,
+            timeout=self.api.request_timeout))
+
+    def do_setLabels(self, current):
+        labels = dict(self.wanted['labels']) if self.wanted['purge_labels'] else dict(current.labels,
+                                                                                       **self.wanted['labels'])
+        body = self.compute.InstancesSetLabelsRequest(label_fingerprint=current.label_fingerprint, labels=labels)
+        self._op('set the labels of', lambda: self.instances.set_labels_unary(
+            project=self.project, zone=self.zone, instance=self.name, instances_set_labels_request_resource=body,
+            timeout=self.api.request_timeout))
+
+    def do_setTags(self, current):
+        body = self.compute.Tags(fingerprint=current.tags.fingerprint, items=sorted(self.wanted['tags']))
+        self._op('set the network tags of', lambda: self.instances.set_tags_unary(
+            project=self.project, zone=self.zone, instance=self.name, tags_resource=body,
+            timeout=self.api.request_timeout))
+
+    def do_setScheduling(self, _current):
+        body = self.compute.Scheduling(desired_scheduling(self.wanted['provisioning_model']))
+        self._op('set the scheduling of', lambda: self.instances.set_scheduling_unary(
+            project=self.project, zone=self.zone, instance=self.name, scheduling_resource=body,
+            timeout=self.api.request_timeout))
+
+    def do_setMachineType(self, _current):
+        body = self.compute.InstancesSetMachineTypeRequest(
+            machine_type='zones/%s/machineTypes/%s' % (self.zone, self.wanted['machine_type']))
+        self._op('set the machine type of', lambda: self.instances.set_machine_type_unary(
+            project=self.project, zone=self.zone, instance=self.name,
+            instances_set_machine_type_request_resource=body, timeout=self.api.request_timeout))
+
+    def do_setServiceAccount(self, _current):
+        email = self.wanted['service_account_email']
+        body = self.compute.InstancesSetServiceAccountRequest(
+            email=email or '', scopes=self.wanted['service_account_scopes'] if email else [])
+        self._op('set the service account of', lambda: self.instances.set_service_account_unary(
+            project=self.project, zone=self.zone, instance=self.name,
+            instances_set_service_account_request_resource=body, timeout=self.api.request_timeout))
+
+    def do_setDeletionProtection(self, _current):
+        request = self.compute.SetDeletionProtectionInstanceRequest(
+            project=self.project, zone=self.zone, resource=self.name,
+            deletion_protection=self.wanted['deletion_protection'])
+        self._op('set the deletion protection of', lambda: self.instances.set_deletion_protection_unary(
+            request=request, timeout=self.api.request_timeout))
+
+    # ---- creation ----
+    def resolve_cos_image(self):
+        """(image self link, image name): a pinned image, or the newest of a family like gcloud picks it."""
+        spec = self.wanted['cos_image'] or 'family/' + DEFAULT_COS_FAMILY
+        project = COS_PROJECT
+        if spec.startswith('projects/'):
+            parts = spec.split('/')
+            project, spec = parts[1], '/'.join(parts[4:])  # projects/P/global/images/<rest>
+        images = self.api.client('images')
+        if not spec.startswith('family/'):
+            image = self.api.call(lambda: images.get(project=project, image=spec, timeout=self.api.request_timeout),
+                                  'find the COS image %s in project %s' % (spec, project),
+                                  {404: 'check cos_image (an image name in cos-cloud, or projects/P/global/images/'
+                                        'NAME or .../family/FAMILY)'})
+            return image.self_link, image.name
+        family = spec.split('/', 1)[1]
+        found = self.api.call(lambda: list(images.list(project=project, timeout=self.api.request_timeout)),
+                              'list the images of project %s' % project)
+        usable = [i for i in found if (i.family == family or i.name.startswith(family + '-')) and
+                  (not i.deprecated or i.deprecated.state in ('', 'ACTIVE'))]
+        if not usable:
+            raise GcpApiError('cannot create %s: no image of family %s in project %s; set cos_image to an existing '
+                              'image' % (self.where(), family, project))
+        newest = max(usable, key=lambda i: (i.creation_timestamp, i.name))
+        return newest.self_link, newest.name
+
+    def data_disk_exists(self):
+        disk = self.wanted['data_disk']
+        disks = self.api.client('disks')
+        try:
+            self.api.call(lambda: disks.get(project=self.project, zone=self.zone, disk=disk['name'],
+                                            timeout=self.api.request_timeout),
+                          'read the data disk %s in %s' % (disk['name'], self.zone))
+            return True
+        except GcpApiError as exc:
+            if exc.code == 404:
+                return False
+            raise
+
+    def insert_body(self):
+        w = self.wanted
+        image_link, image_name = self.resolve_cos_image()
+        zone_path = 'projects/%s/zones/%s' % (self.project, self.zone)
+        disk = w['data_disk']
+        if self.data_disk_exists():
+            data = {'source': '%s/disks/%s' % (zone_path, disk['name'])}
+        else:
+            data = {'initialize_params': {'disk_name': disk['name'], 'disk_size_gb': disk['size_gb'],
+                                          'disk_type': '%s/diskTypes/%s' % (zone_path, disk['type'])}}
+        data.update({'device_name': disk['device_name'], 'auto_delete': False, 'boot': False, 'mode': 'READ_WRITE'})
+        boot = {'boot': True, 'auto_delete': True, 'device_name': 'boot',
+                'initialize_params': {'source_image': image_link, 'disk_size_gb': w['boot_disk_size_gb'],
+                                      'disk_type': '%s/diskTypes/%s' % (zone_path, w['boot_disk_type'])}}
+        network = w['network'] if '/' in w['network'] else 'projects/%s/global/networks/%s' % (self.project,
+                                                                                                w['network'])
+        nic = {'network': network}
+        if w['subnetwork']:
+            sub = w['subnetwork']
+            nic['subnetwork'] = sub if '/' in sub else 'projects/%s/regions/%s/subnetworks/%s' % (
+                self.project, self.zone.rsplit('-', 1)[0], sub)
+        if w['external_ip']:
+            nic['access_configs'] = [{'name': 'External NAT', 'type_': 'ONE_TO_ONE_NAT'}]
+        metadata = dict(w['metadata'], **{COS_IMAGE_KEY: image_name})
+        body = {
+            'name': self.name,
+            'machine_type': 'zones/%s/machineTypes/%s' % (self.zone, w['machine_type']),
+            'disks': [boot, data],
+            'network_interfaces': [nic],
+            'metadata': {'items': [{'key': k, 'value': metadata[k]} for k in sorted(metadata)]},
+            'labels': w['labels'],
+            'tags': {'items': sorted(w['tags'])},
+            'scheduling': desired_scheduling(w['provisioning_model']),
+            'deletion_protection': w['deletion_protection'],
+        }
+        if w['service_account_email']:
+            body['service_accounts'] = [{'email': w['service_account_email'], 'scopes': w['service_account_scopes']}]
+        if w['shielded_vm']:
+            body['shielded_instance_config'] = {'enable_secure_boot': True, 'enable_vtpm': True,
+                                                'enable_integrity_monitoring': True}
+        return self.compute.Instance(body)

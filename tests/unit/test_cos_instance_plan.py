@@ -1,0 +1,179 @@
+"""Units for cos_instance's desired state and plan (no API)."""
+
+from __future__ import annotations
+
+import pytest
+from google.cloud import compute_v1
+
+from ansible_collections.gcli.offload.plugins.module_utils import _gcp_instance as gi
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
+from ansible_collections.gcli.offload.plugins.modules import cos_instance
+
+IMAGE = 'us-docker.pkg.dev/p/offload/maintainer:latest'
+
+
+def options(**kw):
+    spec = cos_instance.argument_spec()
+    params = {}
+    for key, value in spec.items():
+        params[key] = value.get('default')
+    params['data_disk'] = {'name': None, 'device_name': 'offload', 'size_gb': 200, 'type': 'pd-balanced'}
+    params.update(name='w1', zone='us-central1-a', container={'image': IMAGE})
+    params.update(kw)
+    return params
+
+
+def wanted(**kw):
+    return gi.validate_options(options(**kw))
+
+
+def converged(w, status='RUNNING'):
+    """An instance as GCE would return it after creating `w`."""
+    sched = {'provisioning_model': 'STANDARD', 'automatic_restart': True, 'on_host_maintenance': 'MIGRATE',
+             'preemptible': False}
+    meta = dict(w['metadata'], **{gi.COS_IMAGE_KEY: 'cos-stable-1'})
+    return compute_v1.Instance({
+        'name': w['name'], 'status': status, 'zone': 'https://x/zones/' + w['zone'],
+        'machine_type': 'https://x/zones/%s/machineTypes/%s' % (w['zone'], w['machine_type']),
+        'metadata': {'fingerprint': 'fp1', 'items': [{'key': k, 'value': v} for k, v in meta.items()]},
+        'labels': w['labels'], 'label_fingerprint': 'lfp', 'tags': {'fingerprint': 'tfp', 'items': w['tags']},
+        'scheduling': sched,
+        'service_accounts': [{'email': '123-compute@developer.gserviceaccount.com',
+                              'scopes': w['service_account_scopes']}],
+        'network_interfaces': [{'network': 'https://x/global/networks/default', 'network_i_p': '10.0.0.2',
+                                'access_configs': [{'name': 'External NAT', 'nat_i_p': '34.1.1.1'}]}],
+        'disks': [{'boot': True, 'device_name': 'boot'}, {'device_name': 'offload'}],
+    })
+
+
+def test_create_plan():
+    steps, before, after, _ = gi.plan_instance(wanted(), None)
+    assert steps == ['insert'] and before == {'state': 'absent'}
+    assert gi.plan_instance(wanted(state='stopped'), None)[0] == ['insert', 'stop']
+    assert gi.plan_instance(wanted(state='absent'), None)[0] == []
+
+
+def test_converged_instance_has_an_empty_plan():
+    w = wanted(labels={'type': 'offload-worker'}, tags=['offload-ssh'])
+    steps, before, after, warnings = gi.plan_instance(w, converged(w))
+    assert (steps, before, after, warnings) == ([], {}, {}, [])
+
+
+def test_unmanaged_metadata_keys_are_kept():
+    w = wanted()
+    current = converged(w)
+    current.metadata.items.append(compute_v1.Items(key='ssh-keys', value='me:ssh-ed25519 AAAA'))
+    assert gi.plan_instance(w, current)[0] == []
+
+
+def test_metadata_drift_restarts_for_the_container():
+    w = wanted()
+    current = converged(wanted(container={'image': IMAGE.replace('latest', 'v1')}))
+    steps, before, after, warnings = gi.plan_instance(w, current)
+    assert steps == ['setMetadata', 'stop', 'start']
+    assert list(before['metadata']) == ['user-data'] and 'maintainer:latest' in after['metadata']['user-data']
+    assert 'restarted' in warnings[0]
+    w = wanted(restart_for_container=False)
+    assert gi.plan_instance(w, current)[0] == ['setMetadata']
+
+
+def test_extra_metadata_drift_is_in_place():
+    w = wanted(metadata={'team': 'a'})
+    steps, before, after, _ = gi.plan_instance(w, converged(wanted()))
+    assert steps == ['setMetadata'] and before == {'metadata': {}} and after == {'metadata': {'team': 'a'}}
+
+
+def test_legacy_declaration_added_and_removed():
+    legacy = wanted(container_declaration='legacy')
+    assert 'gce-container-declaration' in legacy['metadata']
+    steps, _, after, _ = gi.plan_instance(legacy, converged(wanted()))
+    assert steps[0] == 'setMetadata' and list(after['metadata']) == ['gce-container-declaration']
+    steps, before, _, _ = gi.plan_instance(wanted(), converged(legacy))
+    assert list(before['metadata']) == ['gce-container-declaration']
+
+
+def test_labels_merge_or_purge():
+    current = converged(wanted(labels={'a': '1', 'b': '2'}))
+    assert gi.plan_instance(wanted(labels={'a': '1'}), current)[0] == []
+    steps, before, after, _ = gi.plan_instance(wanted(labels={'a': '1'}, purge_labels=True), current)
+    assert steps == ['setLabels'] and after['labels'] == {'a': '1'}
+    steps, _, after, _ = gi.plan_instance(wanted(labels={'a': '9'}), current)
+    assert after['labels'] == {'a': '9', 'b': '2'}
+
+
+def test_tags_drift():
+    steps, before, after, _ = gi.plan_instance(wanted(tags=['b', 'a']), converged(wanted(tags=['a'])))
+    assert steps == ['setTags'] and after == {'tags': ['a', 'b']}
+
+
+def test_machine_type_and_service_account_need_stop_start():
+    current = converged(wanted())
+    steps, before, after, warnings = gi.plan_instance(wanted(machine_type='n2-standard-8'), current)
+    assert steps == ['stop', 'setMachineType', 'start']
+    assert before['machine_type'] == 'e2-standard-4' and after['status'] == 'RUNNING'
+    assert 'setMachineType' in warnings[-1]
+    steps, before, after, _ = gi.plan_instance(wanted(service_account_email='bot@p.iam.gserviceaccount.com'), current)
+    assert steps == ['stop', 'setServiceAccount', 'start']
+    assert after['service_account']['email'] == 'bot@p.iam.gserviceaccount.com'
+
+
+def test_offline_change_on_a_stopped_instance_does_not_start_it():
+    current = converged(wanted(), status='TERMINATED')
+    assert gi.plan_instance(wanted(machine_type='n2-standard-8'), current)[0] == ['setMachineType']
+    assert gi.plan_instance(wanted(machine_type='n2-standard-8', state='started'), current)[0] == \
+        ['setMachineType', 'start']
+
+
+def test_scheduling_spot_needs_stop():
+    steps, before, after, _ = gi.plan_instance(wanted(provisioning_model='SPOT'), converged(wanted()))
+    assert steps == ['stop', 'setScheduling', 'start'] and after['scheduling']['provisioning_model'] == 'SPOT'
+
+
+def test_scheduling_in_place():
+    current = converged(wanted())
+    current.scheduling.automatic_restart = False
+    steps, before, after, _ = gi.plan_instance(wanted(), current)
+    assert steps == ['setScheduling'] and before['scheduling']['automatic_restart'] is False
+
+
+def test_states():
+    running, stopped = converged(wanted()), converged(wanted(), status='TERMINATED')
+    assert gi.plan_instance(wanted(state='stopped'), running)[0] == ['stop']
+    assert gi.plan_instance(wanted(state='started'), stopped)[0] == ['start']
+    assert gi.plan_instance(wanted(state='present'), stopped)[0] == []
+    assert gi.plan_instance(wanted(state='absent'), running)[0] == ['delete']
+
+
+def test_deletion_protection_drift():
+    steps, _, after, _ = gi.plan_instance(wanted(deletion_protection=True), converged(wanted()))
+    assert steps == ['setDeletionProtection'] and after == {'deletion_protection': True}
+
+
+def test_unfixable_drift_is_warned():
+    w = wanted(external_ip=False, network='other')
+    steps, _, _, warnings = gi.plan_instance(w, converged(wanted()))
+    assert steps == []
+    assert any('network default, not other' in m for m in warnings)
+    assert any('external IP' in m for m in warnings)
+
+
+@pytest.mark.parametrize('kw,variable', [
+    ({'name': 'Bad_Name'}, 'name'),
+    ({'zone': 'us central'}, 'zone'),
+    ({'container': None}, 'container'),
+    ({'metadata': {'user-data': 'x'}}, 'metadata'),
+    ({'tags': ['UPPER']}, 'tags'),
+    ({'data_disk': {'device_name': 'x;y'}}, 'data_disk.device_name'),
+])
+def test_invalid_options(kw, variable):
+    with pytest.raises(JobInputError) as info:
+        wanted(**kw)
+    assert info.value.variable == variable
+
+
+def test_instance_view():
+    w = wanted(container={'image': 'r.io/p/i@sha256:' + 'a' * 64})
+    view = gi.instance_view(converged(w), w)
+    assert view['internal_ip'] == '10.0.0.2' and view['external_ip'] == '34.1.1.1'
+    assert view['image_digest'] == 'sha256:' + 'a' * 64 and view['cos_image'] == 'cos-stable-1'
+    assert view['machine_type'] == 'e2-standard-4' and view['status'] == 'RUNNING'
