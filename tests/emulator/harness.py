@@ -76,13 +76,16 @@ class Emulator:
         """The sequence number of the last logged request: pass it as since=."""
         return self.call('GET', '/_emulator/requests?since=%d' % (1 << 62))['seq']
 
-    def requests(self, since=None):
-        """Logged API requests after `since` (default: since the last reset)."""
+    def requests(self, since=None, bodies=False):
+        """Logged API requests after `since` (default: since the last reset); each
+        {seq, method, path, status, query, auth, ms} and, with bodies=True, the
+        request's JSON `body` (kept in memory only, never in the log file)."""
         since = self._since_reset if since is None else since
-        return self.call('GET', '/_emulator/requests?since=%d' % since)['requests']
+        return self.call('GET', '/_emulator/requests?since=%d%s' % (since, '&bodies=1' if bodies else ''))['requests']
 
-    def mutating_requests(self, since=None):
-        return [e for e in self.requests(since) if is_mutating(e)]
+    def mutating_requests(self, since=None, bodies=False):
+        """The requests that change state (not GET, not an operation wait, not auth)."""
+        return [e for e in self.requests(since, bodies) if is_mutating(e)]
 
     def inject(self, **fault):
         """Add a fault, e.g. inject(status=429, path='/instances$', method='POST', times=2),

@@ -334,6 +334,9 @@ class Compute:
 
     def resolve_image(self, project, value, field):
         rel = relative(value)
+        view = re.match(r'^(?:projects/([^/]+)/)?zones/[^/]+/imageFamilyViews/([^/]+)$', rel)
+        if view:   # what gcloud sends for --image-family (zone '-')
+            return self.image_from_family(view.group(1) or project, view.group(2))
         found = re.match(r'^(?:projects/([^/]+)/)?global/images/(family/)?([^/]+)$', rel)
         if not found:
             raise invalid(field, value, 'Must be the URL to a Compute resource of the correct type')
@@ -464,6 +467,7 @@ class Compute:
         r.add('GET', V1 + '/global/images', self.h_images_list)
         r.add('GET', V1 + '/global/images/family/' + N, self.h_image_family)
         r.add('GET', V1 + '/global/images/' + N, self.h_image_get)
+        r.add('GET', V1 + '/zones/' + Z + '/imageFamilyViews/' + N, self.h_image_family_view)
         # instances
         base = V1 + '/zones/' + Z + '/instances'
         r.add('GET', base, self.h_instances_list)
@@ -625,6 +629,12 @@ class Compute:
     def h_image_family(self, req, project, name):
         with self.app.lock:
             return copy.deepcopy(self.image_from_family(project, name))
+
+    def h_image_family_view(self, req, project, zone, name):
+        with self.app.lock:
+            if zone != '-':
+                self.zone(project, zone)
+            return {'image': copy.deepcopy(self.image_from_family(project, name))}
 
     # -- instances --------------------------------------------------------
     def _out(self, inst):

@@ -52,8 +52,10 @@ class Control:
             since = int(req.arg('since', 0))
         except ValueError:
             raise ApiError(400, 'since must be an integer') from None
+        bodies = req.arg('bodies') in ('1', 'true')
         with self.app.lock:
-            entries = [e for e in self.app.log if e['seq'] > since]
+            entries = [e if bodies else {k: v for k, v in e.items() if k != 'body'}
+                       for e in self.app.log if e['seq'] > since]
             last = self.app.log[-1]['seq'] if self.app.log else 0
         return {'requests': entries, 'seq': last}
 

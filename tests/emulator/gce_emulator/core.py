@@ -314,16 +314,27 @@ class App:
         }
         with self.lock:
             entry = {'seq': next(self.log_seq), **entry}
-            self.log.append(entry)
             if self.log_file:
                 self.log_file.write(json.dumps(entry, sort_keys=True) + '\n')
                 self.log_file.flush()
+            # the body is kept in memory only (GET /_emulator/requests?bodies=1), never in the file
+            entry['body'] = _parsed(req.raw)
+            self.log.append(entry)
 
     def new_token(self, prefix='emu-token'):
         token = '%s-%s' % (prefix, _random_hex(16))
         with self.lock:
             self.tokens.add(token)
         return token
+
+
+def _parsed(raw):
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode('utf-8', 'replace')
 
 
 def _random_hex(nbytes):
