@@ -28,7 +28,7 @@ $(COLLECTION):
 	ln -sfn ../../../.. $@
 
 images: .build/apt.stamp
-	tests/images/build base demo-job
+	tests/images/build base demo-job worker
 
 demo: setup
 	tests/fixtures/make-upstream $(DEMO)/upstream.git
@@ -53,7 +53,7 @@ integration:
 	python -m pytest -q tests/integration
 
 molecule:
-	for s in $$(ls molecule); do molecule test -s $$s; done
+	for s in $$(cd molecule && ls */molecule.yml | xargs -n1 dirname); do molecule test -s $$s; done
 
 clean:
 	-docker rm -f $$(docker ps -aq --filter label=gcli.offload.managed=true) 2>/dev/null
