@@ -66,7 +66,8 @@ options:
   iap_tunnel:
     description:
       - Reach each worker's SSH through C(gcloud compute start-iap-tunnel) (sets C(ansible_ssh_common_args) to a
-        C(ProxyCommand) and a C(HostKeyAlias) of C(compute.<instance id>), as gcloud does).
+        C(ProxyCommand) and a C(HostKeyAlias) of C(compute.<instance id>), as gcloud does; the host key is
+        accepted on first use).
     type: bool
     default: false
   gcloud_bin:
@@ -222,7 +223,9 @@ def iap_ssh_args(record, gcloud_bin='gcloud'):
                            % (name, zone, project))
     proxy = ('%s compute start-iap-tunnel %s %%p --listen-on-stdin --project=%s --zone=%s --verbosity=warning'
              % (gcloud_bin, name, project, zone))
-    return '-o ProxyCommand="%s" -o HostKeyAlias=compute.%s' % (proxy, record['gce_id'])
+    # The host key is recorded on first use under the instance's id (a re-created VM is a new id).
+    return ('-o ProxyCommand="%s" -o HostKeyAlias=compute.%s -o StrictHostKeyChecking=accept-new'
+            % (proxy, record['gce_id']))
 
 
 def workers(instances, project, labels, statuses):

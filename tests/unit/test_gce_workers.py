@@ -90,7 +90,7 @@ def test_iap_args_are_one_proxy_command_ssh_parses():
     args = shlex.split(inv.iap_ssh_args(record))
     assert args == ['-o', 'ProxyCommand=gcloud compute start-iap-tunnel gcli-offload-alice %p --listen-on-stdin '
                           '--project=example.com:my-proj --zone=us-central1-a --verbosity=warning',
-                    '-o', 'HostKeyAlias=compute.1234567']
+                    '-o', 'HostKeyAlias=compute.1234567', '-o', 'StrictHostKeyChecking=accept-new']
 
 
 @pytest.mark.parametrize('field,value', [
