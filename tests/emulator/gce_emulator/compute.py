@@ -791,7 +791,7 @@ class Compute:
         return attached, new_disks, existing
 
     def _check_disk_free(self, disk, mode):
-        if disk.get('users') and (mode == 'READ_WRITE' or any(True for _ in disk['users'])):
+        if disk.get('users'):   # multi-writer and read-only sharing are not emulated
             raise ApiError(400, "The disk resource '%s' is already being used by '%s'" % (
                 relative(disk['selfLink']), relative(disk['users'][0])), 'resourceInUseByAnotherResource')
 

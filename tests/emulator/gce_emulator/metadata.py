@@ -47,10 +47,6 @@ class Metadata:
         r.add('GET', '/computeMetadata/v1/(?P<key>.+)', self.h_get)
         r.add('POST', '/token', self.h_token)
 
-    def _flavor(self, req):
-        if req.headers.get('Metadata-Flavor') != 'Google':
-            raise _Forbidden()
-
     def _text(self, value):
         return Response(200, str(value), 'application/text', FLAVOR)
 
@@ -162,7 +158,7 @@ class Metadata:
         return oauth_error('unsupported_grant_type', 'Invalid grant_type: %s' % grant)
 
 
-class _Forbidden(Exception):
+class _Forbidden:
     @staticmethod
     def response():
         return Response(403, 'Missing required header: "Metadata-Flavor"\n', 'text/html; charset=UTF-8', FLAVOR)
