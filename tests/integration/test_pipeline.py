@@ -144,7 +144,12 @@ def test_tag_step_gives_the_rule_s_tags(workspace, tmp_path, branch, pr, head, e
 def test_tag_step_without_a_commit_fails_clearly(workspace, tmp_path):
     proc = run_step('tags', workspace, cloud_build_env('main', short_sha=''), [plain_python_dir(tmp_path)])
     assert proc.returncode != 0
-    assert 'SHORT_SHA is empty' in proc.stderr
+    assert 'no commit: run this config from a trigger' in proc.stderr
+
+
+def test_tag_step_for_a_build_submitted_by_hand(workspace, tmp_path):
+    env = cloud_build_env('', short_sha='', _BRANCH='feature/manual', _SHORT_SHA='0123abc')
+    assert tags_of(workspace, tmp_path, env) == ['feature-manual', '0123abc']
 
 
 def test_tag_step_runs_on_a_plain_python(workspace, tmp_path):
@@ -258,3 +263,12 @@ def test_pipeline_end_to_end_pushes_the_rule_s_tags(workspace, tmp_path, registr
     finally:
         for tag in expected:
             subprocess.run(['docker', 'rmi', image + ':' + tag], capture_output=True, check=False)
+
+
+@pytest.mark.skipif(shutil.which('shellcheck') is None, reason='needs shellcheck (tests/setup/apt-deps)')
+@pytest.mark.parametrize('step_id', ['tags', 'build', 'push'])
+def test_step_scripts_are_shellcheck_clean(tmp_path, step_id):
+    path = tmp_path / (step_id + '.sh')
+    path.write_text(step(step_id)['script'])
+    proc = subprocess.run(['shellcheck', str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
