@@ -61,10 +61,12 @@ _COS_LICENSES = ['projects/cos-cloud/global/licenses/cos', 'projects/cos-cloud-s
 # project -> list of (name, family, creationTimestamp, diskSizeGb, deprecated state or None, licenses)
 IMAGES = {
     'cos-cloud': [
+        # oldest, yet the last by name ('9' > '1'): pick by creationTimestamp, never by name.
+        ('cos-stable-97-16919-404-23', 'cos-stable', '2024-08-20T13:20:04.201-07:00', 10, None, _COS_LICENSES),
         ('cos-stable-113-18244-151-14', 'cos-stable', '2025-01-14T10:02:11.532-08:00', 10, 'DEPRECATED', _COS_LICENSES),
         ('cos-stable-117-18613-75-37', 'cos-stable', '2025-03-18T17:41:02.812-07:00', 10, None, _COS_LICENSES),
         ('cos-stable-121-18867-90-62', 'cos-stable', '2025-06-02T09:12:45.019-07:00', 10, None, _COS_LICENSES),
-        # newest of cos-stable; the name sorts before 121 on purpose: pick by timestamp, not name.
+        # the newest of cos-stable (what the family resolves to)
         ('cos-stable-125-19216-0-94', 'cos-stable', '2026-10-21T11:30:00.101-07:00', 10, None, _COS_LICENSES),
         ('cos-beta-129-19488-0-12', 'cos-beta', '2026-11-02T08:00:00.000-08:00', 10, None, _COS_LICENSES),
         ('cos-dev-133-19701-0-3', 'cos-dev', '2026-11-16T08:00:00.000-08:00', 10, None, _COS_LICENSES),
