@@ -296,7 +296,11 @@ def test_fingerprints(api, verb, payload, fp_of):
                     reason='conditionNotMet')
     assert err['status'] == 'FAILED_PRECONDITION'
     api.error('POST', api.inst('fp', '/' + verb), payload, status=400, reason='required')
-    api.wait(api.ok('POST', api.inst('fp', '/' + verb), dict(payload, **{key: current})))
+    api.error('POST', api.inst('fp', '/' + verb), dict(payload, **{key: 'not base64!'}), status=400,
+              reason='invalid')
+    # gcloud (apitools) echoes fingerprints back in the URL-safe alphabet: same bytes, accepted
+    urlsafe = current.replace('+', '-').replace('/', '_')
+    api.wait(api.ok('POST', api.inst('fp', '/' + verb), dict(payload, **{key: urlsafe})))
     after = api.ok('GET', api.inst('fp'))
     new_key, new = fp_of(after)
     assert new != current and b64ok(new)

@@ -45,6 +45,16 @@ def fingerprint():
     return base64.b64encode(os.urandom(8)).decode()
 
 
+def fingerprint_bytes(value):
+    """Fingerprints are bytes fields: gcloud (apitools) sends back the URL-safe
+    base64 of what it got, so compare the decoded bytes, in either alphabet."""
+    text = str(value).replace('-', '+').replace('_', '/')
+    try:
+        return base64.b64decode(text + '=' * (-len(text) % 4), validate=True)
+    except ValueError:
+        return None
+
+
 def new_id():
     return str(int.from_bytes(os.urandom(8), 'big') >> 1)
 
@@ -533,7 +543,9 @@ class Compute:
     def _check_fingerprint(given, current, field, what):
         if given is None or given == '':
             raise required(field)
-        if given != current:
+        if fingerprint_bytes(given) is None:
+            raise invalid(field, given, 'Must be a base64-encoded fingerprint.')
+        if fingerprint_bytes(given) != fingerprint_bytes(current):
             raise ApiError(412, 'Supplied fingerprint does not match current fingerprint of %s; get the resource '
                            'again and retry with its current fingerprint.' % what, 'conditionNotMet')
 
