@@ -92,7 +92,7 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
+  - ansible.builtin.action_common_attributes.actiongroups
   - gcli.offload.gcp
 attributes:
   check_mode:
@@ -101,6 +101,9 @@ attributes:
   diff_mode:
     support: N/A
     details: Read-only.
+  action_group:
+    support: full
+    membership: [gcli.offload.gcp]
   platform:
     platforms: posix
 notes:
