@@ -35,7 +35,7 @@ options:
       - The contents of a service-account JSON key (a string or a dictionary), for O(auth_kind=serviceaccount).
         Takes precedence over O(service_account_file).
       - Defaults to E(GCP_SERVICE_ACCOUNT_CONTENTS).
-    type: jsonarg
+    type: raw
   service_account_email:
     description:
       - The metadata server's service account, for O(auth_kind=machineaccount); default C(default).

@@ -51,7 +51,8 @@ def gcp_argument_spec():
                        fallback=(env_fallback, ['GCP_AUTH_KIND'])),
         service_account_file=dict(type='path', fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_FILE',
                                                                         'GOOGLE_APPLICATION_CREDENTIALS'])),
-        service_account_contents=dict(type='jsonarg', no_log=True,
+        # raw, not jsonarg: no_log masks a dict's leaves, which a JSON re-encoding would escape past.
+        service_account_contents=dict(type='raw', no_log=True,
                                       fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_CONTENTS'])),
         service_account_email=dict(type='str', fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_EMAIL'])),
         access_token=dict(type='str', no_log=True,
@@ -120,7 +121,7 @@ def get_credentials(params):
             if not token:
                 raise GcpAuthError('auth_kind=accesstoken needs access_token (or CLOUDSDK_AUTH_ACCESS_TOKEN), '
                                    'e.g. the output of `gcloud auth print-access-token`')
-            credentials = google.oauth2.credentials.Credentials(token=token.strip())
+            credentials = _StaticToken(token=token.strip())
         elif kind == 'machineaccount':
             # imported here: it reads GCE_METADATA_HOST/GCE_METADATA_IP when first imported
             compute_engine = importlib.import_module('google.auth.compute_engine')
@@ -138,6 +139,16 @@ def get_credentials(params):
     if not project:
         raise GcpAuthError('no project: set the project option or CLOUDSDK_CORE_PROJECT/GOOGLE_CLOUD_PROJECT')
     return credentials, project
+
+
+if GOOGLE_AUTH_IMPORT_ERROR is None:
+    class _StaticToken(google.oauth2.credentials.Credentials):
+        """A bare access token: it cannot be refreshed, so a refusal says so plainly."""
+
+        def refresh(self, request):
+            raise google.auth.exceptions.RefreshError(
+                'the access token was refused (HTTP 401): it is expired or not valid for this API; get a new one, '
+                'e.g. with `gcloud auth print-access-token`')
 
 
 def _service_account_info(params):

@@ -110,7 +110,12 @@ def plan_instance(wanted, current):
         if state == 'absent':
             return [], {}, {}, warnings
         steps = ['insert'] + (['stop'] if state == 'stopped' else [])
-        return steps, {'state': 'absent'}, {'state': 'TERMINATED' if state == 'stopped' else 'RUNNING'}, warnings
+        after = {'state': 'TERMINATED' if state == 'stopped' else 'RUNNING', 'machine_type': wanted['machine_type'],
+                 'labels': wanted['labels'], 'tags': sorted(wanted['tags']), 'metadata': wanted['metadata'],
+                 'scheduling': desired_scheduling(wanted['provisioning_model']),
+                 'deletion_protection': wanted['deletion_protection'],
+                 'data_disk': dict(wanted['data_disk'])}
+        return steps, {'state': 'absent'}, after, warnings
     status = _status(current)
     if state == 'absent':
         return ['delete'], {'state': status}, {'state': 'absent'}, warnings

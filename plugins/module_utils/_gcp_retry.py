@@ -144,6 +144,9 @@ def call(fn, policy, what, hints=None, retry_network=True):
         except Exception as exc:
             if not _is_api_error(exc):
                 raise
+            if _is_auth_error(exc):
+                raise GcpApiError('cannot %s: %s; check the credentials (auth_kind and its options)'
+                                  % (what, error_details(exc)[2]), status='UNAUTHENTICATED') from None
             code, status, message = error_details(exc)
             retryable = code in RETRYABLE_CODES or (code is None and retry_network and _is_network_error(exc))
             delay = policy.delay(attempt)
@@ -163,3 +166,9 @@ def _is_network_error(exc):
     name = type(exc).__name__
     return isinstance(exc, (ConnectionError, TimeoutError)) or name in (
         'ConnectionError', 'ConnectTimeout', 'ReadTimeout', 'Timeout', 'TransportError', 'ChunkedEncodingError')
+
+
+def _is_auth_error(exc):
+    """google-auth could not get or refresh a token (not a network failure)."""
+    return type(exc).__name__ in ('RefreshError', 'DefaultCredentialsError', 'ReauthFailError') and \
+        (type(exc).__module__ or '').startswith('google.auth')

@@ -49,6 +49,7 @@ def converged(w, status='RUNNING'):
 def test_create_plan():
     steps, before, after, _ = gi.plan_instance(wanted(), None)
     assert steps == ['insert'] and before == {'state': 'absent'}
+    assert after['state'] == 'RUNNING' and after['metadata']['user-data'].startswith('#cloud-config')
     assert gi.plan_instance(wanted(state='stopped'), None)[0] == ['insert', 'stop']
     assert gi.plan_instance(wanted(state='absent'), None)[0] == []
 
