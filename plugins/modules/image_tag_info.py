@@ -38,6 +38,13 @@ options:
       - A branch name to resolve through the branch-to-tag rule the image pipeline uses (C(main) gives C(latest),
         C(feature/Foo.Bar) gives C(feature-foo-bar); see the collection's C(docs/image.md)).
     type: str
+  pull_request:
+    description:
+      - Resolve O(branch) as a pull request's head branch, that is to the tag the pull-request trigger's build pushes.
+        It is the branch's tag, except for a head branch called C(main) (a fork's main), whose pull-request builds are
+        tagged C(main), never C(latest).
+    type: bool
+    default: false
   fallback_to_latest:
     description:
       - When the tag (given, or made from O(branch)) does not exist, resolve C(latest) instead of failing.
@@ -264,7 +271,12 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     get_credentials,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import RetryPolicy
-from ansible_collections.gcli.offload.plugins.module_utils._image_tags import LATEST, branch_to_tag, is_valid_tag
+from ansible_collections.gcli.offload.plugins.module_utils._image_tags import (
+    LATEST,
+    branch_to_tag,
+    is_valid_tag,
+    pull_request_tag,
+)
 from ansible_collections.gcli.offload.plugins.module_utils._registry import (
     HAS_REQUESTS,
     RegistryClient,
@@ -283,6 +295,7 @@ def argument_spec():
         image=dict(type='str', required=True),
         tag=dict(type='str'),
         branch=dict(type='str'),
+        pull_request=dict(type='bool', default=False),
         fallback_to_latest=dict(type='bool', default=False),
         digests=dict(type='str', choices=['resolved', 'all'], default='resolved'),
         page_size=dict(type='int'),
@@ -307,8 +320,11 @@ def requested_tag(params):
                                 'option' % tag)
         return tag
     if params.get('branch') is not None:
+        if not isinstance(params['branch'], str) or params['branch'] == '':
+            raise RegistryError('invalid', 'branch must be a non-empty branch name')
         try:
-            return branch_to_tag(params['branch'])
+            rule = pull_request_tag if params.get('pull_request') else branch_to_tag
+            return rule(params['branch'])
         except ValueError as exc:
             raise RegistryError('invalid', 'branch: %s' % exc)
     return None
@@ -399,8 +415,7 @@ def unknown_tag_message(params, name, want, tags):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('tag', 'branch')],
-                           required_by={'password': 'username'})
+                           mutually_exclusive=[('tag', 'branch')], required_by={'password': 'username'})
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'))
     try:

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.gcli.offload.plugins.module_utils import _registry as reg
 from ansible_collections.gcli.offload.plugins.modules import image_tag_info as mod
 
-D = {t: 'sha256:' + (c * 64) for t, c in (('latest', 'a'), ('v1', 'b'), ('feature-x', 'c'), ('idx', 'd'))}
+D = {t: 'sha256:' + (c * 64) for t, c in (('latest', 'a'), ('v1', 'b'), ('feature-x', 'c'), ('idx', 'd'), ('main', 'f'))}
 
 
 class StubClient:
@@ -100,7 +100,7 @@ def test_list_only_and_all_digests():
 @pytest.mark.parametrize('kw, words', [
     ({'tag': '.bad'}, 'not a valid image tag'),
     ({'tag': 'x' * 129}, 'not a valid image tag'),
-    ({'branch': ''}, 'branch:'),
+    ({'branch': ''}, 'branch must be a non-empty'),
 ])
 def test_invalid_requests_touch_nothing(kw, words):
     client = StubClient(['latest'])
@@ -137,3 +137,11 @@ def test_basic_needs_both():
 def test_ca_path_and_docker_hub():
     c = mod.make_client(params(image='busybox', ca_path='/etc/ca.pem'), reg.parse_image('busybox'), None)
     assert c.verify == '/etc/ca.pem' and c.base == 'https://registry-1.docker.io'
+
+
+@pytest.mark.parametrize('branch, pr, tag', [
+    ('main', True, 'main'), ('main', False, 'latest'), ('feature/X', True, 'feature-x')])
+def test_pull_request_head_branch(branch, pr, tag):
+    out = mod.resolve(params(image=IMG, branch=branch, pull_request=pr),
+                      client=StubClient(['latest', 'main', 'feature-x']))
+    assert out['tag'] == tag
