@@ -220,8 +220,8 @@ def render_unit(container, device_name):
         # Format once: only a disk with no file system signature gets mkfs.
         'ExecStartPre=/bin/sh -c "blkid -p %s >/dev/null || mkfs.ext4 -F -m 0 -E '
         'lazy_itable_init=0,lazy_journal_init=0,discard %s"' % (device, device),
-        'ExecStartPre=/bin/sh -c "mountpoint -q %s || mount -o discard,defaults %s %s"' % (data_root, device,
-                                                                                          data_root),
+        'ExecStartPre=/bin/sh -c "mountpoint -q %s || mount -o discard,defaults %s %s"'
+        % (data_root, device, data_root),
         'ExecStartPre=' + _exec(['/bin/chown', '1000:1000', data_root]),
     ]
     if registry and _GOOGLE_REGISTRY_RE.match(registry):

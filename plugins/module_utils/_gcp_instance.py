@@ -379,8 +379,9 @@ class InstanceManager:
             timeout=self.api.request_timeout))
 
     def do_setLabels(self, current):
-        labels = dict(self.wanted['labels']) if self.wanted['purge_labels'] else dict(current.labels,
-                                                                                       **self.wanted['labels'])
+        labels = dict(self.wanted['labels'])
+        if not self.wanted['purge_labels']:
+            labels = dict(current.labels, **labels)
         body = self.compute.InstancesSetLabelsRequest(label_fingerprint=current.label_fingerprint, labels=labels)
         self._op('set the labels of', lambda: self.instances.set_labels_unary(
             project=self.project, zone=self.zone, instance=self.name, instances_set_labels_request_resource=body,
@@ -473,8 +474,9 @@ class InstanceManager:
         boot = {'boot': True, 'auto_delete': True, 'device_name': 'boot',
                 'initialize_params': {'source_image': image_link, 'disk_size_gb': w['boot_disk_size_gb'],
                                       'disk_type': '%s/diskTypes/%s' % (zone_path, w['boot_disk_type'])}}
-        network = w['network'] if '/' in w['network'] else 'projects/%s/global/networks/%s' % (self.project,
-                                                                                                w['network'])
+        network = w['network']
+        if '/' not in network:
+            network = 'projects/%s/global/networks/%s' % (self.project, network)
         nic = {'network': network}
         if w['subnetwork']:
             sub = w['subnetwork']

@@ -120,9 +120,9 @@ def test_device_name_is_validated():
 
 
 def test_legacy_declaration_matches_gcloud_format():
+    mounts = [{'mount_path': '/c', 'tmpfs': True}, {'mount_path': '/h', 'host_path': '/var/h', 'read_only': True}]
     c = container(name='app', command=['run'], args=['-v'], env={'A': '1'}, privileged=True, tty=True,
-                  mounts=[{'mount_path': '/c', 'tmpfs': True}, {'mount_path': '/h', 'host_path': '/var/h',
-                                                                   'read_only': True}], restart_policy='Never')
+                  mounts=mounts, restart_policy='Never')
     text = ci.render_declaration(c)
     assert text.startswith('# DISCLAIMER:\n')
     spec = yaml.safe_load(text)['spec']

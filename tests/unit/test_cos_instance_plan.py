@@ -47,7 +47,7 @@ def converged(w, status='RUNNING'):
 
 
 def test_create_plan():
-    steps, before, after, _ = gi.plan_instance(wanted(), None)
+    steps, before, after, _warnings = gi.plan_instance(wanted(), None)
     assert steps == ['insert'] and before == {'state': 'absent'}
     assert after['state'] == 'RUNNING' and after['metadata']['user-data'].startswith('#cloud-config')
     assert gi.plan_instance(wanted(state='stopped'), None)[0] == ['insert', 'stop']
@@ -80,30 +80,30 @@ def test_metadata_drift_restarts_for_the_container():
 
 def test_extra_metadata_drift_is_in_place():
     w = wanted(metadata={'team': 'a'})
-    steps, before, after, _ = gi.plan_instance(w, converged(wanted()))
+    steps, before, after, _warnings = gi.plan_instance(w, converged(wanted()))
     assert steps == ['setMetadata'] and before == {'metadata': {}} and after == {'metadata': {'team': 'a'}}
 
 
 def test_legacy_declaration_added_and_removed():
     legacy = wanted(container_declaration='legacy')
     assert 'gce-container-declaration' in legacy['metadata']
-    steps, _, after, _ = gi.plan_instance(legacy, converged(wanted()))
+    steps, _before, after, _warnings = gi.plan_instance(legacy, converged(wanted()))
     assert steps[0] == 'setMetadata' and list(after['metadata']) == ['gce-container-declaration']
-    steps, before, _, _ = gi.plan_instance(wanted(), converged(legacy))
+    steps, before, _after, _warnings = gi.plan_instance(wanted(), converged(legacy))
     assert list(before['metadata']) == ['gce-container-declaration']
 
 
 def test_labels_merge_or_purge():
     current = converged(wanted(labels={'a': '1', 'b': '2'}))
     assert gi.plan_instance(wanted(labels={'a': '1'}), current)[0] == []
-    steps, before, after, _ = gi.plan_instance(wanted(labels={'a': '1'}, purge_labels=True), current)
+    steps, before, after, _warnings = gi.plan_instance(wanted(labels={'a': '1'}, purge_labels=True), current)
     assert steps == ['setLabels'] and after['labels'] == {'a': '1'}
-    steps, _, after, _ = gi.plan_instance(wanted(labels={'a': '9'}), current)
+    steps, _before, after, _warnings = gi.plan_instance(wanted(labels={'a': '9'}), current)
     assert after['labels'] == {'a': '9', 'b': '2'}
 
 
 def test_tags_drift():
-    steps, before, after, _ = gi.plan_instance(wanted(tags=['b', 'a']), converged(wanted(tags=['a'])))
+    steps, before, after, _warnings = gi.plan_instance(wanted(tags=['b', 'a']), converged(wanted(tags=['a'])))
     assert steps == ['setTags'] and after == {'tags': ['a', 'b']}
 
 
@@ -113,7 +113,7 @@ def test_machine_type_and_service_account_need_stop_start():
     assert steps == ['stop', 'setMachineType', 'start']
     assert before['machine_type'] == 'e2-standard-4' and after['status'] == 'RUNNING'
     assert 'setMachineType' in warnings[-1]
-    steps, before, after, _ = gi.plan_instance(wanted(service_account_email='bot@p.iam.gserviceaccount.com'), current)
+    steps, before, after, _warnings = gi.plan_instance(wanted(service_account_email='bot@p.iam.gserviceaccount.com'), current)
     assert steps == ['stop', 'setServiceAccount', 'start']
     assert after['service_account']['email'] == 'bot@p.iam.gserviceaccount.com'
 
@@ -126,14 +126,14 @@ def test_offline_change_on_a_stopped_instance_does_not_start_it():
 
 
 def test_scheduling_spot_needs_stop():
-    steps, before, after, _ = gi.plan_instance(wanted(provisioning_model='SPOT'), converged(wanted()))
+    steps, before, after, _warnings = gi.plan_instance(wanted(provisioning_model='SPOT'), converged(wanted()))
     assert steps == ['stop', 'setScheduling', 'start'] and after['scheduling']['provisioning_model'] == 'SPOT'
 
 
 def test_scheduling_in_place():
     current = converged(wanted())
     current.scheduling.automatic_restart = False
-    steps, before, after, _ = gi.plan_instance(wanted(), current)
+    steps, before, after, _warnings = gi.plan_instance(wanted(), current)
     assert steps == ['setScheduling'] and before['scheduling']['automatic_restart'] is False
 
 
@@ -146,13 +146,13 @@ def test_states():
 
 
 def test_deletion_protection_drift():
-    steps, _, after, _ = gi.plan_instance(wanted(deletion_protection=True), converged(wanted()))
+    steps, _before, after, _warnings = gi.plan_instance(wanted(deletion_protection=True), converged(wanted()))
     assert steps == ['setDeletionProtection'] and after == {'deletion_protection': True}
 
 
 def test_unfixable_drift_is_warned():
     w = wanted(external_ip=False, network='other')
-    steps, _, _, warnings = gi.plan_instance(w, converged(wanted()))
+    steps, _before, _after, warnings = gi.plan_instance(w, converged(wanted()))
     assert steps == []
     assert any('network default, not other' in m for m in warnings)
     assert any('external IP' in m for m in warnings)

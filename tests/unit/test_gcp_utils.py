@@ -221,7 +221,7 @@ def test_call_does_not_retry_403():
 
 
 def test_call_custom_hint():
-    fn, _ = flaky([api_error(404, 'NOT_FOUND', 'The resource was not found')])
+    fn, _state = flaky([api_error(404, 'NOT_FOUND', 'The resource was not found')])
     with pytest.raises(GcpApiError, match='; use another zone$'):
         call(fn, policy(Clock()), 'x', hints={404: 'use another zone'})
 
@@ -303,8 +303,8 @@ def test_wait_times_out_clearly():
 
 def test_wait_reports_operation_error():
     clock = Clock()
-    fake = FakeOps([operation('DONE', errors=[('ZONE_RESOURCE_POOL_EXHAUSTED', 'The zone does not have enough '
-                                                                             'resources')])], clock)
+    errors = [('ZONE_RESOURCE_POOL_EXHAUSTED', 'The zone does not have enough resources')]
+    fake = FakeOps([operation('DONE', errors=errors)], clock)
     with pytest.raises(GcpApiError, match=r'^cannot create instance w: The zone does not have enough resources '
                                           r'\(operation op-1 ended with ZONE_RESOURCE_POOL_EXHAUSTED\)$'):
         ops.wait_for_operation(FakeApi(fake, clock), operation(), 'create instance w', 60)
