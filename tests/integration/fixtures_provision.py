@@ -112,7 +112,9 @@ def docker(*args, check=True):
 
 @pytest.fixture(scope='session')
 def stand_in_image():
-    subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'base'], check=True, capture_output=True)
+    build = subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'base'], capture_output=True, text=True)
+    if build.returncode != 0 and docker('image', 'inspect', STAND_IN_IMAGE, check=False).returncode != 0:
+        raise RuntimeError('cannot build %s: %s' % (STAND_IN_IMAGE, (build.stdout + build.stderr)[-2000:]))
     return STAND_IN_IMAGE
 
 

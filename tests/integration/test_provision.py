@@ -1,0 +1,180 @@
+"""provision.yml and teardown.yml end to end against the Compute Engine emulator.
+
+The emulator has no VM behind the instance, so SSH goes to a real sshd on a
+loopback port (offload_ssh_host/offload_ssh_port, direct access) and the wait
+checks, through it, a container on the local Docker engine named like the
+maintainer. Everything else is the real playbook: the firewall rule, the
+instance through cos_instance, the SSH alias file, the waits, the teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+import uuid
+
+import pytest
+from fixtures_provision import PlaybookRunner, free_port, poll, recap
+
+PROJECT = 'prov-project'
+ZONE = 'us-central1-a'
+IAP = '35.235.240.0/20'
+
+
+@pytest.fixture
+def provision(tmp_path, emulator, sshd, maintainer_stand_in):
+    """A runner for provision.yml/teardown.yml with a fresh worker name, alias file and maintainer stand-in."""
+    worker = 'prov-w-%s' % uuid.uuid4().hex[:8]
+    ssh_dir = tmp_path / 'ssh'
+    ssh_dir.mkdir()
+    maint = maintainer_stand_in('running')
+    runner = PlaybookRunner(tmp_path, env={
+        'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE': emulator.compute_endpoint,
+        'GCP_AUTH_KIND': 'accesstoken', 'CLOUDSDK_AUTH_ACCESS_TOKEN': 'prov-test-token',
+        'CLOUDSDK_CORE_PROJECT': PROJECT,
+    })
+    base = {
+        'offload_worker_name': worker, 'offload_zone': ZONE, 'offload_machine_type': 'e2-standard-4',
+        'offload_maintainer_image': 'us-docker.pkg.dev/prov-project/offload/maintainer:latest',
+        'offload_maintainer_name': maint,
+        'offload_ssh_access': 'direct', 'offload_ssh_host': '127.0.0.1', 'offload_ssh_port': sshd.port,
+        'offload_ssh_user': sshd.user, 'offload_ssh_key': sshd.key,
+        'offload_ssh_known_hosts': str(ssh_dir / 'known_hosts'),
+        'offload_ssh_config': str(ssh_dir / 'gcli-offload.conf'),
+        'offload_worker_become': False, 'offload_wait_timeout': 30, 'offload_wait_interval': 1,
+    }
+
+    class Run:
+        name = worker
+        maintainer = maint
+        config = ssh_dir / 'gcli-offload.conf'
+        vars = base
+
+        def __call__(self, playbook='provision.yml', *args, **extra):
+            return runner(playbook, dict(base, **extra), *args)
+    return Run()
+
+
+def api(emulator, path):
+    from harness import EmulatorError
+    try:
+        return emulator.call('GET', '/compute/v1/projects/%s/%s' % (PROJECT, path))
+    except EmulatorError as exc:
+        if ' 404 ' in str(exc):
+            return None
+        raise
+
+
+def ssh_settings(config, alias='gcli-worker'):
+    out = subprocess.run(['ssh', '-G', '-F', str(config), alias], capture_output=True, text=True, check=True).stdout
+    return dict(line.split(' ', 1) for line in out.splitlines() if ' ' in line)
+
+
+def test_provision_converge_teardown(provision, emulator, sshd):
+    # 1. From scratch.
+    proc = provision()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = [(e['method'], e['path'].split('/compute/v1/projects/%s/' % PROJECT)[-1])
+             for e in emulator.mutating_requests()]
+    assert ('POST', 'global/firewalls') in calls
+    assert ('POST', 'zones/%s/instances' % ZONE) in calls
+    rule = api(emulator, 'global/firewalls/gcli-offload-ssh-from-iap')
+    assert rule['sourceRanges'] == [IAP] and rule['targetTags'] == ['gcli-offload-ssh']
+    assert rule['allowed'] == [{'IPProtocol': 'tcp', 'ports': ['22']}] and rule['direction'] == 'INGRESS'
+    instance = api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name))
+    assert instance['labels']['type'] == 'offload-worker' and instance['tags']['items'] == ['gcli-offload-ssh']
+    assert 'is ready: container %s runs on the worker' % provision.maintainer in proc.stdout
+
+    # The alias: mode 0600, what ssh itself reads from it, and it works.
+    mode = stat.S_IMODE(os.stat(provision.config).st_mode)
+    assert mode == 0o600
+    settings = ssh_settings(provision.config)
+    assert settings['hostname'] == '127.0.0.1' and settings['port'] == str(sshd.port)
+    assert settings['user'] == sshd.user and settings['identityfile'] == sshd.key
+    assert settings['controlmaster'] == 'auto' and settings['controlpersist'] == '600'
+    assert settings['hostkeyalias'] == 'compute.%s' % instance['id']
+    assert 'proxycommand' not in settings  # direct access: no IAP tunnel
+    check = subprocess.run(['ssh', '-F', str(provision.config), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no',
+                            'gcli-worker', 'docker', 'container', 'inspect', '-f', '{{.State.Status}}',
+                            provision.maintainer], capture_output=True, text=True, timeout=60)
+    assert check.stdout.strip() == 'running', check.stderr
+    alias_text = provision.config.read_text()
+    mtime = os.stat(provision.config).st_mtime_ns
+
+    # 2. Converged: no mutating call, nothing changed, the alias file untouched.
+    mark = emulator.mark()
+    proc = provision()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert emulator.mutating_requests(since=mark) == []
+    assert recap(proc.stdout, 'localhost')['changed'] == 0
+    assert recap(proc.stdout, provision.name)['changed'] == 0
+    assert provision.config.read_text() == alias_text and os.stat(provision.config).st_mtime_ns == mtime
+
+    # 3. Teardown: the instance and the alias go, the data disk and the rule stay.
+    provision.config.write_text(provision.config.read_text() + 'Host mine\n  HostName example.org\n')
+    proc = provision('teardown.yml')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name)) is None
+    assert api(emulator, 'zones/%s/disks/%s-data' % (ZONE, provision.name)) is not None
+    assert api(emulator, 'global/firewalls/gcli-offload-ssh-from-iap') is not None
+    assert provision.config.read_text() == 'Host mine\n  HostName example.org\n'  # only our entry removed
+
+    # Teardown again: nothing to do. Then with delete_data_disk=true the disk goes too.
+    mark = emulator.mark()
+    proc = provision('teardown.yml')
+    assert proc.returncode == 0 and emulator.mutating_requests(since=mark) == []
+    assert recap(proc.stdout, 'localhost')['changed'] == 0
+    proc = provision('teardown.yml', '-e', 'delete_data_disk=true')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert api(emulator, 'zones/%s/disks/%s-data' % (ZONE, provision.name)) is None
+
+
+def test_check_mode_from_scratch_calls_nothing_mutating(provision, emulator):
+    proc = provision('provision.yml', '--check')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert emulator.mutating_requests() == []
+    assert not provision.config.exists()
+    assert api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name)) is None
+
+
+def test_firewall_drift_is_corrected_and_world_refused(provision, emulator):
+    proc = provision()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Someone opens the rule to the world by hand: provision puts it back.
+    rule = api(emulator, 'global/firewalls/gcli-offload-ssh-from-iap')
+    emulator.call('PATCH', '/compute/v1/projects/%s/global/firewalls/gcli-offload-ssh-from-iap' % PROJECT,
+                  {'sourceRanges': ['0.0.0.0/0'], 'fingerprint': rule.get('fingerprint')})
+    poll(lambda: api(emulator, 'global/firewalls/gcli-offload-ssh-from-iap')['sourceRanges'] == ['0.0.0.0/0'], 30,
+         'the hand-made change to apply')
+    mark = emulator.mark()
+    proc = provision()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [(e['method'], e['path'].rsplit('/', 1)[-1]) for e in emulator.mutating_requests(since=mark)] == [
+        ('PUT', 'gcli-offload-ssh-from-iap')]
+    assert api(emulator, 'global/firewalls/gcli-offload-ssh-from-iap')['sourceRanges'] == [IAP]
+
+    # Asking for the world is refused before any call.
+    mark = emulator.mark()
+    proc = provision('provision.yml', offload_ssh_source_ranges=['0.0.0.0/0'])
+    assert proc.returncode != 0
+    assert 'opens the port to the whole Internet' in proc.stdout
+    assert emulator.mutating_requests(since=mark) == []
+
+
+def test_ssh_wait_fails_clearly_when_nothing_answers(provision, emulator):
+    port = free_port()
+    start = time.monotonic()
+    proc = provision('provision.yml', offload_ssh_port=port, offload_wait_timeout=3)
+    assert proc.returncode != 0
+    assert 'did not answer SSH on 127.0.0.1:%d within 3 s' % port in proc.stdout
+    assert 'gcloud compute instances describe %s' % provision.name in proc.stdout
+    assert time.monotonic() - start < 120
+
+
+def test_maintainer_wait_fails_clearly_when_the_container_is_missing(provision, emulator):
+    proc = provision('provision.yml', offload_maintainer_name='prov-missing-maintainer', offload_wait_timeout=3)
+    assert proc.returncode != 0
+    assert 'was not ready after 3 s' in proc.stdout
+    assert 'no container prov-missing-maintainer on the worker yet' in proc.stdout
