@@ -185,9 +185,10 @@ def start_emulator(workdir, timeout=20, extra_args=(), python=None):
     os.makedirs(workdir, exist_ok=True)
     request_log = os.path.join(workdir, 'emulator-requests.jsonl')
     stderr_path = os.path.join(workdir, 'emulator-stderr.log')
-    cmd = [python or sys.executable, RUN, '--port', '0', '--request-log', request_log, *extra_args]
+    cmd = [RUN, '--port', '0', '--request-log', request_log, *extra_args]
+    env = dict(os.environ, EMULATOR_PYTHON=python or sys.executable)
     with open(stderr_path, 'wb') as stderr:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + timeout
     line = b''
     with selectors.DefaultSelector() as sel:

@@ -118,7 +118,7 @@ def test_answers_well_under_10ms(api, emulator):
     api.create('perf')
     mark = emulator.mark()
     client = []
-    for _ in range(200):
+    for _round in range(200):
         started = time.perf_counter()
         api.ok('GET', api.inst('perf'))
         client.append((time.perf_counter() - started) * 1000)
@@ -336,8 +336,8 @@ def test_machine_type_and_service_account_only_when_terminated(api):
     api.error('POST', api.inst('rules', '/setServiceAccount'), sa, reason='invalidResourceUsage')
     api.error('POST', api.inst('rules', '/setScheduling'), {'provisioningModel': 'SPOT'},
               reason='invalidResourceUsage')
-    api.wait(api.ok('POST', api.inst('rules', '/setScheduling'), {'automaticRestart': False,
-                                                                    'onHostMaintenance': 'TERMINATE'}))
+    keep_model = {'automaticRestart': False, 'onHostMaintenance': 'TERMINATE'}
+    api.wait(api.ok('POST', api.inst('rules', '/setScheduling'), keep_model))
     api.stop('rules')
     api.error('POST', api.inst('rules', '/setMachineType'), {'machineType': 'zones/%s/machineTypes/x1' % ZONE})
     api.wait(api.ok('POST', api.inst('rules', '/setMachineType'), mt))
@@ -475,7 +475,7 @@ def test_status_fault_hits_the_next_n_matching_requests(api, emulator, status, r
     api.create('f1')
     fault = emulator.inject(status=status, path='/instances/f1$', method='GET', times=2)
     assert fault['id'] and fault['times'] == 2
-    for _ in range(2):
+    for _round in range(2):
         api.error('GET', api.inst('f1'), status=status, reason=reason)
     api.ok('GET', api.inst('f1'))
     statuses = [(e['method'], e['status']) for e in emulator.requests() if e['path'].endswith('/instances/f1')]

@@ -44,8 +44,8 @@ def test_gcloud_instance_lifecycle(gcloud, emulator):
     assert 'gc-1' in out and 'RUNNING' in out
     insert = [e for e in emulator.requests(mark, bodies=True) if e['method'] == 'POST'][0]
     body = insert['body']
-    assert body['disks'][0]['initializeParams']['sourceImage'].endswith('/cos-cloud/zones/-/imageFamilyViews/'
-                                                                         'cos-stable')
+    source = body['disks'][0]['initializeParams']['sourceImage']
+    assert source.endswith('/cos-cloud/zones/-/imageFamilyViews/cos-stable')
     assert body['networkInterfaces'][0]['accessConfigs'][0]['type'] == 'ONE_TO_ONE_NAT'
 
     inst = describe(gcloud, 'gc-1')

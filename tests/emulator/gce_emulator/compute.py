@@ -322,8 +322,8 @@ class Compute:
             'kind': 'compute#machineType', 'id': seeds.stable_id('mt', name), 'creationTimestamp':
             '2015-01-01T00:00:00.000-08:00', 'name': name, 'description': description, 'guestCpus': cpus,
             'memoryMb': memory, 'imageSpaceGb': 0, 'maximumPersistentDisks': 128,
-            'maximumPersistentDisksSizeGb': '263168', 'zone': zone, 'isSharedCpu': name in ('e2-micro', 'e2-small',
-                                                                                             'e2-medium'),
+            'maximumPersistentDisksSizeGb': '263168', 'zone': zone,
+            'isSharedCpu': name in ('e2-micro', 'e2-small', 'e2-medium'),
             'selfLink': link('projects/%s/zones/%s/machineTypes/%s' % (project, zone, name)),
             'architecture': 'X86_64',
         }
@@ -360,7 +360,7 @@ class Compute:
 
     def image_from_family(self, project, family):
         self.project(project)
-        candidates = [i for (p, _), i in self.images.items()
+        candidates = [i for (p, _name), i in self.images.items()
                       if p == project and i.get('family') == family
                       and i.get('deprecated', {}).get('state') not in ('DEPRECATED', 'OBSOLETE', 'DELETED')]
         if not candidates:
@@ -626,7 +626,7 @@ class Compute:
     def h_images_list(self, req, project):
         with self.app.lock:
             self.project(project)
-            items = [copy.deepcopy(i) for (p, _), i in sorted(self.images.items()) if p == project]
+            items = [copy.deepcopy(i) for (p, _name), i in sorted(self.images.items()) if p == project]
         return page(req, items, 'compute#imageList', link('projects/%s/global/images' % project),
                     'projects/%s/global/images' % project)
 
@@ -655,15 +655,15 @@ class Compute:
     def h_instances_list(self, req, project, zone):
         with self.app.lock:
             self.zone(project, zone)
-            items = [self._out(i) for (p, z, _), i in sorted(self.instances.items()) if p == project and z == zone]
+            items = [self._out(i) for (p, z, _name), i in sorted(self.instances.items()) if p == project and z == zone]
         return page(req, items, 'compute#instanceList', link('projects/%s/zones/%s/instances' % (project, zone)),
                     'projects/%s/zones/%s/instances' % (project, zone))
 
     def h_instances_aggregated(self, req, project):
         with self.app.lock:
             self.project(project)
-            everything = [(z, self._out(i)) for (p, z, _), i in sorted(self.instances.items()) if p == project]
-        kept = {id(i) for i in apply_filter([i for _, i in everything], req.arg('filter'))}
+            everything = [(z, self._out(i)) for (p, z, _name), i in sorted(self.instances.items()) if p == project]
+        kept = {id(i) for i in apply_filter([i for _zone, i in everything], req.arg('filter'))}
         items = {}
         for zone in seeds.ZONES:
             found = [i for z, i in everything if z == zone and id(i) in kept]
@@ -838,7 +838,7 @@ class Compute:
                                   'network.')
             else:
                 net = self.resolve_network(project, nic.get('network'), field + '.network')
-                subs = [s for (p, r, _), s in self.subnetworks.items()
+                subs = [s for (p, r, _name), s in self.subnetworks.items()
                         if r == region and relative(s['network']) == relative(net['selfLink'])]
                 if not subs:
                     raise invalid(field + '.network', relative(net['selfLink']), "The network has no subnetwork "
@@ -1157,7 +1157,7 @@ class Compute:
     def h_disks_list(self, req, project, zone):
         with self.app.lock:
             self.zone(project, zone)
-            items = [copy.deepcopy(d) for (p, z, _), d in sorted(self.disks.items()) if p == project and z == zone]
+            items = [copy.deepcopy(d) for (p, z, _name), d in sorted(self.disks.items()) if p == project and z == zone]
         return page(req, items, 'compute#diskList', link('projects/%s/zones/%s/disks' % (project, zone)),
                     'projects/%s/zones/%s/disks' % (project, zone))
 
@@ -1250,7 +1250,7 @@ class Compute:
         scope = self._scope(zone, region)
         with self.app.lock:
             self._scope_check(project, zone, region)
-            items = [copy.deepcopy(o) for (p, s, _), o in self.operations.items() if p == project and s == scope]
+            items = [copy.deepcopy(o) for (p, s, _name), o in self.operations.items() if p == project and s == scope]
         return page(req, items, 'compute#operationList', link('projects/%s/%s/operations' % (project, scope)),
                     'projects/%s/%s/operations' % (project, scope))
 
@@ -1318,7 +1318,7 @@ class Compute:
     def h_networks_list(self, req, project):
         with self.app.lock:
             self.project(project)
-            items = [copy.deepcopy(n) for (p, _), n in sorted(self.networks.items()) if p == project]
+            items = [copy.deepcopy(n) for (p, _name), n in sorted(self.networks.items()) if p == project]
         return page(req, items, 'compute#networkList', link('projects/%s/global/networks' % project),
                     'projects/%s/global/networks' % project)
 
@@ -1367,7 +1367,7 @@ class Compute:
     def h_subnets_list(self, req, project, region):
         with self.app.lock:
             self.region(project, region)
-            items = [copy.deepcopy(s) for (p, r, _), s in sorted(self.subnetworks.items())
+            items = [copy.deepcopy(s) for (p, r, _name), s in sorted(self.subnetworks.items())
                      if p == project and r == region]
         return page(req, items, 'compute#subnetworkList',
                     link('projects/%s/regions/%s/subnetworks' % (project, region)),
@@ -1378,7 +1378,7 @@ class Compute:
             self.project(project)
             items = {}
             for region in seeds.REGIONS:
-                subs = [copy.deepcopy(s) for (p, r, _), s in sorted(self.subnetworks.items())
+                subs = [copy.deepcopy(s) for (p, r, _name), s in sorted(self.subnetworks.items())
                         if p == project and r == region]
                 items['regions/' + region] = {'subnetworks': subs} if subs else {'warning': {
                     'code': 'NO_RESULTS_ON_PAGE', 'message': 'There are no results for scope \'regions/%s\' on this '
@@ -1498,7 +1498,7 @@ class Compute:
     def h_firewalls_list(self, req, project):
         with self.app.lock:
             self.project(project)
-            items = [copy.deepcopy(f) for (p, _), f in sorted(self.firewalls.items()) if p == project]
+            items = [copy.deepcopy(f) for (p, _name), f in sorted(self.firewalls.items()) if p == project]
         return page(req, items, 'compute#firewallList', link('projects/%s/global/firewalls' % project),
                     'projects/%s/global/firewalls' % project)
 

@@ -218,7 +218,7 @@ class Scheduler:
                 now = time.monotonic()
                 ran = False
                 while self.heap and self.heap[0][0] <= now:
-                    _, _, generation, fn = heapq.heappop(self.heap)
+                    _due, _seq, generation, fn = heapq.heappop(self.heap)
                     if generation == self.generation:
                         fn()
                         ran = True
