@@ -14,6 +14,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     job_run_argv,
     job_spec,
+    validate_worker_path,
 )
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
@@ -49,6 +50,7 @@ class ActionModule(WorkerAction):
         'env': {'type': 'dict', 'default': {}},
         'log_dest': {'type': 'path', 'default': '~/.cache/gcli-offload/logs'},
         'tail_lines': {'type': 'int', 'default': 40},
+        'gh_token_file': {'type': 'str'},
     }
 
     def act(self, args, task_vars):
@@ -60,15 +62,16 @@ class ActionModule(WorkerAction):
         state = self.container_state(name, docker)
         if state == 'running':
             raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
+        token = self._token_file(args['gh_token_file'])
         if self._task.check_mode:
-            return {'changed': True, 'job': name, 'argv': job_run_argv(spec, docker, args['env']),
+            return {'changed': True, 'job': name, 'argv': job_run_argv(spec, docker, args['env'], token),
                     'msg': 'job %s would run on %s (check mode)' % (name, worker)}
         if state is not None:  # a stopped leftover (no --rm run, or a crash)
             self.docker(['rm', '-f', name], 'remove the stale container %s' % name, docker)
 
         stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
         worker_log = '%s/%s.log' % (spec['log_dir'], stamp)
-        argv = job_run_argv(spec, docker, args['env'])
+        argv = job_run_argv(spec, docker, args['env'], token)
         started = time.monotonic()
         try:
             rc, out, err = self.worker_run(
@@ -98,6 +101,7 @@ class ActionModule(WorkerAction):
             'log': local_log,
             'worker_log': worker_log,
             'log_tail': last.splitlines(),
+            'github_token': bool(token),
         }
         if timed_out:
             result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
@@ -108,6 +112,14 @@ class ActionModule(WorkerAction):
         else:
             result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
         return result
+
+    def _token_file(self, path):
+        """The token file to mount, when one is configured and the worker has it."""
+        if not path:
+            return None
+        path = validate_worker_path(path, 'gh_token_file')
+        rc, out, err = self.worker_run(['test', '-f', path], 'look for %s' % path, check=False)
+        return path if rc == 0 else None
 
     @staticmethod
     def _job_rc(out, rc):

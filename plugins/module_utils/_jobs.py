@@ -29,6 +29,8 @@ DEV = CONTAINER_HOME + '/dev'
 JOB_WORKTREE = DEV + '/worktree'
 JOB_MAIN = DEV + '/main'
 JOB_GEMINI = CONTAINER_HOME + '/.gemini'
+# The GitHub token, when the worker has one: a read-only file, never an env value.
+JOB_GH_TOKEN = '/run/secrets/gh_token'
 JOB_UID = 1000  # the node user of the maintainer image
 JOB_USER = '%d:%d' % (JOB_UID, JOB_UID)
 
@@ -213,13 +215,15 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     }
 
 
-def job_run_argv(spec, docker='docker', extra_env=None):
+def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None):
     """The `docker run` argv of a job container (never a shell string).
 
     The worktree is read-write; the main clone and the gemini config are
     read-only; git's admin dir for this one worktree is writable so that git
     in the job can update its index and HEAD, and new objects go to a
     per-job object directory (the shared object store stays read-only).
+    gh_token_file (a worker path) is mounted read-only at JOB_GH_TOKEN and
+    only its path is in the environment: `docker inspect` never shows a token.
     """
     name = spec['name']
     job_gitdir = '%s/.git/worktrees/%s' % (JOB_MAIN, name)
@@ -235,6 +239,8 @@ def job_run_argv(spec, docker='docker', extra_env=None):
         (spec['gitdir'], job_gitdir, False),
         (spec['gemini_dir'], JOB_GEMINI, True),
     ]
+    if gh_token_file:
+        mounts.append((validate_worker_path(gh_token_file, 'gh_token_file'), JOB_GH_TOKEN, True))
     for source, target, readonly in mounts:
         argv += ['--mount', 'type=bind,source=%s,target=%s%s' % (source, target, ',readonly' if readonly else '')]
     env = {
@@ -244,6 +250,8 @@ def job_run_argv(spec, docker='docker', extra_env=None):
         'GIT_OBJECT_DIRECTORY': job_gitdir + '/objects',
         'GIT_ALTERNATE_OBJECT_DIRECTORIES': JOB_MAIN + '/.git/objects',
     }
+    if gh_token_file:
+        env['OFFLOAD_GH_TOKEN_FILE'] = JOB_GH_TOKEN
     env.update(extra_env or {})
     for key in sorted(env):
         argv += ['--env', '%s=%s' % (key, env[key])]

@@ -62,6 +62,12 @@ options:
     description: How many of the log's last lines the result (and a failure message) shows.
     type: int
     default: 40
+  gh_token_file:
+    description:
+      - The GitHub token file on the worker (see the C(github_auth) role). When the worker has it, it is mounted
+        read-only at C(/run/secrets/gh_token) and C(OFFLOAD_GH_TOKEN_FILE) names it; the token itself is never in
+        the job's arguments or environment. When the file is missing the job runs without a token.
+    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
@@ -128,6 +134,10 @@ log_tail:
   returned: when the job ran
   type: list
   elements: str
+github_token:
+  description: Whether the job got the GitHub token file.
+  returned: when the job ran
+  type: bool
 argv:
   description: The C(docker run) argv (check mode).
   returned: in check mode

@@ -12,6 +12,8 @@ import glob
 import os
 import sys
 
+import pytest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 for path in (HERE, TESTS, os.path.join(TESTS, 'emulator')):
@@ -20,3 +22,5 @@ for path in (HERE, TESTS, os.path.join(TESTS, 'emulator')):
 
 pytest_plugins = sorted(
     os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(HERE, 'fixtures_*.py')))
+# fixtures_* modules import each other; have pytest rewrite their asserts first.
+pytest.register_assert_rewrite(*pytest_plugins)

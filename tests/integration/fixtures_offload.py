@@ -54,9 +54,12 @@ def upstream_dir(tmp_path_factory):
 class Worker:
     """An isolated local worker: its own data root, maintainer name and log folder."""
 
-    def __init__(self, tmp_path, upstream_dir, image):
+    def __init__(self, tmp_path, upstream_dir, image, data_root=None, inventory=None, secrets_dir=None):
         self.id = uuid.uuid4().hex[:8]
-        self.data_root = str(tmp_path / 'data')
+        self.data_root = data_root or str(tmp_path / 'data')
+        self.inventory = inventory
+        # a tmpfs directory of this test's own for the GitHub token
+        self.secrets_dir = secrets_dir or '/dev/shm/gcli-offload-test-%s' % self.id
         self.log_dest = str(tmp_path / 'logs')
         self.maintainer = 'maint-test-%s' % self.id
         self.upstream_dir = str(upstream_dir)
@@ -67,17 +70,20 @@ class Worker:
             'offload_maintainer_name': self.maintainer,
             'offload_maintainer_extra_mounts': [str(upstream_dir)],
             'offload_log_dest': self.log_dest,
+            'offload_secrets_dir': self.secrets_dir,
         }
         self.tmp_path = tmp_path
 
     def command(self, playbook='offload.yml', extra=None, args=()):
         varsfile = self.tmp_path / ('vars-%s.json' % uuid.uuid4().hex[:6])
         varsfile.write_text(json.dumps(dict(self.vars, **(extra or {}))))
-        return ['ansible-playbook', playbook, '-e', '@%s' % varsfile] + list(args)
+        inventory = ['-i', self.inventory] if self.inventory else []
+        return ['ansible-playbook', playbook] + inventory + ['-e', '@%s' % varsfile] + list(args)
 
-    def playbook(self, *args, extra=None, playbook='offload.yml', timeout=300):
+    def playbook(self, *args, extra=None, playbook='offload.yml', timeout=300, env=None):
         return subprocess.run(self.command(playbook, extra, args), cwd=ROOT, capture_output=True, text=True,
-                              timeout=timeout, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+                              timeout=timeout, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+                                                        **(env or {})))
 
     def start(self, *args, extra=None):
         return subprocess.Popen(self.command('offload.yml', extra, args), cwd=ROOT, stdout=subprocess.PIPE,
@@ -99,7 +105,8 @@ class Worker:
 
     def cleanup(self):
         docker('rm', '-f', self.maintainer, check=False)
-        shutil.rmtree(self.tmp_path / 'data', ignore_errors=True)
+        shutil.rmtree(self.data_root, ignore_errors=True)
+        shutil.rmtree(self.secrets_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,0 +1,78 @@
+"""A COS-like worker reached over SSH: a container from gcli-offload/cos-worker
+(sshd, sudo, the docker CLI; no Python, no git) on a loopback port.
+
+It uses the host's Docker engine through its socket, so the data root and the
+secrets directory are mounted at the same path in it: the containers it starts
+see what it sees, as on a real VM. The secrets directory is under the host's
+/dev/shm (a tmpfs), the data root under /mnt/disks like a COS data disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+import yaml
+
+from fixtures_offload import ROOT, Worker, docker, wait_for
+
+
+class CosWorker:
+    def __init__(self, tmp_path):
+        self.id = uuid.uuid4().hex[:8]
+        self.name = 'gcli-offload-cosw-%s' % self.id
+        self.data_root = '/mnt/disks/gcli-offload-test-%s' % self.id
+        self.secrets_dir = '/dev/shm/gcli-offload-test-%s' % self.id
+        self.key = str(tmp_path / 'id_ed25519')
+        self.inventory = str(tmp_path / 'cos-inventory.yml')
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', self.key], check=True)
+        os.makedirs(self.data_root)
+        os.makedirs(self.secrets_dir)
+        docker('run', '-d', '--name', self.name, '-p', '127.0.0.1::22',
+               '-v', '/var/run/docker.sock:/var/run/docker.sock',
+               '-v', '%s:%s' % (self.data_root, self.data_root),
+               '-v', '%s:%s' % (self.secrets_dir, self.secrets_dir),
+               '-v', '%s.pub:/etc/ssh/authorized_keys/worker:ro' % self.key,
+               'gcli-offload/cos-worker:latest')
+        self.port = int(docker('port', self.name, '22/tcp').stdout.split(':')[-1])
+        wait_for(lambda: self.ssh('true').returncode == 0, 60, 'sshd in %s' % self.name)
+        with open(self.inventory, 'w') as f:
+            yaml.safe_dump({'offload_workers': {'hosts': {'cos-worker': {
+                'ansible_host': '127.0.0.1', 'ansible_port': self.port, 'ansible_user': 'worker',
+                'ansible_ssh_private_key_file': self.key, 'ansible_become': True,
+                'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
+            }}}}, f)
+
+    def ssh(self, *command):
+        return subprocess.run(
+            ['ssh', '-q', '-i', self.key, '-p', str(self.port), '-o', 'BatchMode=yes',
+             '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5',
+             'worker@127.0.0.1'] + list(command), capture_output=True, text=True)
+
+    def stop(self):
+        docker('rm', '-f', self.name, check=False)
+        shutil.rmtree(self.data_root, ignore_errors=True)
+        shutil.rmtree(self.secrets_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def cos_worker_host(tmp_path_factory):
+    subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'cos-worker'], check=True)
+    host = CosWorker(tmp_path_factory.mktemp('cosworker'))
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def cos_worker(cos_worker_host, tmp_path, upstream_dir, job_image):
+    """A Worker (see fixtures_offload) whose playbooks go over SSH to the COS-like host."""
+    w = Worker(tmp_path, upstream_dir, job_image, data_root=cos_worker_host.data_root,
+               inventory=cos_worker_host.inventory, secrets_dir=cos_worker_host.secrets_dir)
+    w.host = cos_worker_host
+    yield w
+    docker('rm', '-f', w.maintainer, check=False)
+    subprocess.run(['find', cos_worker_host.data_root, '-mindepth', '1', '-delete'], check=False)
+    subprocess.run(['find', cos_worker_host.secrets_dir, '-mindepth', '1', '-delete'], check=False)
