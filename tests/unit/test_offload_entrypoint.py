@@ -211,7 +211,7 @@ def test_review_runs_build_checks_and_ai_review_in_parallel(job):
     (gh_argv, gh_env), = job.calls_of('gh')
     assert gh_argv == ['pr', 'checks', '12']
     assert gh_env == {'GH_TOKEN': TOKEN, 'GH_REPO': 'acme/widget'}  # from the upstream remote
-    (ai_argv, _), = job.calls_of('gemini')
+    (ai_argv, _ai_env), = job.calls_of('gemini')
     assert ai_argv[0] == '--prompt' and 'Review pull request #12' in ai_argv[1]
     assert 'Do not modify any file' in ai_argv[1]
     assert_token_nowhere(job, proc)
@@ -352,7 +352,7 @@ def test_ready_with_package_json_does_a_clean_install_then_preflight(job, script
     job.stub('npm')
     proc = job.run('5', 'ready')
     assert proc.returncode == 0, proc.log
-    assert [argv for argv, _ in job.calls_of('npm')] == expected
+    assert [argv for argv, _env in job.calls_of('npm')] == expected
     assert not os.path.exists(job.worktree / 'node_modules')  # clean: removed before npm ci
 
 
@@ -362,7 +362,7 @@ def test_review_build_with_package_json(job):
     job.stub('npm')
     proc = job.run('5', 'review')
     assert proc.returncode == 0, proc.log
-    assert [argv for argv, _ in job.calls_of('npm')] == [
+    assert [argv for argv, _env in job.calls_of('npm')] == [
         ['ci', '--no-audit', '--no-fund'], ['run', 'build', '--if-present'], ['test']]
 
 
