@@ -217,3 +217,17 @@ def test_the_demo_style_job_without_token(image, job_dirs):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'no GitHub token file' in proc.stdout
     assert 'main is an ancestor of the PR head: ready' in proc.stdout
+
+
+def test_a_token_file_the_job_cannot_read_stops_it(image, job_dirs):
+    """Mounted with the wrong owner: a clear error (exit 65), not an unauthenticated run."""
+    subprocess.run(['chown', '0:0', job_dirs['token']], check=True)
+    proc = docker('run', '--rm', '--name', PREFIX + uuid.uuid4().hex[:8], '--network', 'none',
+                  '--user', '1000:1000', '--workdir', '/home/node/dev/worktree',
+                  '--mount', 'type=bind,source=%s,target=/home/node/dev/worktree' % job_dirs['worktree'],
+                  '--mount', 'type=bind,source=%s,target=/home/node/dev/main,readonly' % job_dirs['main'],
+                  '--mount', 'type=bind,source=%s,target=/run/secrets/gh_token,readonly' % job_dirs['token'],
+                  image, 'offload-entrypoint', '8', 'review', check=False)
+    assert proc.returncode == 65, proc.stdout + proc.stderr
+    assert 'the GitHub token file /run/secrets/gh_token is not readable by uid 1000' in proc.stderr
+    assert 'tests-ok' not in proc.stdout
