@@ -262,8 +262,8 @@ class CloudBuildApi:
     def _base(self):
         if self.location == 'global':
             return '%s/v1/projects/%s/triggers' % (self.endpoint, quote(self.project, safe=''))
-        return '%s/v1/projects/%s/locations/%s/triggers' % (self.endpoint, quote(self.project, safe=''),
-                                                           quote(self.location, safe=''))
+        project, location = quote(self.project, safe=''), quote(self.location, safe='')
+        return '%s/v1/projects/%s/locations/%s/triggers' % (self.endpoint, project, location)
 
     def where(self):
         loc = '' if self.location == 'global' else ' in %s' % self.location

@@ -362,6 +362,10 @@ class RegistryClient:
                 query.append(('scope', s))
         creds = self._credentials_for_realm()
         headers = {}
+        realm_host = (parts.hostname or '').lower()
+        if creds and self.token_provider and realm_host != self.host.lower() and not is_google_registry(realm_host):
+            raise RegistryError('denied', 'registry %s sends its token realm to another host (%s): refusing to send '
+                                'a Google access token there' % (self.registry, realm_host))
         if creds:
             if parts.scheme != 'https' and not is_loopback_host(parts.hostname or ''):
                 raise RegistryError('denied', 'registry %s sends its token realm over plain http (%s): refusing to '

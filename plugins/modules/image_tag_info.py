@@ -258,6 +258,12 @@ pages:
   returned: always
   type: int
   sample: 1
+kind:
+  description: On failure, what failed.
+  returned: on failure
+  type: str
+  choices: [not_found, denied, unreachable, tls, protocol, invalid, auth]
+  sample: not_found
 '''
 
 import concurrent.futures

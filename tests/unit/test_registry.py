@@ -384,3 +384,14 @@ def test_google_token_failure_is_reported(fake):
 
 def test_pinned_reference():
     assert reg.pinned_reference('h/a/b', 'sha256:' + 'a' * 64) == 'h/a/b@sha256:' + 'a' * 64
+
+
+def test_google_token_never_sent_to_a_foreign_realm(fake):
+    def route(method, path, headers):
+        return 401, {'WWW-Authenticate': 'Bearer realm="https://auth.evil.example.com/token"'}, None
+    server = fake(route)
+    with pytest.raises(reg.RegistryError) as err:
+        reg.RegistryClient(server.host, plain_http=True, token_provider=lambda: 'ya29.secret').list_tags('a')
+    assert err.value.kind == 'denied' and 'auth.evil.example.com' in str(err.value)
+    assert 'ya29.secret' not in str(err.value)
+    assert len(server.seen) == 1, 'nothing sent to the realm'
