@@ -9,24 +9,12 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
-    JOB_USER,
     job_name,
     validate_container_name,
     validate_repo_url,
     validate_worker_path,
 )
-from ansible_collections.gcli.offload.plugins.plugin_utils._git_script import SCRIPT
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
-
-
-def parse_output(text):
-    """`key=value` lines -> dict (later keys win; other lines ignored)."""
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition('=')
-        if sep and key.isidentifier():
-            out[key] = value
-    return out
 
 
 class ActionModule(WorkerAction):
@@ -65,14 +53,7 @@ class ActionModule(WorkerAction):
                 return {'changed': state == 'absent', 'worktree': worktree}
             params = ['remove' if state == 'absent' else 'release', DEV, name]
 
-        if self.container_state(maintainer, docker) != 'running':
-            raise AnsibleActionFail(
-                'the maintainer container %s is not running on %s: run the worktree role '
-                '(or provision.yml) to start it' % (maintainer, self._worker_name(task_vars)))
-        rc, out, err = self.docker(
-            ['exec', '--interactive', '--user', JOB_USER, maintainer, 'sh', '-s', '--'] + params,
-            '%s worktree %s' % (params[0], name), docker, stdin=SCRIPT, check=False)
-        facts = parse_output(out)
+        rc, facts, err = self.git_script(maintainer, params, docker, '%s worktree %s' % (params[0], name))
         if rc != 0:
             reason = facts.get('error') or 'exit %d' % rc
             detail = [line for line in err.strip().splitlines() if not line.startswith('offload-git:')][-3:]

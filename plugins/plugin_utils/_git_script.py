@@ -170,13 +170,17 @@ release() {
   echo "changed=0"
 }
 
-list() {
+list() {  # worktree=<name> <head> <held since epoch, or 0>
   [ -d "$dev/worktrees" ] || return 0
   for d in "$dev"/worktrees/*/; do
     [ -e "$d.git" ] || continue
     name=$(basename "$d")
-    echo "worktree=$name $(g -C "$d" rev-parse HEAD 2>/dev/null || echo unknown)"
+    job=$name
+    since=$(held_since)
+    echo "worktree=$name $(g -C "$d" rev-parse HEAD 2>/dev/null || echo unknown) ${since:-0}"
   done
+  with_lock
+  g -C "$main" worktree prune 2>/dev/null || true
 }
 
 case $cmd in
@@ -184,6 +188,21 @@ case $cmd in
   remove) remove ;;
   release) release ;;
   list) list ;;
+  remove-main)
+    with_lock
+    rm -rf "$main" "$dev"/worktrees/*/
+    echo "changed=1"
+    ;;
   *) die "unknown command $cmd" ;;
 esac
 '''
+
+
+def parse_output(text):
+    """The script's `key=value` lines -> dict (later keys win; other lines ignored)."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition('=')
+        if sep and key.isidentifier():
+            out[key] = value
+    return out

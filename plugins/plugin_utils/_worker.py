@@ -12,13 +12,17 @@ connection boundary; secrets travel on the command's standard input.
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.gcli.offload.plugins.plugin_utils._git_script import SCRIPT, parse_output
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    JOB_USER,
+    LABEL_PREFIX,
     JobInputError,
     MANAGED_LABEL,
 )
@@ -79,13 +83,62 @@ class WorkerAction(ActionBase):
             raise WorkerCommandError('inspect container %s' % name, [], rc, out, err)
         return out.strip() or None
 
-    def managed_containers(self, docker_bin, label=None):
-        """Names of the containers this collection made (optionally one more label filter)."""
-        args = ['ps', '-a', '--no-trunc', '--filter', 'label=%s=true' % MANAGED_LABEL, '--format', '{{.Names}}']
-        if label:
-            args[4:4] = ['--filter', 'label=%s' % label]
-        rc, out, err = self.docker(args, 'list offload containers', docker_bin)
-        return [line for line in out.splitlines() if line]
+    def job_containers(self, docker_bin):
+        """The job containers this collection made, as dicts (name, job, pr, action,
+        state, started, image, image_id, image_digests), in two docker calls."""
+        rc, out, err = self.docker(
+            ['ps', '-aq', '--no-trunc', '--filter', 'label=%s=true' % MANAGED_LABEL], 'list job containers', docker_bin)
+        ids = out.split()
+        if not ids:
+            return []
+        fmt = ('{{json .Name}} {{json .State.Status}} {{json .State.StartedAt}} {{json .Config.Image}} '
+               '{{json .Image}} {{json .Config.Labels}}')
+        rc, out, err = self.docker(['inspect', '--format', fmt] + ids, 'inspect job containers', docker_bin,
+                                   check=False)  # a container may vanish meanwhile (--rm)
+        containers = []
+        for line in out.splitlines():
+            name, state, started, image, image_id, labels = self._split_json_fields(line, 6)
+            labels = labels or {}
+            containers.append({
+                'name': name.lstrip('/'), 'state': state, 'started': started, 'image': image, 'image_id': image_id,
+                'job': labels.get(LABEL_PREFIX + 'job'), 'pr': labels.get(LABEL_PREFIX + 'pr'),
+                'action': labels.get(LABEL_PREFIX + 'action'),
+            })
+        image_ids = sorted({c['image_id'] for c in containers})
+        rc, out, err = self.docker(['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}'] + image_ids,
+                                   'inspect job images', docker_bin, check=False)
+        digests = {}
+        for line in out.splitlines():
+            image_id, repo_digests = self._split_json_fields(line, 2)
+            digests[image_id] = repo_digests or []
+        for c in containers:
+            c['image_digests'] = digests.get(c['image_id'], [])
+        return containers
+
+    @staticmethod
+    def _split_json_fields(line, count):
+        """Parse `count` space-separated JSON values from one line of docker --format output."""
+        decoder = json.JSONDecoder()
+        values, pos = [], 0
+        for _ in range(count):
+            while pos < len(line) and line[pos] == ' ':
+                pos += 1
+            value, pos = decoder.raw_decode(line, pos)
+            values.append(value)
+        return values
+
+    def git_script(self, maintainer, params, docker_bin, what):
+        """Run the git script in the maintainer container; return (rc, facts, stderr)."""
+        if self.container_state(maintainer, docker_bin) != 'running':
+            raise AnsibleActionFail(
+                'the maintainer container %s is not running on the worker: run the worktree role '
+                '(or provision.yml) to start it' % maintainer)
+        rc, out, err = self.docker(
+            ['exec', '--interactive', '--user', JOB_USER, maintainer, 'sh', '-s', '--'] + list(params),
+            what, docker_bin, stdin=SCRIPT, check=False)
+        facts = parse_output(out)
+        facts['_lines'] = out.splitlines()
+        return rc, facts, err
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

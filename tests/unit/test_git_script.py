@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.gcli.offload.plugins.action.git_worktree import parse_output
+from ansible_collections.gcli.offload.plugins.plugin_utils._git_script import parse_output
 from ansible_collections.gcli.offload.plugins.plugin_utils._git_script import SCRIPT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,0 +1,82 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Remove one job, all jobs, or what reconciliation finds left over."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    DEV,
+    validate_action,
+    validate_container_name,
+    validate_pr,
+)
+from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
+from ansible_collections.gcli.offload.plugins.plugin_utils._job_state import read_jobs
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+
+
+class ActionModule(WorkerAction):
+    ARGUMENT_SPEC = {
+        'scope': {'type': 'str', 'required': True, 'choices': ['job', 'all', 'reconcile']},
+        'pr': {'type': 'raw'},
+        'action': {'type': 'raw'},
+        'force': {'type': 'bool', 'default': False},
+        'grace': {'type': 'int', 'default': 600},
+        'include_kept': {'type': 'bool', 'default': False},
+        'remove_main': {'type': 'bool', 'default': False},
+        'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
+    }
+
+    def act(self, args, task_vars):
+        docker = args['docker_bin']
+        maintainer = validate_container_name(args['maintainer'], 'maintainer')
+        scope = args['scope']
+        if scope == 'job':
+            if args['pr'] in (None, ''):
+                raise AnsibleActionFail('pr is required to clean one job (or use scope=all)')
+            pr = str(validate_pr(args['pr']))
+            action = validate_action(args['action']) if args['action'] not in (None, '') else None
+        if args['remove_main'] and scope != 'all':
+            raise AnsibleActionFail('remove_main goes with scope=all (every job is removed with the main clone)')
+
+        jobs, now = read_jobs(self, maintainer, docker)
+        skipped = []
+        if scope == 'reconcile':
+            plan = leftovers(jobs, now, args['grace'], args['include_kept'])
+            containers, worktrees, skipped = plan['containers'], plan['worktrees'], plan['kept']
+        else:
+            chosen = [j for j in jobs if scope == 'all' or (j['pr'] == pr and action in (None, j['action']))]
+            containers, worktrees = [], []
+            for job in chosen:
+                if job['state'] == 'running' and not args['force']:
+                    skipped.append({'job': job['job'], 'why': 'running: clean.yml never stops a running job '
+                                                              'unless forced (-e force=true)'})
+                    continue
+                if job['container']:
+                    containers.append(job['container'])
+                if job['worktree']:
+                    worktrees.append(job['job'])
+        remove_main = args['remove_main'] and not skipped
+
+        if not self._task.check_mode:
+            if containers:
+                self.docker(['rm', '-f'] + containers, 'remove containers %s' % ', '.join(containers), docker)
+            for name in worktrees:
+                rc, facts, err = self.git_script(maintainer, ['remove', DEV, name], docker, 'remove worktree %s' % name)
+                if rc != 0:
+                    raise AnsibleActionFail('cannot remove the worktree %s: %s' % (name, facts.get('error') or err))
+            if remove_main:
+                self.git_script(maintainer, ['remove-main', DEV, '-'], docker, 'remove the main clone')
+        result = {
+            'changed': bool(containers or worktrees or remove_main),
+            'removed_containers': containers,
+            'removed_worktrees': worktrees,
+            'removed_main': remove_main,
+            'skipped': skipped,
+        }
+        if args['remove_main'] and skipped:
+            result['msg'] = 'the main clone was kept: some jobs are still running'
+        return result

@@ -1,0 +1,29 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The jobs on a worker, and what reconciliation would remove."""
+
+from __future__ import annotations
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import validate_container_name
+from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
+from ansible_collections.gcli.offload.plugins.plugin_utils._job_state import read_jobs
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+
+
+class ActionModule(WorkerAction):
+    ARGUMENT_SPEC = {
+        'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
+        'grace': {'type': 'int', 'default': 600},
+    }
+
+    def act(self, args, task_vars):
+        maintainer = validate_container_name(args['maintainer'], 'maintainer')
+        jobs, now = read_jobs(self, maintainer, args['docker_bin'])
+        return {
+            'changed': False,
+            'jobs': jobs,
+            'running': [j['job'] for j in jobs if j['state'] == 'running'],
+            'leftovers': leftovers(jobs, now, args['grace']),
+            'maintainer_running': self.container_state(maintainer, args['docker_bin']) == 'running',
+        }

@@ -1,0 +1,75 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A job's newest log, brought back from the worker (after its end, with follow)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_name, validate_worker_path
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+
+# Prints the newest log of a job folder and its exit code. With follow ($2 = 1),
+# first waits until that run has ended: the runner writes the .exit file after
+# the job's output is complete (the container's own exit comes a little earlier).
+NEWEST = r'''
+cd "$1" 2>/dev/null || exit 0
+log=$(ls -1 -- *.log 2>/dev/null | sort | tail -n 1)
+[ -n "$log" ] || exit 0
+echo "log=$1/$log"
+if [ "$2" = 1 ]; then
+  while [ ! -f "${log%.log}.exit" ]; do sleep 0.2; done
+fi
+[ -f "${log%.log}.exit" ] && echo "rc=$(cat "${log%.log}.exit")"
+exit 0
+'''
+
+
+class ActionModule(WorkerAction):
+    ARGUMENT_SPEC = {
+        'pr': {'type': 'raw', 'required': True},
+        'action': {'type': 'raw', 'default': 'review'},
+        'data_root': {'type': 'str', 'required': True},
+        'follow': {'type': 'bool', 'default': False},
+        'timeout': {'type': 'int', 'default': 3600},
+        'lines': {'type': 'int', 'default': 200},
+        'log_dest': {'type': 'path', 'default': '~/.cache/gcli-offload/logs'},
+    }
+
+    def act(self, args, task_vars):
+        docker = args['docker_bin']
+        name = job_name(args['pr'], args['action'])
+        data_root = validate_worker_path(args['data_root'], 'data_root')
+        worker = self._worker_name(task_vars)
+        follow = args['follow'] and self.container_state(name, docker) == 'running'
+        rc, out, err = self.worker_run(
+            ['timeout', str(args['timeout']), 'sh', '-c', NEWEST, 'newest', '%s/logs/%s' % (data_root, name),
+             '1' if follow else '0'], 'find the log of %s' % name, check=False)
+        if rc == 124:
+            raise AnsibleActionFail('job %s on %s still runs after %ds of following' % (name, worker, args['timeout']))
+        if rc != 0:
+            raise AnsibleActionFail('cannot read the logs of %s on %s: %s' % (name, worker, (err or out).strip()))
+        running = self.container_state(name, docker) == 'running'
+        facts = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+        if 'log' not in facts:
+            raise AnsibleActionFail('job %s has no log on %s (under %s/logs/%s)' % (name, worker, data_root, name))
+        local = os.path.join(os.path.expanduser(args['log_dest']), worker, name, os.path.basename(facts['log']))
+        os.makedirs(os.path.dirname(local), mode=0o700, exist_ok=True)
+        self._connection.fetch_file(facts['log'], local)
+        with open(local, 'rb') as f:
+            text = to_text(f.read(), errors='surrogate_or_replace').splitlines()
+        shown = text[-args['lines']:] if args['lines'] > 0 else text
+        return {
+            'changed': False,
+            'job': name,
+            'running': running,
+            'exit_code': int(facts['rc']) if facts.get('rc', '').isdigit() else None,
+            'log': local,
+            'worker_log': facts['log'],
+            'log_lines': shown,
+            'truncated': len(shown) < len(text),
+        }

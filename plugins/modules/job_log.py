@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: job_log
+short_description: An offload job's newest log, brought back from the worker
+version_added: 0.1.0
+description:
+  - Copies the newest log of C(offload-<pr>-<action>) from C(<data_root>/logs/) on the worker to O(log_dest) and
+    returns its last O(lines) lines, with the job's exit code when it has ended.
+  - With O(follow), waits first for a running job to end (at most O(timeout) seconds). Ansible shows a task's
+    output when the task ends, so this is not a live stream; for that, C(tail -f) the returned O(worker_log) on the
+    worker, or open a shell with C(attach.yml).
+options:
+  pr:
+    description: The pull request.
+    type: raw
+    required: true
+  action:
+    description: The action.
+    type: raw
+    default: review
+  data_root:
+    description: The worker's data directory.
+    type: str
+    required: true
+  follow:
+    description: Wait for a running job to end first.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds O(follow) waits at most.
+    type: int
+    default: 3600
+  lines:
+    description: How many of the last lines to return; 0 for all.
+    type: int
+    default: 200
+  log_dest:
+    description: Controller directory the log is copied to.
+    type: path
+    default: ~/.cache/gcli-offload/logs
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - gcli.offload.worker
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+author:
+  - gcli.offload maintainers (@gcli-offload)
+'''
+
+EXAMPLES = r'''
+- name: PR 123's review log, once the job has ended
+  gcli.offload.job_log:
+    pr: 123
+    data_root: /mnt/disks/offload
+    follow: true
+'''
+
+RETURN = r'''
+job:
+  description: The job's name.
+  returned: always
+  type: str
+running:
+  description: Whether the job still runs.
+  returned: always
+  type: bool
+exit_code:
+  description: The job's exit code, when it has ended (not C(rc), which would make the task fail).
+  returned: always
+  type: int
+log:
+  description: The log on the controller.
+  returned: always
+  type: str
+worker_log:
+  description: The log on the worker.
+  returned: always
+  type: str
+log_lines:
+  description: The log's last lines.
+  returned: always
+  type: list
+  elements: str
+truncated:
+  description: Whether older lines were left out.
+  returned: always
+  type: bool
+'''

@@ -1,0 +1,135 @@
+"""Day-2 playbooks on a worker: status, logs, clean, reconcile (issue 5)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from fixtures_offload import container_state, docker, wait_for
+
+WAIT_FOR_STOP = ['sh', '-c', 'echo JOB-STARTED; while [ ! -e stop ]; do sleep 0.05; done; echo JOB-DONE']
+
+
+def start_blocking_job(worker, pr=1):
+    proc = worker.start('-e', 'pr=%d' % pr, extra={'offload_job_command': WAIT_FOR_STOP})
+    wait_for(lambda: container_state('offload-%d-review' % pr) == 'running', 120, 'job %d' % pr)
+    return proc
+
+
+def finish(worker, proc, pr=1):
+    open(os.path.join(worker.worktree(pr), 'stop'), 'w').close()
+    out, _ = proc.communicate(timeout=120)
+    return out
+
+
+def _follower_waiting():
+    """Is a job_log follower waiting on the end of offload-1-review's run?"""
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                argv = f.read().split(b'\0')
+        except OSError:
+            continue
+        if argv[:2] == [b'timeout', b'3600'] and argv[-2:] == [b'1', b''] and b'offload-1-review' in argv[-3]:
+            return True
+    return False
+
+
+def worktrees_in_git(worker):
+    return docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/main', 'worktree', 'list').stdout
+
+
+def test_status_lists_running_jobs_with_their_image(worker):
+    job = start_blocking_job(worker)
+    try:
+        proc = worker.playbook(playbook='status.yml')
+        assert proc.returncode == 0, proc.stdout
+        assert 'offload-1-review | running |' in proc.stdout
+        assert worker.vars['offload_image'] in proc.stdout
+    finally:
+        out = finish(worker, job)
+    assert job.returncode == 0, out
+    proc = worker.playbook(playbook='status.yml')
+    assert 'no jobs' in proc.stdout
+
+
+def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
+    assert worker.playbook('-e', 'pr=2').returncode != 0  # a failed job, log kept
+    proc = worker.playbook('-e', 'pr=2', playbook='logs.yml')
+    assert proc.returncode == 0, proc.stdout
+    assert 'AssertionError: -1 != 5' in proc.stdout and 'exit code: 2' in proc.stdout
+
+    job = start_blocking_job(worker)
+    follower = subprocess.Popen(worker.command('logs.yml', None, ['-e', 'pr=1', '-e', 'follow=true']),
+                                cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # the follower reaches its wait for the running job's end, and stays there
+        wait_for(_follower_waiting, 120, 'the follower to wait on the job')
+        assert follower.poll() is None
+    finally:
+        out = finish(worker, job)
+    assert job.returncode == 0, out
+    followed, _ = follower.communicate(timeout=120)
+    assert follower.returncode == 0, followed
+    assert 'JOB-DONE' in followed and 'exit code: 0' in followed, followed
+
+
+def test_clean_removes_one_job_but_never_a_running_one_unless_forced(worker):
+    assert worker.playbook('-e', 'pr=1', extra={'offload_keep_worktree': True}).returncode == 0
+    assert os.path.exists(worker.worktree(1))
+    job = start_blocking_job(worker, pr=3)
+    try:
+        proc = worker.playbook('-e', 'pr=1', playbook='clean.yml')
+        assert proc.returncode == 0, proc.stdout
+        assert not os.path.exists(worker.worktree(1))
+        assert 'offload-1-review' not in worktrees_in_git(worker)
+        # all, without force: the running job stays, with a reason
+        proc = worker.playbook('-e', 'all=true', playbook='clean.yml')
+        assert proc.returncode == 0
+        assert 'never stops a running job unless forced' in proc.stdout
+        assert container_state('offload-3-review') == 'running'
+        assert os.path.exists(worker.worktree(3))
+        # forced: gone
+        proc = worker.playbook('-e', 'pr=3', '-e', 'force=true', playbook='clean.yml')
+        assert proc.returncode == 0, proc.stdout
+        assert container_state('offload-3-review') is None
+        assert not os.path.exists(worker.worktree(3))
+    finally:
+        if job.poll() is None:
+            docker('rm', '-f', 'offload-3-review', check=False)
+        job.communicate(timeout=120)
+    assert job.returncode != 0  # the forced job failed, as it should
+
+
+def test_reconcile_removes_leftovers_in_both_directions_but_not_live_work(worker):
+    # a worktree whose run died after preparing it (held, no container)
+    proc = worker.playbook('-e', 'pr=1', playbook='offload.yml', extra={'offload_job_command': ['false']})
+    assert worker.playbook('-e', 'pr=2', extra={'offload_keep_worktree': True}).returncode != 0  # kept, failed
+    subprocess.run(['ansible', 'all', '-i', 'inventory/local.yml', '-m', 'gcli.offload.git_worktree', '-a',
+                    'pr=1 action=fix data_root=%s repo_url=%s maintainer=%s' % (
+                        worker.data_root, worker.vars['offload_repo_url'], worker.maintainer)],
+                   check=True, capture_output=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    # a stopped job container (a client that died before --rm could act)
+    docker('create', '--name', 'offload-9-review', '--label', 'gcli.offload.managed=true',
+           '--label', 'gcli.offload.job=offload-9-review', worker.vars['offload_image'], 'true')
+    # live work: a running job
+    job = start_blocking_job(worker, pr=3)
+    try:
+        young = worker.playbook(playbook='reconcile.yml')  # grace 600: the fresh hold is live work
+        assert young.returncode == 0, young.stdout
+        assert container_state('offload-9-review') is None
+        assert os.path.exists(worker.worktree(1, 'fix'))
+        assert 'held by a run for' in young.stdout
+        old = worker.playbook('-e', 'grace=0', playbook='reconcile.yml')
+        assert old.returncode == 0, old.stdout
+        assert not os.path.exists(worker.worktree(1, 'fix'))  # stale hold: removed
+        assert os.path.exists(worker.worktree(2))  # kept worktree: stays
+        assert container_state('offload-3-review') == 'running'  # live work: untouched
+        assert os.path.exists(worker.worktree(3))
+        kept = worker.playbook('-e', 'grace=0', '-e', 'include_kept=true', playbook='reconcile.yml')
+        assert kept.returncode == 0 and not os.path.exists(worker.worktree(2))
+    finally:
+        out = finish(worker, job, pr=3)
+    assert job.returncode == 0, out
+    assert proc.returncode != 0  # `false` as the job fails the play
