@@ -1,0 +1,83 @@
+"""cos_instance and the real gcloud CLI on the same emulator: a VM gcloud made with
+create-with-container (konlet) is taken over and converged; a VM the module made
+reads back through gcloud as expected."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from test_cos_instance import IMAGE, PROJECT, ZONE, base_env, get_instance, metadata_of, mutations, play, worker
+
+pytestmark = pytest.mark.skipif(shutil.which('gcloud') is None, reason='the gcloud CLI is not installed')
+
+
+@pytest.fixture
+def gcloud(emulator, tmp_path):
+    env = emulator.gcloud_env(tmp_path, project=PROJECT, zone=ZONE)
+
+    def run(*args):
+        proc = subprocess.run(['gcloud', *args], env=env, capture_output=True, text=True, timeout=180, check=False)
+        assert proc.returncode == 0, 'gcloud %s: %s' % (' '.join(args), proc.stderr)
+        return proc.stdout
+    return run
+
+
+def test_create_with_container_vm_is_converged_to_cloud_init(emulator, gcloud, tmp_path):
+    gcloud('compute', 'instances', 'create-with-container', 'w1', '--container-image=' + IMAGE,
+           '--container-env=A=1', '--machine-type=e2-medium')
+    before = get_instance(emulator)
+    assert 'gce-container-declaration' in metadata_of(before)
+
+    mark = emulator.mark()
+    env = base_env(emulator)
+    results = play(tmp_path, [worker(), worker()], env).results
+    first, second = results
+    assert first.get('failed') is not True, first
+    # the container moves to user-data (declaration removed), the VM restarts so cloud-init runs it;
+    # the machine type and the service account's scopes need the stop anyway.
+    assert first['actions'][0] == 'setMetadata'
+    assert {'setLabels', 'setTags', 'stop', 'setMachineType', 'setServiceAccount', 'start'} <= set(first['actions'])
+    assert first['actions'].index('stop') < first['actions'].index('setMachineType') < first['actions'].index('start')
+    assert first['restarted'] is True
+    assert any('no disk with device name offload' in w for w in first.get('warnings', []))
+    calls = [c[1] for c in mutations(emulator, mark)]
+    assert calls == [a if a != 'insert' else 'instances' for a in first['actions']]
+
+    after = get_instance(emulator)
+    meta = metadata_of(after)
+    assert 'gce-container-declaration' not in meta and meta['user-data'].startswith('#cloud-config')
+    assert after['labels']['type'] == 'offload-worker' and 'container-vm' in after['labels']  # merged, not purged
+    assert after['machineType'].endswith('/e2-standard-4') and after['status'] == 'RUNNING'
+
+    # converged: the second task sent nothing (its warning about the missing data disk stays)
+    assert second['changed'] is False and second['actions'] == []
+    assert len(calls) == len(first['actions'])
+
+
+def test_gcloud_reads_what_the_module_made(emulator, gcloud, tmp_path):
+    run = play(tmp_path, [worker(provisioning_model='SPOT', labels={'type': 'offload-worker'})],
+               base_env(emulator)).result
+    assert run['changed'] is True, run
+    described = json.loads(gcloud('compute', 'instances', 'describe', 'w1', '--format=json'))
+    assert described['status'] == 'RUNNING' and described['labels'] == {'type': 'offload-worker'}
+    assert described['scheduling']['provisioningModel'] == 'SPOT'
+    assert described['id'] == run['instance']['id']
+    items = {i['key']: i['value'] for i in described['metadata']['items']}
+    cloud = yaml.safe_load(items['user-data'])
+    assert cloud['runcmd'][-1] == ['systemctl', 'start', 'gcli-offload-maintainer-worker.service']
+    listed = gcloud('compute', 'instances', 'list', '--format=value(name,status)').split()
+    assert listed == ['w1', 'RUNNING']
+    # gcloud changes a label: the module merges (no call) unless asked to purge
+    gcloud('compute', 'instances', 'add-labels', 'w1', '--labels=team=x')
+    mark = emulator.mark()
+    results = play(tmp_path, [worker(provisioning_model='SPOT'),
+                              worker(provisioning_model='SPOT', purge_labels=True)], base_env(emulator)).results
+    assert results[0]['changed'] is False
+    assert results[1]['actions'] == ['setLabels']
+    assert [c[1] for c in mutations(emulator, mark)] == ['setLabels']
+    assert json.loads(gcloud('compute', 'instances', 'describe', 'w1', '--format=json'))['labels'] == {
+        'type': 'offload-worker'}
