@@ -11,15 +11,21 @@ out as Cloud Build checks the repository out.
 - the three steps end to end with the real Docker engine, pushing to a registry on
   loopback (the `registry` fixture); only the base image and the npm tools differ from
   Cloud Build (no registry to pull node:20-slim from, no npm registry here), through
-  a `docker` wrapper that adds the two build arguments.
+  a `docker` wrapper that adds the two build arguments;
+- the real gcloud CLI reads the file as a build config (its parser rejects unknown
+  fields) and sends it to a stand-in Cloud Build endpoint on loopback.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import threading
 import uuid
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -272,3 +278,80 @@ def test_step_scripts_are_shellcheck_clean(tmp_path, step_id):
     path.write_text(step(step_id)['script'])
     proc = subprocess.run(['shellcheck', str(path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
+
+
+# --- the real gcloud reads the config ---------------------------------------------------------
+
+class FakeCloudBuild:
+    """builds.create on loopback: records each request and answers a queued build."""
+
+    def __init__(self):
+        self.requests = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = json.loads(self.rfile.read(length) or b'{}')
+                outer.requests.append((self.path, body))
+                build = dict(body, id='b-1', projectId='my-proj', status='QUEUED', logUrl='http://127.0.0.1/log')
+                out = json.dumps({'name': 'projects/my-proj/locations/global/operations/o-1', 'metadata': {
+                    '@type': 'type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata',
+                    'build': build}}).encode()
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d/' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def cloudbuild(tmp_path):
+    if shutil.which('gcloud') is None:
+        pytest.skip('needs the gcloud CLI')
+    fake = FakeCloudBuild()
+    env = dict(os.environ, CLOUDSDK_CONFIG=str(tmp_path / 'gcloud'), CLOUDSDK_CORE_DISABLE_PROMPTS='1',
+               CLOUDSDK_AUTH_DISABLE_CREDENTIALS='true', CLOUDSDK_CORE_PROJECT='my-proj',
+               CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD=fake.url)
+
+    def submit(config_path, *extra):
+        return subprocess.run(['gcloud', 'builds', 'submit', '--no-source', '--async', '--config', config_path,
+                               *extra], capture_output=True, text=True, env=env, timeout=120, check=False)
+    fake.submit = submit
+    yield fake
+    fake.stop()
+
+
+def test_gcloud_reads_the_config_and_sends_it(cloudbuild):
+    proc = cloudbuild.submit(PIPELINE, '--substitutions=_BRANCH=main,_SHORT_SHA=%s,_REPO=tools' % SHA)
+    assert proc.returncode == 0, proc.stderr
+    (path, body), = cloudbuild.requests
+    assert path.startswith('/v1/projects/my-proj/locations/global/builds')
+    assert [s['id'] for s in body['steps']] == ['tags', 'build', 'push']
+    assert body['options'] == {'automapSubstitutions': True, 'substitutionOption': 'ALLOW_LOOSE',
+                               'logging': 'CLOUD_LOGGING_ONLY'}
+    assert body['substitutions'] == {'_LOCATION': 'us', '_REPO': 'tools', '_REGISTRY': '',
+                                     '_BRANCH': 'main', '_SHORT_SHA': SHA}
+    assert [s['script'] for s in body['steps']] == [s['script'] for s in config()['steps']]
+
+
+def test_gcloud_rejects_a_config_with_an_unknown_field(cloudbuild, tmp_path):
+    """The check above can fail: gcloud's parser refuses a misspelt field before sending."""
+    bad = tmp_path / 'bad.yml'
+    bad.write_text(open(PIPELINE, encoding='utf-8').read().replace('automapSubstitutions', 'automapSubstitution'))
+    proc = cloudbuild.submit(str(bad))
+    assert proc.returncode != 0
+    assert 'automapSubstitution' in proc.stderr
+    assert cloudbuild.requests == []
