@@ -35,7 +35,7 @@ def pipeline(emulator, tmp_path, *args, extra=None, token='emu-unchecked-token',
     if json_out:
         env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.posix.json'
     proc = subprocess.run(['ansible-playbook', 'image_pipeline.yml', '-e', '@%s' % varsfile] + list(args),
-                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300, check=False)
     data = json.loads(proc.stdout) if json_out and proc.stdout.strip().startswith('{') else None
     return proc, data
 
@@ -148,7 +148,7 @@ def run_module(emulator, tmp_path, args, token='emu-unchecked-token', check=Fals
     env = env_for(emulator, token)
     env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.posix.json'
     proc = subprocess.run(['ansible-playbook', str(path)] + (['--check'] if check else []), cwd=ROOT,
-                          capture_output=True, text=True, env=env, timeout=300)
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
     assert proc.stdout.strip().startswith('{'), proc.stdout + proc.stderr
     return json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
 

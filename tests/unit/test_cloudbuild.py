@@ -94,6 +94,10 @@ def test_updated_body_keeps_unmanaged_fields():
     assert 'createTime' not in body and 'substitutions' not in body
 
 
+def mutating(api):
+    return [c for c in api.calls if c[0] != 'find']
+
+
 class StubApi:
     def __init__(self, current=None):
         self.current = current
@@ -117,7 +121,6 @@ class StubApi:
 
 @pytest.mark.parametrize('check', [False, True])
 def test_converge_paths(check):
-    mutating = (lambda api: [c for c in api.calls if c[0] != 'find'])
     api = StubApi()
     r = cb.converge(params(), api, check_mode=check)
     assert r['changed'] and r['operation'] == 'create' and r['before'] == {}
