@@ -333,8 +333,22 @@ class InstanceManager:
         if self.check_mode or not steps:
             result['instance'] = instance_view(current, self.wanted)
             return result
-        for step in steps:
-            getattr(self, 'do_' + step)(current)
+        done = []
+        for attempt in (1, 2):
+            try:
+                for step in steps:
+                    getattr(self, 'do_' + step)(current)
+                    done.append(step)
+                break
+            except GcpApiError as exc:
+                # 412: another writer changed the instance between our read and our write (stale
+                # fingerprint). Read it again and plan the rest once; a second conflict fails.
+                if exc.code != 412 or attempt == 2:
+                    raise
+                current = self.read()
+                steps = plan_instance(self.wanted, current)[0]
+        steps = done
+        result['actions'] = steps
         if 'delete' in steps:
             result['instance'] = None
         else:

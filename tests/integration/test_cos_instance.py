@@ -430,3 +430,25 @@ def test_real_project_create_converge_delete(tmp_path):
         assert results[2]['actions'] == ['setLabels'], results[2]
     finally:
         play(tmp_path, [dict(args, state='absent', delete_data_disk=True)], env)
+
+
+def test_stale_fingerprint_is_read_again_once(emulator, env, tmp_path):
+    play(tmp_path, [worker()], env)
+    emulator.inject(status=412, path='/setLabels$', method='POST', reason='conditionNotMet',
+                    message='Supplied fingerprint does not match current fingerprint.')
+    run = play(tmp_path, [worker(labels={'type': 'offload-worker', 'team': 'x'})], env).result
+    assert run.get('failed') is not True, run
+    assert run['actions'] == ['setLabels']
+    posts = [e['status'] for e in emulator.requests() if e['path'].endswith('/setLabels')]
+    assert posts == [412, 200]
+    assert get_instance(emulator)['labels']['team'] == 'x'
+
+
+def test_permission_denied_message_format(emulator, env, tmp_path):
+    emulator.inject(status=403, path='/instances$', method='POST', reason='forbidden',
+                    message="Required 'compute.instances.create' permission for 'projects/%s'" % PROJECT)
+    msg = play(tmp_path, [worker()], env).result['msg']
+    assert msg == ("cos_instance: cannot create instance w1 in %s of project %s: Required 'compute.instances.create' "
+                   "permission for 'projects/%s' (HTTP 403 PERMISSION_DENIED); grant the credentials the needed role "
+                   "on the project (e.g. roles/compute.instanceAdmin.v1) or enable the Compute Engine API"
+                   % (ZONE, PROJECT, PROJECT))
