@@ -67,7 +67,7 @@ class Sshd:
         shutil.copy(self.key + '.pub', self.dir / 'authorized_keys')
         os.makedirs('/run/sshd', exist_ok=True)  # privilege separation directory
         last = None
-        for _ in range(5):  # another process may take the free port first: try another
+        for _attempt in range(5):  # another process may take the free port first: try another
             self.port = free_port()
             config = self.dir / 'sshd_config'
             config.write_text('\n'.join([
@@ -112,7 +112,8 @@ def docker(*args, check=True):
 
 @pytest.fixture(scope='session')
 def stand_in_image():
-    build = subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'base'], capture_output=True, text=True)
+    build = subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'base'], capture_output=True, text=True,
+                           check=False)
     if build.returncode != 0 and docker('image', 'inspect', STAND_IN_IMAGE, check=False).returncode != 0:
         raise RuntimeError('cannot build %s: %s' % (STAND_IN_IMAGE, (build.stdout + build.stderr)[-2000:]))
     return STAND_IN_IMAGE
@@ -148,7 +149,8 @@ class PlaybookRunner:
         varsfile = self.tmp_path / ('vars-%s.json' % uuid.uuid4().hex[:6])
         varsfile.write_text(json.dumps(extra))
         return subprocess.run(['ansible-playbook', playbook, '-e', '@%s' % varsfile] + list(args), cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout, env=dict(self.env, **(env or {})))
+                              capture_output=True, text=True, timeout=timeout, env=dict(self.env, **(env or {})),
+                              check=False)
 
 
 def recap(output, host):

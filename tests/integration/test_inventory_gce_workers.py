@@ -55,7 +55,7 @@ def inventory(emulator, tmp_path, config, name='test.gce_workers.yml', env=None)
                    CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emulator.compute_endpoint,
                    GCP_AUTH_KIND='accesstoken', CLOUDSDK_AUTH_ACCESS_TOKEN='inv-test-token', **(env or {}))
     proc = subprocess.run(['ansible-inventory', '-i', str(path), '--list'], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=run_env)
+                          timeout=300, env=run_env, check=False)
     return proc
 
 

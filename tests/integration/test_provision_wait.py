@@ -73,7 +73,7 @@ def test_waits_until_the_container_starts(wait_run, maintainer_stand_in, tmp_pat
              60, 'the first check of the worker')
         assert proc.poll() is None, 'the wait ended before the container was started:\n' + proc.stdout.read()
         docker('start', name)
-        out, _ = proc.communicate(timeout=120)
+        out = proc.communicate(timeout=120)[0]
     finally:
         if proc.poll() is None:
             proc.kill()

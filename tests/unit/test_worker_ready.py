@@ -54,7 +54,7 @@ def args(**kw):
 
 
 def test_running_at_once():
-    action, clock, calls, _ = make([(0, 'running\n', '')])
+    action, clock, calls, dummy = make([(0, 'running\n', '')])
     result = action.act(args(), {})
     assert result['status'] == 'running' and result['attempts'] == 1 and result['changed'] is False
     assert calls == [['container', 'inspect', '--format', '{{.State.Status}}', 'maintainer-worker']]
@@ -75,7 +75,7 @@ def test_connection_failures_then_absent_then_running():
 
 
 def test_timeout_says_what_was_seen_last():
-    action, clock, calls, _ = make([AnsibleConnectionFailure('ssh: connect to host 127.0.0.1 port 9: Connection refused')])
+    action, clock, calls, dummy = make([AnsibleConnectionFailure('ssh: connect to host 127.0.0.1 port 9: Connection refused')])
     with pytest.raises(AnsibleActionFail) as err:
         action.act(args(timeout=12, interval=5), {'inventory_hostname': 'gcli-offload-alice'})
     msg = err.value.message
@@ -87,25 +87,25 @@ def test_timeout_says_what_was_seen_last():
 
 
 def test_timeout_when_the_container_never_appears():
-    action, clock, calls, _ = make([(1, '', 'Error: No such container: maintainer-worker')])
+    action, clock, calls, dummy = make([(1, '', 'Error: No such container: maintainer-worker')])
     with pytest.raises(AnsibleActionFail, match='no container maintainer-worker on the worker yet.*boot log'):
         action.act(args(timeout=3, interval=1), {})
 
 
 def test_timeout_when_the_container_is_stopped():
-    action, clock, calls, _ = make([(0, 'exited', '')])
+    action, clock, calls, dummy = make([(0, 'exited', '')])
     with pytest.raises(AnsibleActionFail, match='container maintainer-worker is exited.*docker logs'):
         action.act(args(timeout=3, interval=1), {})
 
 
 def test_docker_error_is_reported():
-    action, clock, calls, _ = make([(1, '', 'permission denied while trying to connect to the Docker daemon socket')])
+    action, clock, calls, dummy = make([(1, '', 'permission denied while trying to connect to the Docker daemon socket')])
     with pytest.raises(AnsibleActionFail, match='exit 1.*permission denied.*become'):
         action.act(args(timeout=2, interval=1), {})
 
 
 def test_check_mode_does_not_wait():
-    action, clock, calls, _ = make([(0, 'running', '')], check_mode=True)
+    action, clock, calls, dummy = make([(0, 'running', '')], check_mode=True)
     result = action.act(args(), {})
     assert result['skipped'] is True and calls == []
 
@@ -113,7 +113,7 @@ def test_check_mode_does_not_wait():
 @pytest.mark.parametrize('kw', [dict(timeout=0), dict(interval=0), dict(interval=100, timeout=10),
                                 dict(container='bad name;rm')])
 def test_bad_arguments_are_refused(kw):
-    action, clock, calls, _ = make([(0, 'running', '')])
+    action, clock, calls, dummy = make([(0, 'running', '')])
     with pytest.raises(JobInputError):
         action.act(args(**kw), {})
     assert calls == []
