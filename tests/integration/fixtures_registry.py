@@ -251,6 +251,9 @@ class PagingProxy:
 
     def __init__(self, upstream):
         self.upstream = upstream
+        # when set, a callable(token) -> bool: requests need "Authorization: Bearer <token>" it accepts,
+        # as Artifact Registry wants a Google access token (the token is not forwarded)
+        self.token_check = None
         self.requests = []  # (method, path) forwarded or answered
         self._lock = threading.Lock()
         proxy = self
@@ -285,7 +288,18 @@ class PagingProxy:
         with self._lock:
             self.requests.append((method, handler.path))
         parts = urlsplit(handler.path)
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ('host', 'connection')}
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ('host', 'connection', 'authorization')}
+        if self.token_check is not None:
+            auth = handler.headers.get('Authorization', '')
+            if not (auth.startswith('Bearer ') and self.token_check(auth[len('Bearer '):])):
+                body = json.dumps({'errors': [{'code': 'UNAUTHORIZED', 'message': 'authentication required'}]})
+                handler.send_response(401)
+                handler.send_header('Content-Type', 'application/json')
+                handler.send_header('Content-Length', str(len(body)))
+                handler.end_headers()
+                if method == 'GET':
+                    handler.wfile.write(body.encode())
+                return
         query = parse_qs(parts.query)
         paged = parts.path.endswith('/tags/list') and method == 'GET' and ('n' in query or 'last' in query)
         upstream_url = self.upstream.url + (parts.path if paged else handler.path)

@@ -9,6 +9,7 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 
 from fixtures_registry import free_port
 
@@ -225,3 +226,35 @@ def test_tls_and_basic_auth(tmp_path, tls_registry, oci_layout):
         assert res[name]['failed'] and res[name]['kind'] == 'denied', res[name]
         assert 'access denied' in res[name]['msg'] and 'HTTP 401' in res[name]['msg']
     assert reg.password not in json.dumps(res['bad password']) and 'wrong' not in res['bad password']['msg']
+
+
+def test_google_credentials_end_to_end(tmp_path, paging_proxy, images, emulator):
+    """registry_auth=google: a service-account key whose token_uri is the emulator gives an access token
+    (google-auth, through the collection's gcp options) that the registry side checks with the emulator."""
+    emulator.configure(require_token=True)
+
+    def token_ok(token):
+        r = requests.get(emulator.url + '/v1/projects/emu-project/triggers', timeout=10,
+                         headers={'Authorization': 'Bearer ' + token})
+        return r.status_code == 200
+    key = json.dumps(emulator.service_account_info())
+    image = '%s/%s/single' % (paging_proxy.host, images['ns'])
+    common = {'image': image, 'tag': 'v1', 'plain_http': True, 'request_retries': 0}
+    paging_proxy.token_check = token_ok
+    try:
+        res = run_tasks(tmp_path, [
+            ('service account', dict(common, registry_auth='google', auth_kind='serviceaccount',
+                                     service_account_contents=key)),
+            ('forged token', dict(common, registry_auth='google', auth_kind='accesstoken', access_token='forged')),
+            ('anonymous', dict(common, registry_auth='anonymous')),
+        ])
+    finally:
+        paging_proxy.token_check = None
+    ok = res['service account']
+    assert not ok.get('failed'), ok.get('msg')
+    assert ok['digest'] == res['service account']['manifests']['v1']['digest']
+    assert any(e['path'] == '/token' for e in emulator.requests()), 'the token came from the key\'s token_uri'
+    for name in ('forged token', 'anonymous'):
+        assert res[name]['failed'] and res[name]['kind'] == 'denied', res[name].get('msg')
+        assert 'roles/artifactregistry.reader' not in res[name]['msg']  # not a Google host: the generic hint
+    assert 'forged' not in res['forged token']['msg']
