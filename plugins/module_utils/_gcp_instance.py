@@ -251,6 +251,9 @@ def validate_options(params):
         wanted['service_account_email'] = None
     for tag in wanted['tags']:
         ci.validate_gce_name(tag, 'tags')
+    ci.validate_gce_name(wanted['machine_type'], 'machine_type')
+    if wanted['boot_disk_size_gb'] is not None and wanted['boot_disk_size_gb'] < 10:
+        raise JobInputError('boot_disk_size_gb', 'must be at least 10 (GB), got %r' % (wanted['boot_disk_size_gb'],))
     if params['state'] != 'absent':
         if not params.get('container'):
             raise JobInputError('container', 'is required unless state=absent (at least container.image)')

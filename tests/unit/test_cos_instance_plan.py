@@ -164,6 +164,8 @@ def test_unfixable_drift_is_warned():
     ({'container': None}, 'container'),
     ({'metadata': {'user-data': 'x'}}, 'metadata'),
     ({'tags': ['UPPER']}, 'tags'),
+    ({'machine_type': 'zones/x/machineTypes/n1'}, 'machine_type'),
+    ({'boot_disk_size_gb': 5}, 'boot_disk_size_gb'),
     ({'data_disk': {'device_name': 'x;y'}}, 'data_disk.device_name'),
 ])
 def test_invalid_options(kw, variable):
