@@ -28,3 +28,34 @@ def test_a_failing_job_over_ssh_shows_the_log_and_cleans_up(cos_worker):
     assert 'AssertionError: -1 != 5' in proc.stdout
     assert not os.path.exists(cos_worker.worktree(2))
     assert docker('ps', '-aq', '--filter', 'name=^offload-2-review$').stdout.strip() == ''
+
+
+def test_attach_gives_a_command_that_reaches_the_running_job(cos_worker):
+    import json
+    import shlex
+    import subprocess
+
+    from fixtures_offload import container_state, wait_for
+
+    job = cos_worker.start('-e', 'pr=1', extra={
+        'offload_job_command': ['sh', '-c', 'while [ ! -e stop ]; do sleep 0.05; done']})
+    try:
+        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the job')
+        proc = cos_worker.playbook('-e', 'pr=1', playbook='attach.yml', extra={}, env={'ANSIBLE_STDOUT_CALLBACK': 'json'})
+        assert proc.returncode == 0, proc.stdout
+        result = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['cos-worker']
+        argv = result['argv']
+        assert argv[:2] == ['ssh', '-t'] and argv[-1] == 'sudo docker exec -it offload-1-review /bin/bash'
+        # run it without a terminal, with a command in place of the shell
+        remote = shlex.split(argv[-1])
+        remote[remote.index('-it')] = '-i'
+        remote[-1:] = ['sh', '-c', 'pwd; id -u']
+        argv = ['ssh', '-T', '-o', 'BatchMode=yes'] + [a for a in argv[1:-1] if a != '-t'] + [shlex.join(remote)]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert out.stdout.split() == ['/home/node/dev/worktree', '1000'], out.stderr
+        missing = cos_worker.playbook('-e', 'pr=5', playbook='attach.yml')
+        assert missing.returncode != 0 and 'offload-5-review is not running on cos-worker' in missing.stdout
+    finally:
+        import os
+        open(os.path.join(cos_worker.worktree(1), 'stop'), 'w').close()
+        job.communicate(timeout=120)

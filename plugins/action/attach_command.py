@@ -1,0 +1,57 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The command that opens a shell in a job or the maintainer container
+(`gcloud compute ssh --container`'s equivalent): Ansible cannot hand a
+terminal to its user, so this checks the target and builds the command."""
+
+from __future__ import annotations
+
+import shlex
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_name, validate_container_name
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+
+
+class ActionModule(WorkerAction):
+    ARGUMENT_SPEC = {
+        'pr': {'type': 'raw'},
+        'action': {'type': 'raw', 'default': 'review'},
+        'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
+        'shell': {'type': 'list', 'elements': 'str', 'default': ['/bin/bash']},
+    }
+
+    def act(self, args, task_vars):
+        docker = args['docker_bin']
+        if args['pr'] not in (None, ''):
+            target = job_name(args['pr'], args['action'])
+        else:
+            target = validate_container_name(args['maintainer'], 'maintainer')
+        state = self.container_state(target, docker)
+        if state != 'running':
+            raise AnsibleActionFail('%s is not running on %s (%s): nothing to attach to' % (
+                target, self._worker_name(task_vars), state or 'no such container'))
+        inner = [docker, 'exec', '-it', target] + args['shell']
+        if self._play_context.become:
+            inner = [self._play_context.become_method == 'sudo' and 'sudo' or self._play_context.become_method] + inner
+        conn = self._connection
+        if conn.transport in ('local', 'ansible.builtin.local'):
+            argv = inner
+        elif conn.transport in ('ssh', 'ansible.builtin.ssh', 'paramiko', 'ansible.builtin.paramiko_ssh'):
+            argv = ['ssh', '-t']
+            port = conn.get_option('port') if conn.has_option('port') else None
+            key = conn.get_option('private_key_file') if conn.has_option('private_key_file') else None
+            user = conn.get_option('remote_user') if conn.has_option('remote_user') else None
+            if port:
+                argv += ['-p', str(port)]
+            if key:
+                argv += ['-i', key]
+            extra = conn.get_option('ssh_common_args') if conn.has_option('ssh_common_args') else ''
+            argv += shlex.split(extra or '')
+            host = conn.get_option('host') if conn.has_option('host') else self._play_context.remote_addr
+            argv += ['%s@%s' % (user, host) if user else host, '--', shlex.join(inner)]
+        else:
+            raise AnsibleActionFail('attach supports the local and ssh connections, not %s' % conn.transport)
+        return {'changed': False, 'container': target, 'argv': argv, 'command': shlex.join(argv)}
