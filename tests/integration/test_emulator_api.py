@@ -656,3 +656,42 @@ def test_trigger_validation(api, emulator, change):
     assert resp.status_code == 400, (change, resp.text)
     err = resp.json()['error']
     assert err['status'] == 'INVALID_ARGUMENT' and err['message']
+
+
+def test_reset_releases_a_blocked_wait(api, emulator):
+    api.create('held')
+    emulator.inject(operation_delay=30, path='/stop$')
+    op = api.ok('POST', api.inst('held', '/stop'))
+    result = {}
+
+    def waiter():
+        result['op'] = api.call('POST', 'projects/%s/zones/%s/operations/%s/wait' % (PROJECT, ZONE, op['name']))
+
+    import threading
+    thread = threading.Thread(target=waiter)
+    started = time.monotonic()
+    thread.start()
+    deadline = time.monotonic() + 10
+    while emulator.state()['compute']['waiting'] == 0:      # poll until the wait is in flight
+        assert time.monotonic() < deadline and not result
+    emulator.reset()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - started < 10
+    assert result['op'].json()['status'] == 'RUNNING'
+
+
+def test_concurrent_clients(api, emulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i):
+        session = Api(emulator)
+        inst = session.create('par-%d' % i)
+        session.stop(inst['name'])
+        return session.ok('GET', session.inst(inst['name']))['status']
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, range(16)))
+    assert statuses == ['TERMINATED'] * 16
+    ips = {i['networkInterfaces'][0]['networkIP'] for i in
+           api.ok('GET', 'projects/%s/zones/%s/instances' % (PROJECT, ZONE))['items']}
+    assert len(ips) == 16

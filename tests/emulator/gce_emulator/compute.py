@@ -217,8 +217,8 @@ def apply_filter(items, expression):
                 hit = re.fullmatch(value, actual) is not None
                 if hit != (op == 'eq'):
                     return False
-            elif op == ':':
-                if value != '*' and value not in actual:
+            elif op == ':':     # has the field (':*'), or contains the value
+                if (value == '*' and _field(item, field) is None) or (value != '*' and value not in actual):
                     return False
             else:
                 pattern = '^' + re.escape(value).replace('\\*', '.*') + '$'
@@ -235,6 +235,7 @@ class Compute:
 
     def __init__(self, app):
         self.app = app
+        self.waiting = 0          # operations wait calls in flight
         self.reset()
 
     def reset(self):
@@ -1264,11 +1265,15 @@ class Compute:
         with self.app.cond:
             self._scope_check(project, zone, region)
             op = self.get_operation(project, self._scope(zone, region), name)
-            while op['status'] != 'DONE':
+            generation = self.app.scheduler.generation
+            self.waiting += 1
+            # a reset (new generation) drops pending completions: answer at once then
+            while op['status'] != 'DONE' and generation == self.app.scheduler.generation:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self.app.cond.wait(left)
+            self.waiting -= 1
             return copy.deepcopy(op)
 
     def h_op_delete(self, req, project, name, zone=None, region=None):
@@ -1578,5 +1583,6 @@ class Compute:
                 'subnetworks': {'/'.join(k): v for k, v in self.subnetworks.items()},
                 'firewalls': {'/'.join(k): v for k, v in self.firewalls.items()},
                 'operations': len(self.operations),
+                'waiting': self.waiting,
                 'projects': {k: v['commonInstanceMetadata'] for k, v in self.projects.items()},
             }))

@@ -1,0 +1,149 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Units of the emulator (tests/emulator/gce_emulator), in process: the rules
+that the integration tests reach only through HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'emulator'))
+
+from gce_emulator import cloudbuild, compute, core  # noqa: E402  pylint: disable=wrong-import-position
+from gce_emulator.server import build_app  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def call(app, method, path, body=None, query=None, headers=None):
+    raw = json.dumps(body).encode() if body is not None else b''
+    req = core.Request(method, path, query or {}, headers or {}, raw, 'http://127.0.0.1:1')
+    resp = app.handle(req)
+    return resp.status, resp.body
+
+
+@pytest.fixture
+def app():
+    application = build_app(operation_delay=0)
+    yield application
+    application.scheduler.stop()
+
+
+ITEMS = [{'name': 'a-1', 'status': 'RUNNING', 'labels': {'role': 'worker'}, 'flag': True},
+         {'name': 'a-2', 'status': 'TERMINATED', 'labels': {'role': 'other'}, 'flag': False},
+         {'name': 'b-1', 'status': 'RUNNING'}]
+
+
+@pytest.mark.parametrize('expr,names', [
+    ('', ['a-1', 'a-2', 'b-1']),
+    ('name = a-1', ['a-1']),
+    ('name = "a-*"', ['a-1', 'a-2']),
+    ('name != a-1', ['a-2', 'b-1']),
+    ('name eq a-.*', ['a-1', 'a-2']),
+    ('name ne a-.*', ['b-1']),
+    ('labels.role = worker', ['a-1']),
+    ('(status = RUNNING) AND (name eq b.*)', ['b-1']),
+    ('status = RUNNING name = a-1', ['a-1']),
+    ('flag = true', ['a-1']),
+    ('labels.role:*', ['a-1', 'a-2']),
+])
+def test_filter(expr, names):
+    assert [i['name'] for i in compute.apply_filter(ITEMS, expr)] == names
+
+
+@pytest.mark.parametrize('expr', ['name', 'a = b OR c = d', '= x'])
+def test_filter_refused(expr):
+    with pytest.raises(core.ApiError) as err:
+        compute.apply_filter(ITEMS, expr)
+    assert err.value.code == 400
+
+
+def test_fingerprint_bytes_either_alphabet():
+    raw = bytes([0xfb, 0xff, 0xbf, 1, 2, 3, 4, 5])
+    std, url = base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()
+    assert std != url and compute.fingerprint_bytes(std) == compute.fingerprint_bytes(url) == raw
+    assert compute.fingerprint_bytes(url.rstrip('=')) == raw
+    assert compute.fingerprint_bytes('not base64!') is None
+    assert compute.fingerprint_bytes(compute.fingerprint()) is not None
+
+
+@pytest.mark.parametrize('value,rel', [
+    ('https://www.googleapis.com/compute/v1/projects/p/zones/z', 'projects/p/zones/z'),
+    ('http://127.0.0.1:9/compute/v1/projects/p/global/images/x', 'projects/p/global/images/x'),
+    ('https://compute.googleapis.com/compute/beta/projects/p', 'projects/p'),
+    (core.LINK_BASE + 'projects/p', 'projects/p'),
+    ('zones/z/machineTypes/m', 'zones/z/machineTypes/m'),
+    ('/global/networks/default', 'global/networks/default'),
+])
+def test_relative(value, rel):
+    assert compute.relative(value) == rel
+
+
+def test_error_body_styles():
+    err = core.ApiError(412, 'stale')
+    assert err.body() == {'error': {'code': 412, 'message': 'stale', 'status': 'FAILED_PRECONDITION', 'errors': [
+        {'message': 'stale', 'domain': 'global', 'reason': 'conditionNotMet'}]}}
+    assert err.body('oneplatform') == {'error': {'code': 412, 'message': 'stale', 'status': 'FAILED_PRECONDITION'}}
+
+
+def test_faults_take_counts_and_method(app):
+    faults = core.Faults()
+    faults.add({'status': 503, 'path': '/x$', 'method': 'get', 'times': 2})
+    assert faults.take('status', 'POST', '/a/x') is None
+    assert faults.take('status', 'GET', '/a/x')['status'] == 503
+    assert faults.take('status', 'GET', '/a/x')['status'] == 503
+    assert faults.take('status', 'GET', '/a/x') is None
+    faults.add({'operation_delay': 1.5, 'path': 'stop'})
+    for _round in range(5):
+        assert faults.take('operation_delay', 'POST', '/i/stop')['delay'] == 1.5
+
+
+def test_in_process_insert_with_zero_delay_is_done_at_once(app):
+    body = {'name': 'w', 'machineType': 'zones/us-central1-a/machineTypes/e2-small',
+            'disks': [{'initializeParams': {'sourceImage': 'projects/debian-cloud/global/images/family/debian-12'}}],
+            'networkInterfaces': [{}]}
+    status, op = call(app, 'POST', '/compute/v1/projects/proj-a/zones/us-central1-a/instances', body)
+    assert status == 200 and op['status'] == 'DONE'
+    status, inst = call(app, 'GET', '/compute/v1/projects/proj-a/zones/us-central1-a/instances/w')
+    assert inst['status'] == 'RUNNING' and inst['disks'][0]['boot'] is True     # the first disk boots
+    assert inst['disks'][0]['source'].startswith(core.LINK_BASE)                 # rewritten on the wire only
+    assert 'accessConfigs' not in inst['networkInterfaces'][0]
+
+
+def test_projects_are_validated(app):
+    status, body = call(app, 'GET', '/compute/v1/projects/BAD/zones')
+    assert status == 404 and body['error']['errors'][0]['reason'] == 'notFound'
+
+
+def test_trigger_validate_and_mask():
+    trig = {'name': 't-1', 'github': {'owner': 'o', 'name': 'r', 'push': {'tag': '^v.*$'}}, 'filename': 'b.yml'}
+    assert cloudbuild.validate(dict(trig)) == trig
+    merged = cloudbuild._merge_mask(dict(trig, description='d'), {'github': {'push': {'tag': 'x'}}},
+                                    ['github.push', 'description'])
+    assert merged['github'] == {'owner': 'o', 'name': 'r', 'push': {'tag': 'x'}} and 'description' not in merged
+    assert cloudbuild._camel('include_build_logs') == 'includeBuildLogs'
+
+
+def test_token_endpoint_in_process(app):
+    def enc(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b'=').decode()
+    claims = {'iss': 'a@b', 'aud': 'x', 'iat': 1, 'exp': 4e9, 'scope': 's'}
+    assertion = '%s.%s.sig' % (enc({'alg': 'RS256'}), enc(claims))
+    req = core.Request('POST', '/token', {}, {'Content-Type': 'application/x-www-form-urlencoded'},
+                       ('grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=' +
+                        assertion).encode(), 'http://h')
+    resp = app.handle(req)
+    assert resp.status == 200 and resp.body['access_token'] in app.tokens
+
+
+def test_self_signed_jwt():
+    def enc(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b'=').decode()
+    claims = {'iss': 'a@b', 'sub': 'a@b', 'iat': 1, 'exp': 4e9, 'aud': 'https://compute.googleapis.com/'}
+    assert core.self_signed_jwt('h.%s.s' % enc(claims))
+    assert not core.self_signed_jwt('h.%s.s' % enc(dict(claims, exp=1)))
+    assert not core.self_signed_jwt('opaque-token')
