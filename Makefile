@@ -52,6 +52,9 @@ unit:
 integration:
 	python -m pytest -q tests/integration
 
+bench: setup
+	python bench/run.py
+
 molecule:
 	for s in $$(cd molecule && ls */molecule.yml | xargs -n1 dirname); do molecule test -s $$s; done
 
