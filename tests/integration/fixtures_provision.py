@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -142,8 +143,12 @@ class PlaybookRunner:
 
     def __init__(self, tmp_path, env=None):
         self.tmp_path = tmp_path
+        # A control-path directory of its own (short: a socket path has ~100 characters at most), so no SSH
+        # master persisting from another test (same alias, port and user) is reused.
+        control_dir = tempfile.mkdtemp(prefix='prov-cp-')
         self.env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
-                        ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), **(env or {}))
+                        ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
+                        **(env or {}))
 
     def __call__(self, playbook, extra, *args, timeout=300, env=None):
         varsfile = self.tmp_path / ('vars-%s.json' % uuid.uuid4().hex[:6])

@@ -10,6 +10,7 @@ instance through cos_instance, the SSH alias file, the waits, the teardown.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import time
@@ -178,3 +179,50 @@ def test_maintainer_wait_fails_clearly_when_the_container_is_missing(provision, 
     assert proc.returncode != 0
     assert 'was not ready after 3 s' in proc.stdout
     assert 'no container prov-missing-maintainer on the worker yet' in proc.stdout
+
+
+RELAY = '''import os, selectors, socket, sys
+sock = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+sel = selectors.DefaultSelector()
+sel.register(0, selectors.EVENT_READ)
+sel.register(sock, selectors.EVENT_READ)
+while True:
+    for key, _events in sel.select():
+        if key.fileobj == 0:
+            data = os.read(0, 65536)
+            if not data:
+                sock.shutdown(socket.SHUT_WR)
+                sel.unregister(0)
+                continue
+            sock.sendall(data)
+        else:
+            data = sock.recv(65536)
+            if not data:
+                sys.exit(0)
+            os.write(1, data)
+'''
+
+
+def test_iap_access_goes_through_the_alias_proxy_command(provision, emulator, tmp_path, sshd):
+    """offload_ssh_access=iap: the wait reaches the worker only through the alias's ProxyCommand, here a stand-in
+    for gcloud that logs its arguments and relays to the loopback sshd (the real one would open an IAP tunnel)."""
+    import sys
+    log = tmp_path / 'gcloud-args'
+    relay = tmp_path / 'relay.py'
+    relay.write_text(RELAY)
+    fake = tmp_path / 'gcloud'
+    fake.write_text('#!/bin/sh\necho "$@" >> %s\nexec %s %s 127.0.0.1 "$4"\n' % (log, sys.executable, relay))
+    fake.chmod(0o755)
+    proc = provision('provision.yml', offload_ssh_access='iap', offload_gcloud_bin=str(fake),
+                     offload_ssh_host='')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'is ready: container %s runs on the worker' % provision.maintainer in proc.stdout
+    expected = ('compute start-iap-tunnel %s %d --listen-on-stdin --project=%s --zone=%s --verbosity=warning'
+                % (provision.name, sshd.port, PROJECT, ZONE))
+    assert log.read_text().splitlines()[0] == expected
+    settings = ssh_settings(provision.config)
+    assert settings['proxycommand'].startswith(str(fake) + ' compute start-iap-tunnel ' + provision.name)
+    # No SSH port wait from the controller in IAP mode (the firewall admits the IAP range only).
+    assert re.search(r'Wait for the SSH banner\] \**\nskipping: \[localhost\]', proc.stdout)
+    instance = api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name))
+    assert settings['hostname'] == instance['networkInterfaces'][0]['accessConfigs'][0]['natIP']
