@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -143,3 +145,15 @@ def test_image_helpers():
     assert ci.image_registry('127.0.0.1:5000/x') == '127.0.0.1:5000'
     assert ci.image_digest('x@sha256:' + 'a' * 64) == 'sha256:' + 'a' * 64
     assert ci.image_digest(IMAGE) is None
+
+
+@pytest.mark.skipif(shutil.which('systemd-analyze') is None, reason='systemd-analyze is not installed')
+def test_systemd_accepts_the_unit(tmp_path):
+    c = container(env={'X': 'a b %n $HOME "q"'}, command=['/bin/app', "it's"],
+                  mounts=[{'mount_path': '/c', 'tmpfs': True}])
+    path = tmp_path / ci.unit_name(c)
+    path.write_text(ci.render_unit(c, 'offload'))
+    proc = subprocess.run(['systemd-analyze', 'verify', '--man=no', str(path)], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert 'gcli-offload' not in proc.stderr  # no warning about our unit
