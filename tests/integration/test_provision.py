@@ -226,3 +226,43 @@ def test_iap_access_goes_through_the_alias_proxy_command(provision, emulator, tm
     assert re.search(r'Wait for the SSH banner\] \**\nskipping: \[localhost\]', proc.stdout)
     instance = api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name))
     assert settings['hostname'] == instance['networkInterfaces'][0]['accessConfigs'][0]['natIP']
+
+
+# ---- a real project ---------------------------------------------------------------------------
+
+REAL_PROJECT = os.environ.get('OFFLOAD_TEST_GCP_PROJECT')
+REAL_SSH_USER = os.environ.get('OFFLOAD_TEST_SSH_USER')
+REAL_IMAGE = os.environ.get('OFFLOAD_TEST_MAINTAINER_IMAGE', 'docker.io/library/busybox:latest')
+
+
+@pytest.mark.skipif(not (REAL_PROJECT and REAL_SSH_USER),
+                    reason='set OFFLOAD_TEST_GCP_PROJECT and OFFLOAD_TEST_SSH_USER (your OS Login user, with the key '
+                           '~/.ssh/google_compute_engine registered; credentials as for the modules, IAP TCP forwarding '
+                           'allowed) to provision and tear down a real worker; OFFLOAD_TEST_GCP_ZONE and '
+                           'OFFLOAD_TEST_MAINTAINER_IMAGE pick the zone and image')
+def test_real_project_provision_converge_inventory_teardown(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != 'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'}
+    zone = os.environ.get('OFFLOAD_TEST_GCP_ZONE', 'us-central1-a')
+    name = 'gcli-offload-test-%d' % (os.getpid() % 100000)
+    base = {'offload_project': REAL_PROJECT, 'offload_zone': zone, 'offload_worker_name': name,
+            'offload_machine_type': 'e2-small', 'offload_data_disk_size_gb': 10,
+            'offload_maintainer_image': REAL_IMAGE, 'offload_ssh_user': REAL_SSH_USER,
+            'offload_ssh_config': str(tmp_path / 'gcli-offload.conf'), 'offload_ssh_alias': name,
+            'offload_worker_labels': {'purpose': 'gcli-offload-test'}, 'offload_wait_timeout': 900,
+            'offload_firewall_name': name + '-ssh', 'offload_network_tags': [name]}
+    runner = PlaybookRunner(tmp_path)
+    runner.env = dict(env, **{k: v for k, v in runner.env.items() if k.startswith('ANSIBLE_')})
+    try:
+        first = runner('provision.yml', base)
+        assert first.returncode == 0, first.stdout + first.stderr
+        again = runner('provision.yml', base)
+        assert again.returncode == 0 and recap(again.stdout, 'localhost')['changed'] == 0, again.stdout
+        config = tmp_path / 'real.gce_workers.yml'
+        config.write_text('plugin: gcli.offload.gce_workers\nproject: %s\nzones: [%s]\nlabels: {purpose: '
+                          'gcli-offload-test}\n' % (REAL_PROJECT, zone))
+        listed = subprocess.run(['ansible-inventory', '-i', str(config), '--list'], capture_output=True, text=True,
+                                env=runner.env, timeout=300, check=False)
+        assert listed.returncode == 0 and name in listed.stdout, listed.stderr
+    finally:
+        gone = runner('teardown.yml', dict(base, offload_delete_data_disk=True, offload_delete_firewall=True))
+    assert gone.returncode == 0, gone.stdout + gone.stderr
