@@ -26,6 +26,9 @@ LOGGING = 'google-logging-enabled'
 OSLOGIN = 'enable-oslogin'
 COS_IMAGE_KEY = 'gcli-offload-cos-image'  # informational, written at creation, never compared
 RUNNING_STATES = ('PROVISIONING', 'STAGING', 'RUNNING')
+# States an instance passes through; the module waits them out before planning.
+TRANSITIONAL_STATES = ('PROVISIONING', 'STAGING', 'STOPPING', 'SUSPENDING', 'REPAIRING')
+POLL_INTERVAL = 1.0
 STOPPED_STATES = ('TERMINATED', 'STOPPED', 'SUSPENDED')
 
 
@@ -327,8 +330,24 @@ class InstanceManager:
     def read(self):
         return self.api.call(self.get, 'read ' + self.where())
 
-    def run(self):
+    def read_stable(self):
+        """The instance once it is out of a transitional state (e.g. STOPPING after an earlier
+        run timed out), polled within the timeout option; as is in check mode."""
         current = self.read()
+        if self.check_mode:
+            return current
+        deadline = self.api.clock() + self.api.timeout
+        while current is not None and _status(current) in TRANSITIONAL_STATES:
+            left = deadline - self.api.clock()
+            if left <= 0:
+                raise GcpApiError('cannot converge %s: it stayed %s for timeout=%ss; re-run later or raise the timeout '
+                                  'option' % (self.where(), _status(current), int(self.api.timeout)), status='TIMEOUT')
+            self.api.sleep(min(POLL_INTERVAL, left))
+            current = self.read()
+        return current
+
+    def run(self):
+        current = self.read_stable()
         steps, before, after, warnings = plan_instance(self.wanted, current)
         result = {'changed': bool(steps), 'actions': steps, 'warnings': warnings, 'restarted': False,
                   'diff': {'before': before, 'after': after,

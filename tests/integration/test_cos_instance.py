@@ -452,3 +452,20 @@ def test_permission_denied_message_format(emulator, env, tmp_path):
                    "permission for 'projects/%s' (HTTP 403 PERMISSION_DENIED); grant the credentials the needed role "
                    "on the project (e.g. roles/compute.instanceAdmin.v1) or enable the Compute Engine API"
                    % (ZONE, PROJECT, PROJECT))
+
+
+def test_rerun_after_a_timed_out_stop_waits_for_a_stable_state(emulator, env, tmp_path):
+    play(tmp_path, [worker()], env)
+    emulator.inject(operation_delay=12, path='/stop$', method='POST')
+    mark = emulator.mark()
+    results = play(tmp_path, [worker(state='stopped', timeout=1), worker(state='started', timeout=60)], env).results
+    assert results[0]['failed'] is True and 'did not finish within timeout=1s' in results[0]['msg']
+    # the instance was STOPPING: the module waited for TERMINATED, then started it (no resourceNotReady)
+    assert results[1].get('failed') is not True, results[1]
+    assert results[1]['actions'] == ['start'] and results[1]['instance']['status'] == 'RUNNING'
+    starts = [e['status'] for e in emulator.requests() if e['path'].endswith('/start')]
+    assert starts == [200]
+    log = emulator.requests(since=mark)
+    stop_at = [i for i, e in enumerate(log) if e['path'].endswith('/stop')][0]
+    reads = [e for e in log[stop_at:] if e['method'] == 'GET' and e['path'].endswith('/instances/w1')]
+    assert len(reads) >= 3  # polled while STOPPING, then read for the plan and the result
