@@ -147,3 +147,52 @@ def test_self_signed_jwt():
     assert core.self_signed_jwt('h.%s.s' % enc(claims))
     assert not core.self_signed_jwt('h.%s.s' % enc(dict(claims, exp=1)))
     assert not core.self_signed_jwt('opaque-token')
+
+
+def test_a_handler_bug_is_a_google_format_500(app, capsys):
+    def broken(req):
+        raise KeyError('boom')
+    app.router.add('GET', '/compute/v1/broken', broken)
+    status, body = call(app, 'GET', '/compute/v1/broken')
+    assert status == 500 and 'Emulator bug' in body['error']['message']
+    assert 'KeyError' in capsys.readouterr().err
+
+
+_BASE_INSTANCE = {
+    'name': 'w', 'machineType': 'zones/us-central1-a/machineTypes/e2-small', 'networkInterfaces': [{}],
+    'disks': [{'boot': True, 'initializeParams': {'sourceImage': 'projects/debian-cloud/global/images/family/debian-12'}}]}
+_WRONG = [1, 'x', [], {}, [1], ['x'], {'a': 1}, True, [None]]
+
+
+@pytest.mark.parametrize('field', ['name', 'machineType', 'disks', 'networkInterfaces', 'metadata', 'labels', 'tags',
+                                   'scheduling', 'serviceAccounts', 'shieldedInstanceConfig', 'deletionProtection'])
+def test_wrongly_typed_instance_fields_are_400_never_500(app, field):
+    for value in _WRONG:
+        status, body = call(app, 'POST', '/compute/v1/projects/proj-a/zones/us-central1-a/instances',
+                            dict(_BASE_INSTANCE, **{field: value}))
+        assert status in (200, 400), (field, value, body)
+        if status == 200:
+            app.reset()
+
+
+@pytest.mark.parametrize('sub', [
+    {'disks': [{'boot': True, 'initializeParams': {'sourceImage': 1}}]},
+    {'networkInterfaces': [{'accessConfigs': 'x'}]}, {'networkInterfaces': [{'accessConfigs': [1]}]},
+    {'metadata': {'items': [1]}}, {'tags': {'items': 'abc'}}, {'serviceAccounts': [{'scopes': 'x'}]},
+    {'scheduling': {'automaticRestart': 'x'}},
+])
+def test_wrongly_typed_nested_fields(app, sub):
+    status, body = call(app, 'POST', '/compute/v1/projects/proj-a/zones/us-central1-a/instances',
+                        dict(_BASE_INSTANCE, **sub))
+    assert status == 400 and body['error']['message'].startswith('Invalid JSON payload received. Invalid value at')
+
+
+@pytest.mark.parametrize('change', [
+    {'github': 1}, {'github': {'owner': 'o', 'name': 'r', 'push': 'x'}}, {'serviceAccount': 1},
+    {'substitutions': [1]}, {'github': {'owner': 'o', 'name': 'r', 'pullRequest': {'branch': ['m']}}},
+])
+def test_wrongly_typed_trigger_fields(app, change):
+    body = dict({'name': 't', 'github': {'owner': 'o', 'name': 'r', 'push': {'branch': 'main'}}, 'filename': 'b.yml'},
+                **change)
+    status, answer = call(app, 'POST', '/v1/projects/p/triggers', body)
+    assert status == 400 and answer['error']['status'] == 'INVALID_ARGUMENT'

@@ -12,6 +12,7 @@ import re
 import uuid
 from datetime import datetime, timezone
 
+from . import schema
 from .core import ApiError, Response
 
 TRIGGER_NAME_RE = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$')
@@ -46,6 +47,7 @@ def _check_regex(value, field):
 
 def validate(trigger):
     """Raise a 400 for what Cloud Build refuses; return the trigger cleaned."""
+    schema.check(trigger, schema.TRIGGER, 'trigger')
     unknown = sorted(set(trigger) - KNOWN_FIELDS)
     if unknown:
         raise bad('Invalid JSON payload received. Unknown name "%s" at \'trigger\': Cannot find field.' % unknown[0])

@@ -15,7 +15,7 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
-from . import seeds
+from . import schema, seeds
 from .core import LINK_BASE, ApiError, Response, invalid, not_found, required
 
 NAME_RE = re.compile(r'^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$')
@@ -528,6 +528,7 @@ class Compute:
 
     def h_project_set_metadata(self, req, project):
         body = req.json()
+        schema.check(body, schema.METADATA)
         with self.app.lock:
             proj = self.project(project)
             items = check_metadata_items(body.get('items'), 'resource.items')
@@ -870,6 +871,7 @@ class Compute:
 
     def h_instance_insert(self, req, project, zone):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.INSTANCE)
         with self.app.lock:
             self.zone(project, zone)
             name = body.get('name')
@@ -1008,6 +1010,7 @@ class Compute:
 
     def h_instance_setMetadata(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.METADATA)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
             items = check_metadata_items(body.get('items'), 'resource.items')
@@ -1022,6 +1025,7 @@ class Compute:
 
     def h_instance_setLabels(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.SET_LABELS)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
             labels = check_labels(body.get('labels'), 'resource.labels')
@@ -1039,6 +1043,7 @@ class Compute:
 
     def h_instance_setTags(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.TAGS)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
             tags = check_tags(body.get('items'), 'resource.items')
@@ -1058,6 +1063,7 @@ class Compute:
 
     def h_instance_setMachineType(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.SET_MACHINE_TYPE)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
             machine_type = self.resolve_machine_type(project, zone, body.get('machineType'), 'resource.machineType')
@@ -1069,6 +1075,7 @@ class Compute:
 
     def h_instance_setServiceAccount(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.SERVICE_ACCOUNT)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
             accounts = self._check_service_accounts(project, [body], 'resource') if body.get('email') else []
@@ -1083,6 +1090,7 @@ class Compute:
 
     def h_instance_setScheduling(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.SCHEDULING)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
             sched = self._check_scheduling(body, 'resource')
@@ -1104,6 +1112,7 @@ class Compute:
 
     def h_instance_attachDisk(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.ATTACHED_DISK)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
             if not body.get('source'):
@@ -1175,6 +1184,7 @@ class Compute:
 
     def h_disk_insert(self, req, project, zone):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.DISK)
         with self.app.lock:
             self.zone(project, zone)
             name = body.get('name')
@@ -1218,6 +1228,7 @@ class Compute:
 
     def h_disk_set_labels(self, req, project, zone, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.SET_LABELS)
         with self.app.lock:
             disk = self.get_disk(project, zone, name)
             labels = check_labels(body.get('labels'))
@@ -1340,6 +1351,7 @@ class Compute:
 
     def h_network_insert(self, req, project):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.NETWORK)
         with self.app.lock:
             self.project(project)
             check_name(body.get('name'))
@@ -1404,6 +1416,7 @@ class Compute:
 
     def h_subnet_insert(self, req, project, region):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.SUBNETWORK)
         with self.app.lock:
             self.region(project, region)
             check_name(body.get('name'))
@@ -1520,6 +1533,7 @@ class Compute:
 
     def h_firewall_insert(self, req, project):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.FIREWALL)
         with self.app.lock:
             self.project(project)
             check_name(body.get('name'))
@@ -1546,6 +1560,7 @@ class Compute:
 
     def h_firewall_patch(self, req, project, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.FIREWALL)
         with self.app.lock:
             fw = self.get_firewall(project, name)
             merged = copy.deepcopy(fw)
@@ -1561,6 +1576,7 @@ class Compute:
 
     def h_firewall_update(self, req, project, name):
         body = req.json(allow_empty=False)
+        schema.check(body, schema.FIREWALL)
         with self.app.lock:
             return self._replace_firewall(req, project, name, body, 'update')
 

@@ -11,8 +11,10 @@ import itertools
 import json
 import re
 import socket
+import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -220,7 +222,10 @@ class Scheduler:
                 while self.heap and self.heap[0][0] <= now:
                     _due, _seq, generation, fn = heapq.heappop(self.heap)
                     if generation == self.generation:
-                        fn()
+                        try:
+                            fn()
+                        except Exception:  # pylint: disable=broad-exception-caught
+                            traceback.print_exc(file=sys.stderr)   # an emulator bug; keep serving
                         ran = True
                 if ran:
                     self.cond.notify_all()
@@ -286,6 +291,12 @@ class App:
                     resp = Response(200, resp)
         except ApiError as err:
             resp = Response(err.code, err.body(self.style(req.path)))
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # an emulator bug: answer 500 (a client sees it) and keep the traceback on stderr
+            traceback.print_exc(file=sys.stderr)
+            err = ApiError(500, 'Emulator bug while handling %s %s: %r (traceback on its stderr)' % (
+                req.method, req.path, exc), 'backendError')
+            resp = Response(500, err.body(self.style(req.path)))
         if not control:
             self.record(req, resp.status, time.monotonic() - started)
         return resp
