@@ -150,6 +150,10 @@ def call(fn, policy, what, hints=None, retry_network=True):
             code, status, message = error_details(exc)
             retryable = code in RETRYABLE_CODES or (code is None and retry_network and _is_network_error(exc))
             delay = policy.delay(attempt)
+            hinted = retry_after(exc)
+            if hinted is not None:
+                # the server said when: at least that, within retry_max_delay
+                delay = min(max(delay, hinted), policy.maximum)
             late = policy.deadline is not None and policy.clock() + delay >= policy.deadline
             if retryable and attempt < policy.retries and not late:
                 policy.sleep(delay)
@@ -160,6 +164,19 @@ def call(fn, policy, what, hints=None, retry_network=True):
             if retryable and attempt:
                 text += ' (after %d attempts)' % (attempt + 1)
             raise GcpApiError(text, code=code, status=status, attempts=attempt + 1) from None
+
+
+def retry_after(exc):
+    """Seconds from a Retry-After header (delta-seconds form), or None."""
+    headers = getattr(getattr(exc, 'response', None), 'headers', None) or {}
+    try:
+        value = headers.get('Retry-After')
+    except AttributeError:
+        return None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_network_error(exc):

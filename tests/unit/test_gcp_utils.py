@@ -212,6 +212,18 @@ def test_call_gives_up_after_retries_with_readable_message():
     assert state['calls'] == 3
 
 
+def test_call_honours_retry_after_within_max_delay():
+    clock = Clock()
+    first = api_error(429, 'RESOURCE_EXHAUSTED')
+    first.response.headers = {'Retry-After': '3'}
+    second = api_error(503, 'UNAVAILABLE')
+    second.response.headers = {'Retry-After': '100'}
+    fn, _state = flaky([first, second])
+    assert call(fn, RetryPolicy(retries=3, initial=1.0, maximum=4.0, sleep=clock.sleep, rand=lambda: 0.0,
+                                clock=clock), 'x') == 'ok'
+    assert clock.sleeps == [3.0, 4.0]
+
+
 def test_call_does_not_retry_403():
     clock = Clock()
     fn, state = flaky([api_error(403)])
