@@ -159,11 +159,19 @@ def test_zones_and_machine_types(api):
 # -- instances: lifecycle -----------------------------------------------------
 
 def test_instance_lifecycle_and_status_transitions(api, emulator):
-    emulator.inject(operation_delay=0.5, path='/instances$')
+    emulator.inject(operation_delay=1.0, path='/instances$')
     op = api.ok('POST', 'projects/%s/zones/%s/instances' % (PROJECT, ZONE), instance_body('life'))
     assert op['status'] in ('PENDING', 'RUNNING') and op['operationType'] == 'insert'
     assert op['targetLink'].endswith('/' + api.inst('life'))
-    assert api.ok('GET', api.inst('life'))['status'] == 'PROVISIONING'
+    seen = [api.ok('GET', api.inst('life'))['status']]
+    deadline = time.monotonic() + 10
+    while seen[-1] != 'RUNNING':          # poll the status through its transitions
+        assert time.monotonic() < deadline, seen
+        status = api.ok('GET', api.inst('life'))['status']
+        if status != seen[-1]:
+            seen.append(status)
+        time.sleep(0.01)                  # poll interval, not a synchronisation
+    assert seen == ['PROVISIONING', 'STAGING', 'RUNNING']
     assert api.wait(op)['progress'] == 100
     inst = api.ok('GET', api.inst('life'))
     assert inst['status'] == 'RUNNING' and inst['id'].isdigit() and inst['selfLink'].startswith(emulator.url)
@@ -674,6 +682,7 @@ def test_reset_releases_a_blocked_wait(api, emulator):
     deadline = time.monotonic() + 10
     while emulator.state()['compute']['waiting'] == 0:      # poll until the wait is in flight
         assert time.monotonic() < deadline and not result
+        time.sleep(0.01)                                     # poll interval
     emulator.reset()
     thread.join(10)
     assert not thread.is_alive() and time.monotonic() - started < 10

@@ -415,9 +415,11 @@ class Compute:
         return '34.%d.%d.%d' % (100 + (n // 65536) % 100, (n // 256) % 256, n % 256 or 1)
 
     # -- operations -------------------------------------------------------
-    def operation(self, req, project, scope, op_type, target_link, target_id=None, on_start=None, on_done=None):
-        """Create an operation; on_start runs now, on_done when it ends DONE
-        without an (injected) error. Returns the operation as first seen."""
+    def operation(self, req, project, scope, op_type, target_link, target_id=None, on_start=None, on_done=None,
+                  midway=None):
+        """Create an operation; on_start runs now, midway half-way through,
+        on_done when it ends DONE without an (injected) error. Returns the
+        operation as first seen."""
         app = self.app
         fault = app.faults.take('operation_error', req.method, req.path)
         delay_fault = app.faults.take('operation_delay', req.method, req.path)
@@ -452,8 +454,12 @@ class Compute:
             op['endTime'] = now_ts()
 
         if delay <= 0:
+            if fault is None and midway:
+                midway()
             finish()
         else:
+            if fault is None and midway:
+                app.scheduler.at(delay / 2, midway)
             app.scheduler.at(delay, finish)
         return copy.deepcopy(op)
 
@@ -934,13 +940,18 @@ class Compute:
                     disk.setdefault('users', []).append(self_link)
                 self.instances[key] = inst
 
+            def staging():
+                if self.instances.get(key) is inst and inst['status'] == 'PROVISIONING':
+                    inst['status'] = 'STAGING'
+
             def done():
                 if self.instances.get(key) is inst:
                     inst['status'] = 'RUNNING'
                     inst['cpuPlatform'] = 'Intel Cascade Lake'
                     inst['lastStartTimestamp'] = now_ts()
 
-            return self.operation(req, project, 'zones/' + zone, 'insert', self_link, inst['id'], start, done)
+            return self.operation(req, project, 'zones/' + zone, 'insert', self_link, inst['id'], start, done,
+                                  midway=staging)
 
     def h_instance_delete(self, req, project, zone, name):
         with self.app.lock:
