@@ -134,3 +134,14 @@ def test_a_wrong_file_name_is_not_taken(emulator, tmp_path):
     proc = inventory(emulator, tmp_path, {}, name='workers.yml', env={'ANSIBLE_INVENTORY_UNPARSED_FAILED': 'true'})
     assert proc.returncode != 0
     assert 'workers.yml' in proc.stderr
+
+
+def test_cache_answers_when_the_api_does_not(emulator, tmp_path, fleet):
+    config = {'cache': True, 'cache_plugin': 'ansible.builtin.jsonfile', 'cache_connection': str(tmp_path / 'cache'),
+              'cache_timeout': 3600}
+    first = listed(inventory(emulator, tmp_path, config))[1]
+    mark = emulator.mark()
+    emulator.inject(status=403, path='/instances$', method='GET')
+    cached = listed(inventory(emulator, tmp_path, config))[1]
+    assert cached == first and 'w-a' in cached
+    assert emulator.requests(since=mark) == []  # not one API call: the cache answered

@@ -113,6 +113,12 @@ def test_provision_converge_teardown(provision, emulator, sshd):
     assert recap(proc.stdout, provision.name)['changed'] == 0
     assert provision.config.read_text() == alias_text and os.stat(provision.config).st_mtime_ns == mtime
 
+    # Check mode on the converged worker: same answer, no mutating call either.
+    proc = provision('provision.yml', '--check')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert emulator.mutating_requests(since=mark) == []
+    assert recap(proc.stdout, 'localhost')['changed'] == 0
+
     # 3. Teardown: the instance and the alias go, the data disk and the rule stay.
     provision.config.write_text(provision.config.read_text() + 'Host mine\n  HostName example.org\n')
     proc = provision('teardown.yml')
@@ -162,6 +168,21 @@ def test_firewall_drift_is_corrected_and_world_refused(provision, emulator):
     assert proc.returncode != 0
     assert 'opens the port to the whole Internet' in proc.stdout
     assert emulator.mutating_requests(since=mark) == []
+
+
+@pytest.mark.parametrize('bad', [
+    {'offload_ssh_user': 'bob; touch /tmp/prov-pwned'},
+    {'offload_gcloud_bin': 'gcloud;id'},
+    {'offload_worker_name': 'Gcli_Offload'},
+    {'offload_ssh_key': 'key"\n  ProxyCommand sh'},
+    {'offload_maintainer_image': ''},
+])
+def test_invalid_variables_are_refused_before_any_call(provision, emulator, bad):
+    proc = provision('provision.yml', **bad)
+    assert proc.returncode != 0
+    assert 'Nothing was changed' in proc.stdout
+    assert emulator.requests() == []
+    assert not provision.config.exists()
 
 
 def test_ssh_wait_fails_clearly_when_nothing_answers(provision, emulator):
