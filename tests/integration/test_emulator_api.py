@@ -704,3 +704,24 @@ def test_concurrent_clients(api, emulator):
     ips = {i['networkInterfaces'][0]['networkIP'] for i in
            api.ok('GET', 'projects/%s/zones/%s/instances' % (PROJECT, ZONE))['items']}
     assert len(ips) == 16
+
+
+def test_set_scheduling_changes_only_the_fields_given(api):
+    api.create('sched')
+    api.wait(api.ok('POST', api.inst('sched', '/setScheduling'), {'onHostMaintenance': 'TERMINATE'}))
+    assert api.ok('GET', api.inst('sched'))['scheduling'] == {
+        'onHostMaintenance': 'TERMINATE', 'automaticRestart': True, 'preemptible': False,
+        'provisioningModel': 'STANDARD'}
+    api.stop('sched')
+    api.wait(api.ok('POST', api.inst('sched', '/setScheduling'), {'provisioningModel': 'SPOT'}))
+    spot = api.ok('GET', api.inst('sched'))['scheduling']
+    assert (spot['provisioningModel'], spot['preemptible'], spot['automaticRestart']) == ('SPOT', True, False)
+    api.wait(api.ok('POST', api.inst('sched', '/setScheduling'), {'instanceTerminationAction': 'DELETE'}))
+    spot = api.ok('GET', api.inst('sched'))['scheduling']
+    assert (spot['provisioningModel'], spot['instanceTerminationAction']) == ('SPOT', 'DELETE')
+    api.wait(api.ok('POST', api.inst('sched', '/setScheduling'), {'provisioningModel': 'STANDARD',
+                                                                    'automaticRestart': True,
+                                                                    'onHostMaintenance': 'MIGRATE'}))
+    assert api.ok('GET', api.inst('sched'))['scheduling'] == {
+        'onHostMaintenance': 'MIGRATE', 'automaticRestart': True, 'preemptible': False,
+        'provisioningModel': 'STANDARD'}

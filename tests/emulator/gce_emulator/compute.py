@@ -147,6 +147,23 @@ def check_tags(items, field='resource.tags.items'):
     return sorted(set(items))
 
 
+def merge_scheduling(current, body):
+    """setScheduling changes the fields it is given and keeps the others (gcloud
+    sends only the flags given, and has --clear-* flags for the rest). A change
+    of provisioning model drops what derives from the old one."""
+    merged = dict(current)
+    model_given = 'provisioningModel' in body or 'preemptible' in body
+    if model_given:
+        new_spot = body.get('provisioningModel') == 'SPOT' or bool(body.get('preemptible'))
+        for key in ('provisioningModel', 'preemptible'):
+            merged.pop(key, None)
+        if new_spot != (current.get('provisioningModel') == 'SPOT'):
+            for key in ('automaticRestart', 'onHostMaintenance', 'instanceTerminationAction'):
+                merged.pop(key, None)
+    merged.update({k: v for k, v in body.items() if v is not None})
+    return merged
+
+
 def check_cidr(value, field):
     try:
         return str(ipaddress.ip_network(value, strict=False))
@@ -1104,7 +1121,7 @@ class Compute:
         schema.check(body, schema.SCHEDULING)
         with self.app.lock:
             inst = self.get_instance(project, zone, name)
-            sched = self._check_scheduling(body, 'resource')
+            sched = self._check_scheduling(merge_scheduling(inst['scheduling'], body), 'resource')
             if sched['provisioningModel'] != inst['scheduling']['provisioningModel']:
                 self._require_stopped(inst, 'its provisioning model can be changed')
 
