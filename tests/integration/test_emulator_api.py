@@ -719,9 +719,8 @@ def test_set_scheduling_changes_only_the_fields_given(api):
     api.wait(api.ok('POST', api.inst('sched', '/setScheduling'), {'instanceTerminationAction': 'DELETE'}))
     spot = api.ok('GET', api.inst('sched'))['scheduling']
     assert (spot['provisioningModel'], spot['instanceTerminationAction']) == ('SPOT', 'DELETE')
-    api.wait(api.ok('POST', api.inst('sched', '/setScheduling'), {'provisioningModel': 'STANDARD',
-                                                                    'automaticRestart': True,
-                                                                    'onHostMaintenance': 'MIGRATE'}))
+    standard = {'provisioningModel': 'STANDARD', 'automaticRestart': True, 'onHostMaintenance': 'MIGRATE'}
+    api.wait(api.ok('POST', api.inst('sched', '/setScheduling'), standard))
     assert api.ok('GET', api.inst('sched'))['scheduling'] == {
         'onHostMaintenance': 'MIGRATE', 'automaticRestart': True, 'preemptible': False,
         'provisioningModel': 'STANDARD'}

@@ -53,6 +53,16 @@ FIREWALL = {
 NETWORK = {'name': STR, 'description': STR, 'autoCreateSubnetworks': BOOL, 'mtu': INT32}
 SUBNETWORK = {'name': STR, 'description': STR, 'network': STR, 'ipCidrRange': STR, 'privateIpGoogleAccess': BOOL}
 
+# Cloud Build v1 BuildTrigger (the fields the emulator reads)
+_GITHUB_EVENT = {'branch': STR, 'tag': STR, 'invertRegex': BOOL, 'commentControl': STR}
+TRIGGER = {
+    'name': STR, 'description': STR, 'tags': [STR], 'filename': STR, 'substitutions': STR_MAP,
+    'includedFiles': [STR], 'ignoredFiles': [STR], 'disabled': BOOL, 'serviceAccount': STR, 'filter': STR,
+    'includeBuildLogs': STR, 'build': {}, 'autodetect': BOOL, 'gitFileSource': {},
+    'github': {'owner': STR, 'name': STR, 'enterpriseConfigResourceName': STR, 'push': _GITHUB_EVENT,
+               'pullRequest': _GITHUB_EVENT},
+}
+
 
 def _bad(path, value, expected):
     return ApiError(400, "Invalid JSON payload received. Invalid value at '%s' (%s), %s" % (
@@ -97,13 +107,3 @@ def check(value, schema, path='resource'):
             isinstance(value, str) and value.lstrip('-').isdigit())
         if not ok:
             raise _bad(path, value, 'TYPE_INT64' if schema == INT64 else 'TYPE_INT32')
-
-# Cloud Build v1 BuildTrigger (the fields the emulator reads)
-_GITHUB_EVENT = {'branch': STR, 'tag': STR, 'invertRegex': BOOL, 'commentControl': STR}
-TRIGGER = {
-    'name': STR, 'description': STR, 'tags': [STR], 'filename': STR, 'substitutions': STR_MAP,
-    'includedFiles': [STR], 'ignoredFiles': [STR], 'disabled': BOOL, 'serviceAccount': STR, 'filter': STR,
-    'includeBuildLogs': STR, 'build': {}, 'autodetect': BOOL, 'gitFileSource': {},
-    'github': {'owner': STR, 'name': STR, 'enterpriseConfigResourceName': STR, 'push': _GITHUB_EVENT,
-               'pullRequest': _GITHUB_EVENT},
-}
