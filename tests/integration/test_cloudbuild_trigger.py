@@ -101,6 +101,14 @@ def test_pipeline_create_converge_drift_absent(emulator, tmp_path):
     assert fixed['id'] == pr['id'] and fixed['github'] == pr['github'] and fixed['filename'] == pr['filename']
     assert fixed['description'] == pr['description']
 
+    # a service account given with -e: one PATCH each
+    sa = 'projects/%s/serviceAccounts/builder@%s.iam.gserviceaccount.com' % (PROJECT, PROJECT)
+    proc, data = pipeline(emulator, tmp_path, extra={'offload_pipeline_service_account': sa})
+    assert proc.returncode == 0 and changed_items(data) == 2, proc.stdout[-3000:]
+    assert {t['serviceAccount'] for t in triggers(emulator).values()} == {sa}
+    assert {r['item']['name']: r['changed_fields'] for r in loop_results(data)} == {
+        'maintainer-image-main': ['serviceAccount'], 'maintainer-image-pr': ['serviceAccount']}
+
     # absent, twice
     proc, data = pipeline(emulator, tmp_path, extra={'offload_pipeline_state': 'absent'})
     assert proc.returncode == 0 and changed_items(data) == 2, proc.stdout[-3000:]
