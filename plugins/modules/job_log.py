@@ -13,7 +13,7 @@ description:
   - Copies the newest log of C(offload-<pr>-<action>) from C(<data_root>/logs/) on the worker to O(log_dest) and
     returns its last O(lines) lines, with the job's exit code when it has ended.
   - With O(follow), waits first for a running job to end (at most O(timeout) seconds). Ansible shows a task's
-    output when the task ends, so this is not a live stream; for that, C(tail -f) the returned O(worker_log) on the
+    output when the task ends, so this is not a live stream; for that, C(tail -f) the returned RV(worker_log) on the
     worker, or open a shell with C(attach.yml).
 options:
   pr:

@@ -13,6 +13,7 @@ connection boundary; secrets travel on the command's standard input.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from ansible.errors import AnsibleActionFail
@@ -26,6 +27,10 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     JobInputError,
     MANAGED_LABEL,
 )
+
+# What docker says when it refuses an exec because of the container's state
+# (the script never ran: nothing on its standard output).
+EXEC_REFUSED = re.compile(r'No such container|is not running|is paused|is restarting', re.I)
 
 # Options every worker plugin takes (also in doc_fragments/worker.py).
 WORKER_ARGUMENT_SPEC = {
@@ -120,7 +125,7 @@ class WorkerAction(ActionBase):
         """Parse `count` space-separated JSON values from one line of docker --format output."""
         decoder = json.JSONDecoder()
         values, pos = [], 0
-        for _ in range(count):
+        while len(values) < count:
             while pos < len(line) and line[pos] == ' ':
                 pos += 1
             value, pos = decoder.raw_decode(line, pos)
@@ -128,14 +133,19 @@ class WorkerAction(ActionBase):
         return values
 
     def git_script(self, maintainer, params, docker_bin, what):
-        """Run the git script in the maintainer container; return (rc, facts, stderr)."""
-        if self.container_state(maintainer, docker_bin) != 'running':
-            raise AnsibleActionFail(
-                'the maintainer container %s is not running on the worker: run the worktree role '
-                '(or provision.yml) to start it' % maintainer)
+        """Run the git script in the maintainer container; return (rc, facts, stderr).
+
+        One round trip: instead of inspecting the maintainer container first, a
+        `docker exec` that docker itself refuses (no such container, not running)
+        is recognised by its message and reported as before.
+        """
         rc, out, err = self.docker(
             ['exec', '--interactive', '--user', JOB_USER, maintainer, 'sh', '-s', '--'] + list(params),
             what, docker_bin, stdin=SCRIPT, check=False)
+        if rc != 0 and not out.strip() and EXEC_REFUSED.search(err):
+            raise AnsibleActionFail(
+                'the maintainer container %s is not running on the worker: run the worktree role '
+                '(or provision.yml) to start it' % maintainer)
         facts = parse_output(out)
         facts['_lines'] = out.splitlines()
         return rc, facts, err

@@ -50,7 +50,7 @@ class CosWorker:
         return subprocess.run(
             ['ssh', '-q', '-i', self.key, '-p', str(self.port), '-o', 'BatchMode=yes',
              '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5',
-             'worker@127.0.0.1'] + list(command), capture_output=True, text=True)
+             'worker@127.0.0.1'] + list(command), capture_output=True, text=True, check=False)
 
     def stop(self):
         docker('rm', '-f', self.name, check=False)

@@ -83,7 +83,7 @@ class Worker:
     def playbook(self, *args, extra=None, playbook='offload.yml', timeout=300, env=None):
         return subprocess.run(self.command(playbook, extra, args), cwd=ROOT, capture_output=True, text=True,
                               timeout=timeout, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
-                                                        **(env or {})))
+                                                        **(env or {})), check=False)
 
     def start(self, *args, extra=None):
         return subprocess.Popen(self.command('offload.yml', extra, args), cwd=ROOT, stdout=subprocess.PIPE,
@@ -99,7 +99,7 @@ class Worker:
 
     def logs(self):
         found = []
-        for dirpath, _, files in os.walk(self.log_dest):
+        for dirpath, _dirnames, files in os.walk(self.log_dest):
             found += [os.path.join(dirpath, f) for f in files if f.endswith('.log')]
         return sorted(found)
 

@@ -18,7 +18,7 @@ def start_blocking_job(worker, pr=1):
 
 def finish(worker, proc, pr=1):
     open(os.path.join(worker.worktree(pr), 'stop'), 'w').close()
-    out, _ = proc.communicate(timeout=120)
+    out = proc.communicate(timeout=120)[0]
     return out
 
 
@@ -70,7 +70,7 @@ def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
     finally:
         out = finish(worker, job)
     assert job.returncode == 0, out
-    followed, _ = follower.communicate(timeout=120)
+    followed = follower.communicate(timeout=120)[0]
     assert follower.returncode == 0, followed
     assert 'JOB-DONE' in followed and 'exit code: 0' in followed, followed
 

@@ -29,6 +29,6 @@ def test_build_install_and_run_the_collection_playbook(worker, tmp_path):
     proc = subprocess.run(
         ['ansible-playbook', '-i', os.path.join(ROOT, 'inventory/local.yml'), 'gcli.offload.offload',
          '-e', 'pr=1', '-e', '@%s' % varsfile],
-        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300)
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'job offload-1-review on local-worker succeeded' in proc.stdout

@@ -11,7 +11,7 @@ import pytest
 
 from fixtures_offload import container_state, docker, wait_for
 
-pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_output=True).returncode != 0,
+pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_output=True, check=False).returncode != 0,
                                 reason='needs a Docker engine')
 
 
@@ -121,7 +121,7 @@ def test_the_job_container_carries_its_labels_and_limits(worker):
         assert host['CapDrop'] == ['ALL'] and 'no-new-privileges' in host['SecurityOpt']
         assert info['Config']['WorkingDir'] == '/home/node/dev/worktree'
         open(stop, 'w').close()
-        out, _ = proc.communicate(timeout=120)
+        out = proc.communicate(timeout=120)[0]
         assert proc.returncode == 0, out
     finally:
         if proc.poll() is None:
@@ -159,7 +159,7 @@ def test_rerunning_a_running_job_is_refused_and_leaves_it_alone(worker):
         assert 'job offload-1-review is already running on local-worker' in again.stdout
         assert container_state('offload-1-review') == 'running'
         open(stop, 'w').close()
-        out, _ = first.communicate(timeout=120)
+        out = first.communicate(timeout=120)[0]
         assert first.returncode == 0, out
     finally:
         if first.poll() is None:
@@ -192,7 +192,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize('inputs,message', BAD_INPUTS, ids=[str(i) for i, _ in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize('inputs,message', BAD_INPUTS, ids=[str(i) for i in range(len(BAD_INPUTS))])
 def test_bad_inputs_fail_at_once_and_create_nothing(worker, tmp_path, inputs, message):
     marker = str(tmp_path / 'pwned')
     extra = {k: v.format(marker=marker) if isinstance(v, str) else v for k, v in inputs.items()}

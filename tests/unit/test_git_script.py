@@ -35,7 +35,7 @@ def dev(tmp_path):
 def run(dev, *args, check=True, env=None):
     proc = subprocess.run(['sh', '-s', '--', args[0], str(dev)] + [str(a) for a in args[1:]],
                           input=SCRIPT, capture_output=True, text=True,
-                          env=dict(os.environ, HOME=str(dev), **(env or {})))
+                          env=dict(os.environ, HOME=str(dev), **(env or {})), check=False)
     out = parse_output(proc.stdout)
     if check:
         assert proc.returncode == 0, proc.stderr + proc.stdout
@@ -78,7 +78,7 @@ def test_prepare_with_a_fork_fetches_the_pull_ref_from_upstream(dev, upstream, t
     fork = tmp_path / 'fork.git'
     git('clone', '-q', '--bare', upstream, str(fork))  # a fork: main only, no pull refs
     assert subprocess.run(['git', '-C', str(fork), 'rev-parse', '-q', '--verify', 'refs/pull/1/head'],
-                          capture_output=True).returncode != 0
+                          capture_output=True, check=False).returncode != 0
     out = run(dev, 'prepare', 'offload-1-review', 1, 'file://%s' % fork, upstream, 120)
     main = str(dev / 'main')
     assert git('-C', main, 'remote', 'get-url', 'upstream') == upstream

@@ -10,6 +10,12 @@ SPEC_ARGS = dict(pr=7, action='review', data_root='/mnt/disks/offload', image='g
                  repo_url='https://github.com/me/repo.git')
 
 
+def spec(**overrides):
+    args = dict(SPEC_ARGS)
+    args.update(overrides)
+    return jobs.job_spec(**args)
+
+
 @pytest.mark.parametrize('value,expected', [(1, 1), ('123', 123), (999999999, 999999999), ('42', 42)])
 def test_pr_accepts_positive_integers(value, expected):
     assert jobs.validate_pr(value) == expected
@@ -108,27 +114,27 @@ def test_job_name_is_the_single_naming_rule():
 
 
 def test_spec_derives_every_path_from_the_data_root():
-    spec = jobs.job_spec(**SPEC_ARGS)
-    assert spec['name'] == 'offload-7-review'
-    assert spec['main_dir'] == '/mnt/disks/offload/main'
-    assert spec['worktree_dir'] == '/mnt/disks/offload/worktrees/offload-7-review'
-    assert spec['gitdir'] == '/mnt/disks/offload/main/.git/worktrees/offload-7-review'
-    assert spec['log_dir'] == '/mnt/disks/offload/logs/offload-7-review'
-    assert spec['gemini_dir'] == '/mnt/disks/offload/gemini'
-    assert spec['command'] == ['offload-entrypoint', '7', 'review']
-    assert spec['labels'] == {'gcli.offload.managed': 'true', 'gcli.offload.job': 'offload-7-review',
+    job = spec()
+    assert job['name'] == 'offload-7-review'
+    assert job['main_dir'] == '/mnt/disks/offload/main'
+    assert job['worktree_dir'] == '/mnt/disks/offload/worktrees/offload-7-review'
+    assert job['gitdir'] == '/mnt/disks/offload/main/.git/worktrees/offload-7-review'
+    assert job['log_dir'] == '/mnt/disks/offload/logs/offload-7-review'
+    assert job['gemini_dir'] == '/mnt/disks/offload/gemini'
+    assert job['command'] == ['offload-entrypoint', '7', 'review']
+    assert job['labels'] == {'gcli.offload.managed': 'true', 'gcli.offload.job': 'offload-7-review',
                               'gcli.offload.pr': '7', 'gcli.offload.action': 'review'}
 
 
 def test_spec_names_the_first_bad_variable():
     with pytest.raises(jobs.JobInputError, match='^pr: '):
-        jobs.job_spec(**dict(SPEC_ARGS, pr='1; touch /tmp/x', action='bogus'))
+        spec(pr='1; touch /tmp/x', action='bogus')
     with pytest.raises(jobs.JobInputError, match='^offload_keep_worktree: '):
-        jobs.job_spec(**dict(SPEC_ARGS, keep_worktree='yes'))
+        spec(keep_worktree='yes')
     with pytest.raises(jobs.JobInputError, match='^offload_repo_url: '):
-        jobs.job_spec(**dict(SPEC_ARGS, repo_url=''))
+        spec(repo_url='')
     # a caller that does not touch git may leave the URL out
-    assert jobs.job_spec(**dict(SPEC_ARGS, repo_url=None))['repo_url'] == ''
+    assert spec(repo_url=None)['repo_url'] == ''
 
 
 def _option_values(argv, option):
@@ -136,8 +142,7 @@ def _option_values(argv, option):
 
 
 def test_run_argv_mounts_labels_and_confinement():
-    spec = jobs.job_spec(**dict(SPEC_ARGS, command=['npm', 'test']))
-    argv = jobs.job_run_argv(spec)
+    argv = jobs.job_run_argv(spec(command=['npm', 'test']))
     assert argv[:4] == ['docker', 'run', '--rm', '--name']
     assert argv[4] == 'offload-7-review'
     assert argv[-3:] == ['gcli-offload/demo-job:latest', 'npm', 'test']
@@ -162,7 +167,6 @@ def test_run_argv_mounts_labels_and_confinement():
 
 
 def test_run_argv_keeps_hostile_strings_as_single_arguments():
-    spec = jobs.job_spec(**dict(SPEC_ARGS, command=['sh', '-c', 'echo "$(id)"; rm -rf / #']))
-    argv = jobs.job_run_argv(spec, extra_env={'X': 'a b;c'})
+    argv = jobs.job_run_argv(spec(command=['sh', '-c', 'echo "$(id)"; rm -rf / #']), extra_env={'X': 'a b;c'})
     assert argv[-3:] == ['sh', '-c', 'echo "$(id)"; rm -rf / #']
     assert 'X=a b;c' in argv
