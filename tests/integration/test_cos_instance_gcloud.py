@@ -81,3 +81,23 @@ def test_gcloud_reads_what_the_module_made(emulator, gcloud, tmp_path):
     assert [c[1] for c in mutations(emulator, mark)] == ['setLabels']
     assert json.loads(gcloud('compute', 'instances', 'describe', 'w1', '--format=json'))['labels'] == {
         'type': 'offload-worker'}
+
+
+def test_drift_made_with_gcloud_is_corrected_in_place(emulator, gcloud, tmp_path):
+    assert play(tmp_path, [worker()], base_env(emulator)).result['changed'] is True
+    gcloud('compute', 'instances', 'set-scheduling', 'w1', '--no-restart-on-failure')
+    gcloud('compute', 'instances', 'add-metadata', 'w1', '--metadata=enable-oslogin=FALSE,extra=kept')
+    gcloud('compute', 'instances', 'remove-tags', 'w1', '--tags=offload-ssh')
+    mark = emulator.mark()
+    results = play(tmp_path, [worker(), worker()], base_env(emulator), diff=True).results
+    first = results[0]
+    assert first['actions'] == ['setMetadata', 'setTags', 'setScheduling'] and first['restarted'] is False
+    assert first['diff']['before']['metadata'] == {'enable-oslogin': 'FALSE'}
+    assert first['diff']['after']['metadata'] == {'enable-oslogin': 'TRUE'}
+    assert first['diff']['before']['scheduling']['automatic_restart'] is False
+    assert results[1]['changed'] is False
+    assert [c[1] for c in mutations(emulator, mark)] == ['setMetadata', 'setTags', 'setScheduling']
+    described = json.loads(gcloud('compute', 'instances', 'describe', 'w1', '--format=json'))
+    items = {i['key']: i['value'] for i in described['metadata']['items']}
+    assert items['enable-oslogin'] == 'TRUE' and items['extra'] == 'kept'
+    assert described['scheduling']['automaticRestart'] is True and described['tags']['items'] == ['offload-ssh']
