@@ -145,3 +145,18 @@ def test_cache_answers_when_the_api_does_not(emulator, tmp_path, fleet):
     cached = listed(inventory(emulator, tmp_path, config))[1]
     assert cached == first and 'w-a' in cached
     assert emulator.requests(since=mark) == []  # not one API call: the cache answered
+
+
+def test_the_shipped_example_inventory_works(emulator, tmp_path, fleet):
+    """inventory/gce.yml as shipped (zone us-central1-a, IAP, compose), the project from the environment."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emulator.compute_endpoint, GCP_AUTH_KIND='accesstoken',
+               CLOUDSDK_AUTH_ACCESS_TOKEN='inv-test-token', CLOUDSDK_CORE_PROJECT=PROJECT, USER='alice_example_com')
+    proc = subprocess.run(['ansible-inventory', '-i', 'inventory/gce.yml', '--list'], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=env, check=False)
+    data, hostvars = listed(proc)
+    assert sorted(data['offload_workers']['hosts']) == ['twin', 'w-a']  # RUNNING workers of us-central1-a
+    a = hostvars['w-a']
+    assert a['ansible_user'] == 'alice_example_com' and a['ansible_become'] is True
+    assert a['ansible_ssh_private_key_file'] == '~/.ssh/google_compute_engine'
+    assert 'start-iap-tunnel w-a %p' in a['ansible_ssh_common_args']
