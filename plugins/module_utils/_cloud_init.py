@@ -21,8 +21,9 @@ except for two fixed one-liners whose only variable is a validated GCE name.
 
 from __future__ import annotations
 
-import json
 import re
+
+from ansible.module_utils.common.yaml import yaml_dump
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
@@ -259,44 +260,43 @@ def render_cloud_config(container, device_name):
 
 DECLARATION_DISCLAIMER = (
     '# DISCLAIMER:\n'
-    '# This container declaration format is not public API and may change without\n'
+    '# This container declaration format is not a public API and may change without\n'
     '# notice. Please use gcloud command-line tool or Google Cloud Console to run\n'
     '# Containers on Google Compute Engine.\n\n')
 
 
-def render_declaration(container):
-    """The konlet `gce-container-declaration` YAML, in the format gcloud writes."""
-    q = json.dumps
-    c = ['spec:', '  containers:', '  - name: %s' % q(container['name']), '    image: %s' % q(container['image'])]
+def declaration(container):
+    """The konlet container declaration as data (what gcloud's create-with-container builds)."""
+    spec = {'name': container['name'], 'image': container['image'],
+            'securityContext': {'privileged': container['privileged']},
+            'stdin': container['stdin'], 'tty': container['tty']}
     if container['command']:
-        c.append('    command:')
-        c += ['    - %s' % q(a) for a in container['command']]
+        spec['command'] = list(container['command'])
     if container['args']:
-        c.append('    args:')
-        c += ['    - %s' % q(a) for a in container['args']]
+        spec['args'] = list(container['args'])
     if container['env']:
-        c.append('    env:')
-        for key in sorted(container['env']):
-            c += ['    - name: %s' % q(key), '      value: %s' % q(container['env'][key])]
-    c += ['    securityContext:', '      privileged: %s' % q(container['privileged']),
-          '    stdin: %s' % q(container['stdin']), '    tty: %s' % q(container['tty'])]
-    volumes = []
-    if container['mounts']:
-        c.append('    volumeMounts:')
-        for index, mount in enumerate(container['mounts']):
-            kind = 'tmpfs' if mount.get('tmpfs') else 'host-path'
-            name = '%s-%d' % (kind, index)
-            c += ['    - name: %s' % name, '      mountPath: %s' % q(mount['mount_path']),
-                  '      readOnly: %s' % q(mount['read_only'])]
-            if mount.get('tmpfs'):
-                volumes += ['  - name: %s' % name, '    emptyDir:', '      medium: Memory']
-            else:
-                volumes += ['  - name: %s' % name, '    hostPath:', '      path: %s' % q(mount['host_path'])]
-    if volumes:
-        c.append('  volumes:')
-        c += volumes
-    else:
-        c.append('  volumes: []')
+        spec['env'] = [{'name': key, 'value': container['env'][key]} for key in sorted(container['env'])]
+    mounts, volumes = [], []
+    counters = {'host-path': 0, 'tmpfs': 0}  # gcloud numbers each kind on its own
+    for mount in container['mounts']:
+        kind = 'tmpfs' if mount.get('tmpfs') else 'host-path'
+        name = '%s-%d' % (kind, counters[kind])
+        counters[kind] += 1
+        entry = {'name': name, 'mountPath': mount['mount_path']}
+        if mount.get('tmpfs'):
+            if mount['read_only']:
+                entry['readOnly'] = True
+            volumes.append({'name': name, 'emptyDir': {'medium': 'Memory'}})
+        else:
+            entry['readOnly'] = mount['read_only']
+            volumes.append({'name': name, 'hostPath': {'path': mount['host_path']}})
+        mounts.append(entry)
+    if mounts:
+        spec['volumeMounts'] = mounts
     policy = container['restart_policy'] if container['restart_policy'] != 'UnlessStopped' else 'Always'
-    c.append('  restartPolicy: %s' % policy)
-    return DECLARATION_DISCLAIMER + '\n'.join(c) + '\n'
+    return {'spec': {'containers': [spec], 'volumes': volumes, 'restartPolicy': policy}}
+
+
+def render_declaration(container):
+    """The konlet `gce-container-declaration` YAML, in the format gcloud writes (keys sorted, its header)."""
+    return DECLARATION_DISCLAIMER + yaml_dump(declaration(container), default_flow_style=False)

@@ -101,3 +101,25 @@ def test_drift_made_with_gcloud_is_corrected_in_place(emulator, gcloud, tmp_path
     items = {i['key']: i['value'] for i in described['metadata']['items']}
     assert items['enable-oslogin'] == 'TRUE' and items['extra'] == 'kept'
     assert described['scheduling']['automaticRestart'] is True and described['tags']['items'] == ['offload-ssh']
+
+
+def test_legacy_declaration_matches_what_gcloud_writes(emulator, gcloud, tmp_path):
+    gcloud('compute', 'instances', 'create-with-container', 'w1', '--container-image=' + IMAGE,
+           '--container-env=B=2,A=1', '--container-privileged', '--container-tty', '--container-stdin',
+           '--container-mount-host-path=host-path=/var/h,mount-path=/h,mode=ro',
+           '--container-mount-tmpfs=mount-path=/cache', '--container-restart-policy=on-failure',
+           '--container-command=/bin/app', '--container-arg=-v', '--container-arg=x y')
+    by_gcloud = metadata_of(get_instance(emulator))['gce-container-declaration']
+    container = {'image': IMAGE, 'name': 'w1', 'env': {'B': '2', 'A': '1'}, 'privileged': True, 'tty': True,
+                 'stdin': True, 'restart_policy': 'OnFailure', 'command': ['/bin/app'], 'args': ['-v', 'x y'],
+                 'mounts': [{'host_path': '/var/h', 'mount_path': '/h', 'read_only': True},
+                            {'mount_path': '/cache', 'tmpfs': True}]}
+    run = play(tmp_path, [worker(name='w2', container=container, container_declaration='legacy')],
+               base_env(emulator)).result
+    assert run['changed'] is True, run
+    by_module = metadata_of(get_instance(emulator, 'w2'))['gce-container-declaration']
+    assert by_module.split('spec:')[0] == by_gcloud.split('spec:')[0]  # the same DISCLAIMER header
+    ours, theirs = yaml.safe_load(by_module), yaml.safe_load(by_gcloud)
+    for doc in (ours, theirs):  # env order is the user's in gcloud, sorted in ours
+        doc['spec']['containers'][0]['env'].sort(key=lambda e: e['name'])
+    assert ours == theirs

@@ -132,10 +132,10 @@ def test_legacy_declaration_matches_gcloud_format():
     (ctr,) = spec['containers']
     assert ctr == {'name': 'app', 'image': IMAGE, 'command': ['run'], 'args': ['-v'],
                    'env': [{'name': 'A', 'value': '1'}], 'securityContext': {'privileged': True}, 'stdin': False,
-                   'tty': True, 'volumeMounts': [{'name': 'tmpfs-0', 'mountPath': '/c', 'readOnly': False},
-                                                 {'name': 'host-path-1', 'mountPath': '/h', 'readOnly': True}]}
+                   'tty': True, 'volumeMounts': [{'name': 'tmpfs-0', 'mountPath': '/c'},
+                                                 {'name': 'host-path-0', 'mountPath': '/h', 'readOnly': True}]}
     assert spec['volumes'] == [{'name': 'tmpfs-0', 'emptyDir': {'medium': 'Memory'}},
-                               {'name': 'host-path-1', 'hostPath': {'path': '/var/h'}}]
+                               {'name': 'host-path-0', 'hostPath': {'path': '/var/h'}}]
     assert yaml.safe_load(ci.render_declaration(container()))['spec']['restartPolicy'] == 'Always'
 
 
