@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -115,3 +116,27 @@ def test_an_operation_error_fails_with_its_cause(tmp_path, emulator):
     assert 'create firewall rule %s of project %s' % (RULE, PROJECT) in msg
     assert "Quota 'FIREWALLS' exceeded." in msg and 'QUOTA_EXCEEDED' in msg
     assert '{' not in msg  # Google's words, not a JSON dump
+
+
+def gcloud(emulator, tmp_path, *args):
+    env = emulator.gcloud_env(tmp_path, project=PROJECT)
+    return subprocess.run(['gcloud'] + list(args) + ['--format=json'], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+
+
+@pytest.mark.skipif(not shutil.which('gcloud'), reason='the gcloud CLI is not installed')
+def test_a_rule_made_by_gcloud_is_recognised_and_gcloud_reads_ours(tmp_path, emulator):
+    made = gcloud(emulator, tmp_path, 'compute', 'firewall-rules', 'create', RULE, '--network=default',
+                  '--direction=INGRESS', '--action=ALLOW', '--rules=tcp:22', '--source-ranges=' + IAP,
+                  '--target-tags=gcli-offload-ssh', '--priority=1000',
+                  '--description=SSH to gcli.offload workers (managed by gcli.offload)')
+    assert made.returncode == 0, made.stderr
+    mark = emulator.mark()
+    same, widened = run(tmp_path, emulator, [{}, {'ports': ['22', '2222']}])
+    assert same['changed'] is False and same['operation'] == 'none', same
+    assert widened['operation'] == 'update'
+    assert mutations(emulator, mark) == [('PUT', 'firewalls/' + RULE)]
+    described = gcloud(emulator, tmp_path, 'compute', 'firewall-rules', 'describe', RULE)
+    assert described.returncode == 0, described.stderr
+    body = json.loads(described.stdout)
+    assert body['allowed'] == [{'IPProtocol': 'tcp', 'ports': ['22', '2222']}] and body['sourceRanges'] == [IAP]
