@@ -314,6 +314,7 @@ class InstanceManager:
         self.name = wanted['name']
         self.instances = api.client('instances')
         self.calls = []
+        self._image = None
 
     def where(self):
         return 'instance %s in %s of project %s' % (self.name, self.zone, self.project)
@@ -349,6 +350,10 @@ class InstanceManager:
     def run(self):
         current = self.read_stable()
         steps, before, after, warnings = plan_instance(self.wanted, current)
+        if 'insert' in steps:
+            # resolved in check mode too (a read): a wrong cos_image shows before anything is created
+            self._image = self.resolve_cos_image()
+            after['cos_image'] = self._image[1]
         result = {'changed': bool(steps), 'actions': steps, 'warnings': warnings, 'restarted': False,
                   'diff': {'before': before, 'after': after,
                            'before_header': self.where(), 'after_header': self.where()}}
@@ -498,7 +503,7 @@ class InstanceManager:
 
     def insert_body(self):
         w = self.wanted
-        image_link, image_name = self.resolve_cos_image()
+        image_link, image_name = self._image or self.resolve_cos_image()
         zone_path = 'projects/%s/zones/%s' % (self.project, self.zone)
         disk = w['data_disk']
         if self.data_disk_exists():

@@ -149,6 +149,7 @@ def test_check_mode_predicts_without_mutating(emulator, env, tmp_path):
     run = play(tmp_path, [worker()], env, check=True, diff=True)
     assert run.result['changed'] is True and run.result['actions'] == ['insert']
     assert run.result['diff']['after']['state'] == 'RUNNING'
+    assert run.result['diff']['after']['cos_image'].startswith('cos-stable-')
     assert mutations(emulator, mark) == [] and get_instance(emulator) is None
 
     play(tmp_path, [worker()], env)
