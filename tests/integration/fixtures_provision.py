@@ -66,7 +66,10 @@ class Sshd:
         for name in ('host_key', 'client_key'):
             subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', str(self.dir / name)], check=True)
         shutil.copy(self.key + '.pub', self.dir / 'authorized_keys')
-        os.makedirs('/run/sshd', exist_ok=True)  # privilege separation directory
+        try:
+            os.makedirs('/run/sshd', exist_ok=True)  # privilege separation directory (sshd started as root)
+        except OSError:
+            pass  # not root: sshd runs unprivileged and says so in its log if it cannot
         last = None
         for _attempt in range(5):  # another process may take the free port first: try another
             self.port = free_port()
@@ -146,9 +149,10 @@ class PlaybookRunner:
         # A control-path directory of its own (short: a socket path has ~100 characters at most), so no SSH
         # master persisting from another test (same alias, port and user) is reused.
         control_dir = tempfile.mkdtemp(prefix='prov-cp-')
+        # Masters persist 15 s (not ansible.cfg's 300 s), so none outlives the test session by long.
         self.env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
                         ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
-                        **(env or {}))
+                        ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=15s', **(env or {}))
 
     def __call__(self, playbook, extra, *args, timeout=300, env=None):
         varsfile = self.tmp_path / ('vars-%s.json' % uuid.uuid4().hex[:6])
