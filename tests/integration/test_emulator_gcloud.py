@@ -105,10 +105,17 @@ def test_gcloud_create_with_container_sends_the_konlet_declaration(gcloud, emula
     assert inst['serviceAccounts'][0]['email'].endswith('-compute@developer.gserviceaccount.com')
 
 
-def test_gcloud_images_and_firewall_rules(gcloud):
+def test_gcloud_images_and_firewall_rules(gcloud, emulator):
     name = gcloud('compute', 'images', 'describe-from-family', 'cos-stable', '--project=cos-cloud',
                   '--format=value(name)').stdout.strip()
     assert name == 'cos-stable-125-19216-0-94'
+    mark = emulator.mark()
+    names = gcloud('compute', 'images', 'list', '--project=cos-cloud', '--no-standard-images',
+                   '--filter=family=cos-stable', '--format=value(name)').stdout.split()
+    assert sorted(names) == ['cos-stable-117-18613-75-37', 'cos-stable-121-18867-90-62', 'cos-stable-125-19216-0-94',
+                             'cos-stable-97-16919-404-23']          # the DEPRECATED one hidden by gcloud
+    sent = [e['query'].get('filter') for e in emulator.requests(mark)]
+    assert sent == ['family eq ".*\\bcos\\-stable\\b.*"']   # gcloud's server-side rewrite, applied here
     gcloud('compute', 'firewall-rules', 'create', 'gc-iap-ssh', '--allow=tcp:22',
            '--source-ranges=35.235.240.0/20', '--target-tags=offload-worker')
     rule = json.loads(gcloud('compute', 'firewall-rules', 'describe', 'gc-iap-ssh', '--format=json').stdout)

@@ -50,6 +50,7 @@ ITEMS = [{'name': 'a-1', 'status': 'RUNNING', 'labels': {'role': 'worker'}, 'fla
     ('status = RUNNING name = a-1', ['a-1']),
     ('flag = true', ['a-1']),
     ('labels.role:*', ['a-1', 'a-2']),
+    ('name eq ".*\\ba\\-1\\b.*"', ['a-1']),        # gcloud's rewrite of --filter=name=a-1
 ])
 def test_filter(expr, names):
     assert [i['name'] for i in compute.apply_filter(ITEMS, expr)] == names
