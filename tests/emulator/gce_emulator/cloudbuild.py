@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import base64
-import copy
 import re
 import uuid
 from datetime import datetime, timezone
 
 from . import schema
-from .core import ApiError, Response
+from .core import ApiError, Response, clone
 
 TRIGGER_NAME_RE = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$')
 SUBST_KEY_RE = re.compile(r'^_[A-Z0-9_]+$')
@@ -116,7 +115,7 @@ def validate(trigger):
 
 
 def _merge_mask(current, body, mask):
-    out = copy.deepcopy(current)
+    out = clone(current)
     for path in mask:
         parts = path.strip().split('.')
         parts = [_camel(p) for p in parts]
@@ -130,7 +129,7 @@ def _merge_mask(current, body, mask):
         if value is None:
             dst.pop(parts[-1], None)
         else:
-            dst[parts[-1]] = copy.deepcopy(value)
+            dst[parts[-1]] = clone(value)
     return out
 
 
@@ -177,7 +176,7 @@ class CloudBuild:
             raise bad('projectId %s does not match the project in the URL' % req.arg('projectId'))
         for field in OUTPUT_ONLY:
             body.pop(field, None)
-        trigger = validate(copy.deepcopy(body))
+        trigger = validate(clone(body))
         with self.app.lock:
             bucket = self.triggers.setdefault((project, location), {})
             if any(t['name'] == trigger['name'] for t in bucket.values()):
@@ -187,12 +186,12 @@ class CloudBuild:
             trigger.update(id=trigger_id, createTime=datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ'),
                            resourceName='projects/%s/locations/%s/triggers/%s' % (project, location, trigger_id))
             bucket[trigger_id] = trigger
-            return copy.deepcopy(trigger)
+            return clone(trigger)
 
     def h_list(self, req, project, location=None):
         location = self._location(location)
         with self.app.lock:
-            items = [copy.deepcopy(t) for t in sorted(self.triggers.get((project, location), {}).values(),
+            items = [clone(t) for t in sorted(self.triggers.get((project, location), {}).values(),
                                                       key=lambda t: t['createTime'])]
         size = int(req.arg('pageSize') or 0) or 500
         start = 0
@@ -212,7 +211,7 @@ class CloudBuild:
     def h_get(self, req, project, trigger, location=None):
         location = self._location(location)
         with self.app.lock:
-            return copy.deepcopy(self._find(project, location, trigger))
+            return clone(self._find(project, location, trigger))
 
     def h_patch(self, req, project, trigger, location=None):
         location = self._location(location)
@@ -230,7 +229,7 @@ class CloudBuild:
                         raise bad('invalid update mask path "%s"' % path)
                 new = _merge_mask(current, body, mask)
             else:
-                new = {k: copy.deepcopy(v) for k, v in body.items() if k not in OUTPUT_ONLY}
+                new = {k: clone(v) for k, v in body.items() if k not in OUTPUT_ONLY}
                 new.setdefault('name', current['name'])
             for field in OUTPUT_ONLY:
                 new.pop(field, None)
@@ -241,7 +240,7 @@ class CloudBuild:
                                'ALREADY_EXISTS')
             new.update(id=current['id'], createTime=current['createTime'], resourceName=current['resourceName'])
             bucket[current['id']] = new
-            return copy.deepcopy(new)
+            return clone(new)
 
     def h_delete(self, req, project, trigger, location=None):
         location = self._location(location)
@@ -252,4 +251,4 @@ class CloudBuild:
 
     def state(self):
         with self.app.lock:
-            return {'%s/%s' % k: copy.deepcopy(v) for k, v in self.triggers.items()}
+            return {'%s/%s' % k: clone(v) for k, v in self.triggers.items()}

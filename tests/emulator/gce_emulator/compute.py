@@ -7,7 +7,6 @@ gcloud use, validated like GCE, with asynchronous operations."""
 from __future__ import annotations
 
 import base64
-import copy
 import ipaddress
 import json
 import os
@@ -16,7 +15,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from . import schema, seeds
-from .core import LINK_BASE, ApiError, Response, invalid, not_found, required
+from .core import LINK_BASE, ApiError, Response, clone, invalid, not_found, required
 
 NAME_RE = re.compile(r'^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$')
 NAME_RULE = "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?|[1-9][0-9]{0,19})'"
@@ -478,7 +477,7 @@ class Compute:
             if fault is None and midway:
                 app.scheduler.at(delay / 2, midway)
             app.scheduler.at(delay, finish)
-        return copy.deepcopy(op)
+        return clone(op)
 
     def get_operation(self, project, scope, name):
         op = self.operations.get((project, scope, name))
@@ -545,7 +544,7 @@ class Compute:
     # -- project ----------------------------------------------------------
     def h_project_get(self, req, project):
         with self.app.lock:
-            body = copy.deepcopy(self.project(project))
+            body = clone(self.project(project))
         body.pop('number', None)
         return body
 
@@ -651,7 +650,7 @@ class Compute:
     def h_images_list(self, req, project):
         with self.app.lock:
             self.project(project)
-            items = [copy.deepcopy(i) for (p, _name), i in sorted(self.images.items()) if p == project]
+            items = [clone(i) for (p, _name), i in sorted(self.images.items()) if p == project]
         return page(req, items, 'compute#imageList', link('projects/%s/global/images' % project),
                     'projects/%s/global/images' % project)
 
@@ -661,21 +660,21 @@ class Compute:
             image = self.images.get((project, name))
             if image is None:
                 raise not_found('projects/%s/global/images/%s' % (project, name))
-            return copy.deepcopy(image)
+            return clone(image)
 
     def h_image_family(self, req, project, name):
         with self.app.lock:
-            return copy.deepcopy(self.image_from_family(project, name))
+            return clone(self.image_from_family(project, name))
 
     def h_image_family_view(self, req, project, zone, name):
         with self.app.lock:
             if zone != '-':
                 self.zone(project, zone)
-            return {'image': copy.deepcopy(self.image_from_family(project, name))}
+            return {'image': clone(self.image_from_family(project, name))}
 
     # -- instances --------------------------------------------------------
     def _out(self, inst):
-        return copy.deepcopy(inst)
+        return clone(inst)
 
     def h_instances_list(self, req, project, zone):
         with self.app.lock:
@@ -1195,7 +1194,7 @@ class Compute:
     def h_disks_list(self, req, project, zone):
         with self.app.lock:
             self.zone(project, zone)
-            items = [copy.deepcopy(d) for (p, z, _name), d in sorted(self.disks.items()) if p == project and z == zone]
+            items = [clone(d) for (p, z, _name), d in sorted(self.disks.items()) if p == project and z == zone]
         return page(req, items, 'compute#diskList', link('projects/%s/zones/%s/disks' % (project, zone)),
                     'projects/%s/zones/%s/disks' % (project, zone))
 
@@ -1208,7 +1207,7 @@ class Compute:
 
     def h_disk_get(self, req, project, zone, name):
         with self.app.lock:
-            return copy.deepcopy(self.get_disk(project, zone, name))
+            return clone(self.get_disk(project, zone, name))
 
     def h_disk_insert(self, req, project, zone):
         body = req.json(allow_empty=False)
@@ -1290,14 +1289,14 @@ class Compute:
         scope = self._scope(zone, region)
         with self.app.lock:
             self._scope_check(project, zone, region)
-            items = [copy.deepcopy(o) for (p, s, _name), o in self.operations.items() if p == project and s == scope]
+            items = [clone(o) for (p, s, _name), o in self.operations.items() if p == project and s == scope]
         return page(req, items, 'compute#operationList', link('projects/%s/%s/operations' % (project, scope)),
                     'projects/%s/%s/operations' % (project, scope))
 
     def h_op_get(self, req, project, name, zone=None, region=None):
         with self.app.lock:
             self._scope_check(project, zone, region)
-            return copy.deepcopy(self.get_operation(project, self._scope(zone, region), name))
+            return clone(self.get_operation(project, self._scope(zone, region), name))
 
     def h_op_wait(self, req, project, name, zone=None, region=None):
         deadline = time.monotonic() + self.app.config['wait_timeout']
@@ -1313,7 +1312,7 @@ class Compute:
                     break
                 self.app.cond.wait(left)
             self.waiting -= 1
-            return copy.deepcopy(op)
+            return clone(op)
 
     def h_op_delete(self, req, project, name, zone=None, region=None):
         with self.app.lock:
@@ -1362,7 +1361,7 @@ class Compute:
     def h_networks_list(self, req, project):
         with self.app.lock:
             self.project(project)
-            items = [copy.deepcopy(n) for (p, _name), n in sorted(self.networks.items()) if p == project]
+            items = [clone(n) for (p, _name), n in sorted(self.networks.items()) if p == project]
         return page(req, items, 'compute#networkList', link('projects/%s/global/networks' % project),
                     'projects/%s/global/networks' % project)
 
@@ -1375,7 +1374,7 @@ class Compute:
 
     def h_network_get(self, req, project, name):
         with self.app.lock:
-            return copy.deepcopy(self.get_network(project, name))
+            return clone(self.get_network(project, name))
 
     def h_network_insert(self, req, project):
         body = req.json(allow_empty=False)
@@ -1412,7 +1411,7 @@ class Compute:
     def h_subnets_list(self, req, project, region):
         with self.app.lock:
             self.region(project, region)
-            items = [copy.deepcopy(s) for (p, r, _name), s in sorted(self.subnetworks.items())
+            items = [clone(s) for (p, r, _name), s in sorted(self.subnetworks.items())
                      if p == project and r == region]
         return page(req, items, 'compute#subnetworkList',
                     link('projects/%s/regions/%s/subnetworks' % (project, region)),
@@ -1423,7 +1422,7 @@ class Compute:
             self.project(project)
             items = {}
             for region in seeds.REGIONS:
-                subs = [copy.deepcopy(s) for (p, r, _name), s in sorted(self.subnetworks.items())
+                subs = [clone(s) for (p, r, _name), s in sorted(self.subnetworks.items())
                         if p == project and r == region]
                 items['regions/' + region] = {'subnetworks': subs} if subs else {'warning': {
                     'code': 'NO_RESULTS_ON_PAGE', 'message': 'There are no results for scope \'regions/%s\' on this '
@@ -1440,7 +1439,7 @@ class Compute:
 
     def h_subnet_get(self, req, project, region, name):
         with self.app.lock:
-            return copy.deepcopy(self.get_subnet(project, region, name))
+            return clone(self.get_subnet(project, region, name))
 
     def h_subnet_insert(self, req, project, region):
         body = req.json(allow_empty=False)
@@ -1544,7 +1543,7 @@ class Compute:
     def h_firewalls_list(self, req, project):
         with self.app.lock:
             self.project(project)
-            items = [copy.deepcopy(f) for (p, _name), f in sorted(self.firewalls.items()) if p == project]
+            items = [clone(f) for (p, _name), f in sorted(self.firewalls.items()) if p == project]
         return page(req, items, 'compute#firewallList', link('projects/%s/global/firewalls' % project),
                     'projects/%s/global/firewalls' % project)
 
@@ -1557,7 +1556,7 @@ class Compute:
 
     def h_firewall_get(self, req, project, name):
         with self.app.lock:
-            return copy.deepcopy(self.get_firewall(project, name))
+            return clone(self.get_firewall(project, name))
 
     def h_firewall_insert(self, req, project):
         body = req.json(allow_empty=False)
@@ -1591,7 +1590,7 @@ class Compute:
         schema.check(body, schema.FIREWALL)
         with self.app.lock:
             fw = self.get_firewall(project, name)
-            merged = copy.deepcopy(fw)
+            merged = clone(fw)
             if 'allowed' in body or 'denied' in body:
                 merged.pop('allowed', None)
                 merged.pop('denied', None)

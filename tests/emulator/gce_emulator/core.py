@@ -39,6 +39,15 @@ DEFAULT_MESSAGES = {
 }
 
 
+def clone(value):
+    """A deep copy of a JSON tree (several times faster than copy.deepcopy)."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
 class ApiError(Exception):
     """An error answered in Google's JSON error format."""
 
