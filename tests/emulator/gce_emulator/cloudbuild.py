@@ -191,9 +191,12 @@ class CloudBuild:
     def h_list(self, req, project, location=None):
         location = self._location(location)
         with self.app.lock:
-            items = [clone(t) for t in sorted(self.triggers.get((project, location), {}).values(),
-                                                      key=lambda t: t['createTime'])]
-        size = int(req.arg('pageSize') or 0) or 500
+            bucket = self.triggers.get((project, location), {})
+            items = [clone(t) for t in sorted(bucket.values(), key=lambda t: t['createTime'])]
+        try:
+            size = int(req.arg('pageSize') or 0) or 500
+        except ValueError:
+            raise bad('invalid pageSize %r' % req.arg('pageSize')) from None
         start = 0
         token = req.arg('pageToken')
         if token:
