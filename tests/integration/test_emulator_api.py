@@ -724,3 +724,19 @@ def test_set_scheduling_changes_only_the_fields_given(api):
     assert api.ok('GET', api.inst('sched'))['scheduling'] == {
         'onHostMaintenance': 'MIGRATE', 'automaticRestart': True, 'preemptible': False,
         'provisioningModel': 'STANDARD'}
+
+
+def test_lost_answer_and_request_id(api, emulator):
+    """A fault with after=true: the insert happens, its answer is a 503. A retry
+    with the same requestId gets the first operation back; without it, 409."""
+    url = 'projects/%s/zones/%s/instances' % (PROJECT, ZONE)
+    emulator.inject(status=503, path='/instances$', method='POST', after=True)
+    params = {'requestId': '6f1c1f9e-8a51-4c55-9a33-2f7f0d7c2d11'}
+    resp = api.call('POST', url, instance_body('lost'), params)
+    assert resp.status_code == 503
+    assert api.ok('GET', api.inst('lost'))['name'] == 'lost'          # it did happen
+    again = api.ok('POST', url, instance_body('lost'), params)
+    assert again['operationType'] == 'insert' and again['targetLink'].endswith('/instances/lost')
+    assert api.wait(again).get('error') is None
+    api.error('POST', url, instance_body('lost'), status=409, reason='alreadyExists')
+    assert len(emulator.state()['compute']['instances']) == 1

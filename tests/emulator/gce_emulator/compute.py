@@ -246,6 +246,34 @@ def apply_filter(items, expression):
     return [i for i in items if keep(i)]
 
 
+class _Idempotent:
+    """Registers routes; mutating ones honour `requestId` like GCE: a request
+    repeating the requestId of an earlier one answers that request's
+    operation and changes nothing."""
+
+    def __init__(self, router, api):
+        self.router = router
+        self.api = api
+
+    def add(self, method, pattern, handler):
+        if method != 'GET' and not pattern.endswith('/wait'):
+            handler = self._wrap(handler)
+        self.router.add(method, pattern, handler)
+
+    def _wrap(self, handler):
+        api = self.api
+
+        def idempotent(req, **groups):
+            request_id = req.arg('requestId')
+            if request_id:
+                with api.app.lock:
+                    done = api.request_ids.get((groups.get('project'), request_id))
+                    if done is not None:
+                        return clone(done)
+            return handler(req, **groups)
+        return idempotent
+
+
 class Compute:
     """State and handlers of the Compute Engine API."""
 
@@ -262,6 +290,7 @@ class Compute:
         self.subnetworks = {}     # (project, region, name)
         self.firewalls = {}       # (project, name)
         self.operations = {}      # (project, scope, name) -> operation; scope 'global', 'zones/Z', 'regions/R'
+        self.request_ids = {}     # (project, requestId) -> the operation that request created
         self.ip_counter = {}
         self.nat_counter = 0
         self.images = {}
@@ -452,6 +481,8 @@ class Compute:
         elif scope.startswith('regions/'):
             op['region'] = link('projects/%s/%s' % (project, scope))
         self.operations[(project, scope, name)] = op
+        if req.arg('requestId'):
+            self.request_ids[(project, req.arg('requestId'))] = op
         if fault is None and on_start:
             on_start()
 
@@ -486,7 +517,8 @@ class Compute:
         return op
 
     # -- routes -----------------------------------------------------------
-    def register(self, r):
+    def register(self, router):
+        r = _Idempotent(router, self)
         r.add('GET', V1, self.h_project_get)
         r.add('POST', V1 + '/setCommonInstanceMetadata', self.h_project_set_metadata)
         r.add('GET', V1 + '/zones', self.h_zones_list)

@@ -162,7 +162,8 @@ class Faults:
             if not isinstance(status, int) or not 400 <= status <= 599:
                 raise ApiError(400, 'fault status must be an HTTP error code (400-599)')
             fault.update(kind='status', status=status, message=spec.get('message'), reason=spec.get('reason'),
-                         headers=spec.get('headers') or {}, times=1 if times is None else times)
+                         headers=spec.get('headers') or {}, times=1 if times is None else times,
+                         after=bool(spec.get('after', False)))
         elif 'operation_error' in spec:
             error = spec['operation_error']
             if not isinstance(error, dict) or not error.get('code'):
@@ -283,14 +284,16 @@ class App:
             if not control:
                 with self.lock:
                     fault = self.faults.take('status', req.method, req.path)
-                if fault:
-                    message = fault['message'] or DEFAULT_MESSAGES.get(fault['status'], 'Injected fault')
-                    err = ApiError(fault['status'], message, fault['reason'])
-                    resp = Response(err.code, err.body(self.style(req.path)), headers=fault['headers'])
+                if fault and not fault['after']:
+                    resp = self._fault_response(req, fault)
                 else:
                     self.check_auth(req)
                     handler, groups = self.router.match(req.method, req.path)
-                    resp = handler(req, **groups)
+                    try:
+                        resp = handler(req, **groups)
+                    finally:
+                        if fault:       # 'after': the request took effect, its answer is lost
+                            resp = self._fault_response(req, fault)
                     if not isinstance(resp, Response):
                         resp = Response(200, resp)
             else:
@@ -309,6 +312,11 @@ class App:
         if not control:
             self.record(req, resp.status, time.monotonic() - started)
         return resp
+
+    def _fault_response(self, req, fault):
+        message = fault['message'] or DEFAULT_MESSAGES.get(fault['status'], 'Injected fault')
+        err = ApiError(fault['status'], message, fault['reason'])
+        return Response(err.code, err.body(self.style(req.path)), headers=fault['headers'])
 
     def check_auth(self, req):
         if not self.config['require_token']:
