@@ -44,6 +44,7 @@ def test_unit_container_is_adopted_by_maintainer_container(job_image, tmp_path):
     container = ci.normalize_container({'image': job_image, 'name': name})
     user_data = yaml.safe_load(ci.render_cloud_config(container, device))
     unit = user_data['write_files'][0]['content']
+    made_root = not os.path.isdir(ci.MOUNT_ROOT)
     os.makedirs(data_root)
     try:
         for line in exec_lines(unit, 'ExecStartPre'):
@@ -79,3 +80,5 @@ def test_unit_container_is_adopted_by_maintainer_container(job_image, tmp_path):
     finally:
         subprocess.run(['docker', 'rm', '--force', name], capture_output=True, check=False)
         shutil.rmtree(data_root, ignore_errors=True)
+        if made_root:
+            shutil.rmtree(ci.MOUNT_ROOT, ignore_errors=True)
