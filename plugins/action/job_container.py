@@ -16,19 +16,30 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     job_spec,
     validate_worker_path,
 )
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
 # Runs on the worker host: a fixed script, inputs are positional parameters.
 # `timeout` sends TERM (proxied by `docker run` to the container's init), then
 # KILL to the client after the grace; the caller removes a container left over.
+# A non-zero exit may leave the container (a killed client): the script removes
+# it before it reports, so a reported rc means nothing is left. A zero exit means
+# `docker run --rm` saw the container removed.
 RUN_SCRIPT = r'''
-log=$1 seconds=$2 grace=$3
-shift 3
+log=$1 seconds=$2 grace=$3 name=$4 docker=$5
+shift 5
 mkdir -p "$(dirname "$log")"
 timeout -k "$grace" "$seconds" "$@" >"$log" 2>&1 </dev/null
 rc=$?
 echo "$rc" >"${log%.log}.exit"
+[ "$rc" = 0 ] || "$docker" rm -f "$name" >/dev/null 2>&1 || true
 echo "rc=$rc"
+'''
+# Before a run, one round trip: the job container's state, and whether the
+# token file exists ($3 empty: none configured).
+PRECHECK_SCRIPT = r'''
+"$1" container inspect --format 'status:{{.State.Status}}' "$2" 2>&1
+echo "inspect=$?"
+[ -z "$3" ] || { if test -f "$3"; then echo token=1; else echo token=0; fi; }
 '''
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)
@@ -59,10 +70,9 @@ class ActionModule(WorkerAction):
                         command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'])
         name = spec['name']
         worker = self._worker_name(task_vars)
-        state = self.container_state(name, docker)
+        state, token = self._precheck(name, docker, args['gh_token_file'])
         if state == 'running':
             raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
-        token = self._token_file(args['gh_token_file'])
         if self._task.check_mode:
             return {'changed': True, 'job': name, 'argv': job_run_argv(spec, docker, args['env'], token),
                     'msg': 'job %s would run on %s (check mode)' % (name, worker)}
@@ -73,13 +83,16 @@ class ActionModule(WorkerAction):
         worker_log = '%s/%s.log' % (spec['log_dir'], stamp)
         argv = job_run_argv(spec, docker, args['env'], token)
         started = time.monotonic()
+        out = ''
         try:
             rc, out, err = self.worker_run(
-                ['sh', '-c', RUN_SCRIPT, 'offload-job', worker_log, str(spec['timeout']), str(KILL_GRACE)] + argv,
+                ['sh', '-c', RUN_SCRIPT, 'offload-job', worker_log, str(spec['timeout']), str(KILL_GRACE),
+                 name, docker] + argv,
                 'run job %s' % name, check=False)
         finally:
-            # Whatever happened to the client, no job container outlives this task.
-            if self.container_state(name, docker) is not None:
+            # Whatever happened to the client, no job container outlives this task
+            # (the runner removes it itself before it reports an exit code).
+            if not self._reported(out) and self.container_state(name, docker) is not None:
                 self.docker(['rm', '-f', name], 'remove the job container %s' % name, docker, check=False)
         duration = round(time.monotonic() - started, 3)
         job_rc = self._job_rc(out, rc)
@@ -113,13 +126,30 @@ class ActionModule(WorkerAction):
             result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
         return result
 
-    def _token_file(self, path):
-        """The token file to mount, when one is configured and the worker has it."""
-        if not path:
-            return None
-        path = validate_worker_path(path, 'gh_token_file')
-        rc, out, err = self.worker_run(['test', '-f', path], 'look for %s' % path, check=False)
-        return path if rc == 0 else None
+    def _precheck(self, name, docker, token_path):
+        """In one round trip: the job container's state (see container_state) and the
+        token file to mount, when one is configured and the worker has it."""
+        if token_path:
+            token_path = validate_worker_path(token_path, 'gh_token_file')
+        rc, out, err = self.worker_run(['sh', '-c', PRECHECK_SCRIPT, 'offload-precheck', docker, name,
+                                        token_path or ''], 'inspect container %s' % name, check=False)
+        facts = {}
+        for line in out.splitlines():
+            key, sep, value = line.partition('=')
+            if sep and key in ('inspect', 'token'):
+                facts[key] = value
+        if 'inspect' not in facts:
+            raise WorkerCommandError('inspect container %s' % name, [], rc, out, err)
+        status = ''.join(line for line in out.splitlines() if line.startswith('status:'))[7:].strip()
+        if facts['inspect'] != '0':
+            if 'no such' not in (out + err).lower():
+                raise WorkerCommandError('inspect container %s' % name, [], int(facts['inspect']), out, err)
+            status = None
+        return status or None, token_path if facts.get('token') == '1' else None
+
+    @staticmethod
+    def _reported(out):
+        return any(line.startswith('rc=') for line in out.splitlines())
 
     @staticmethod
     def _job_rc(out, rc):
