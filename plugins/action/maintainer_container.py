@@ -17,7 +17,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
     spec_hash,
 )
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
 SPEC_LABEL = LABEL_PREFIX + 'spec'
 # The data directories a job needs, owned by the job user.
@@ -72,8 +72,11 @@ class ActionModule(WorkerAction):
             else:
                 # --mount needs the source to exist; logs are written by the host.
                 self.worker_run(['mkdir', '-p', data_root + '/logs'], 'create %s' % data_root)
-                self.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
-                            'start the maintainer container %s from %s' % (name, image), docker)
+                what = 'start the maintainer container %s from %s' % (name, image)
+                rc, out, err = self.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
+                                           what, docker, check=False)
+                if rc != 0 and not self._made_meanwhile(name, wanted, err, docker):
+                    raise WorkerCommandError(what, [], rc, out, err)
         if not self._task.check_mode:
             # Cheap and idempotent: the job user owns the data directories.
             self.docker(['exec', '--user', '0', name, 'install', '-d', '-o', str(JOB_UID), '-g', str(JOB_UID)]
@@ -82,6 +85,17 @@ class ActionModule(WorkerAction):
         result = self._result(bool(action), name, before, after)
         result['operation'] = action or 'none'
         return result
+
+    def _made_meanwhile(self, name, wanted, err, docker):
+        """True when `docker run` lost a race with another run that started the same
+        container (two jobs offloaded at once to a fresh worker): same spec, running."""
+        if 'already in use' not in err:
+            return False
+        rc, out, _err = self.docker(
+            ['container', 'inspect', '--format',
+             '{{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL, name],
+            'inspect container %s' % name, docker, check=False)
+        return rc == 0 and out.split() == ['running', wanted]
 
     def _result(self, changed, name, before, after):
         result = {'changed': changed, 'container': name}
