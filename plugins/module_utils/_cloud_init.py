@@ -32,6 +32,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_image,
     validate_worker_path,
 )
+from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle_stop
 from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
     spec_hash,
@@ -242,19 +243,27 @@ def render_unit(container, device_name):
     return '\n'.join(lines)
 
 
-def render_cloud_config(container, device_name):
-    """`#cloud-config` user-data: write the unit, reload systemd, start the unit."""
+def render_cloud_config(container, device_name, idle_stop_minutes=0):
+    """`#cloud-config` user-data: write the unit, reload systemd, start the unit;
+    with idle_stop_minutes, also the idle auto-stop script and timer (_idle_stop)."""
     unit = unit_name(container)
-    body = render_unit(container, device_name)
-    out = ['#cloud-config', '', 'write_files:',
-           '  - path: /etc/systemd/system/%s' % unit,
-           "    permissions: '0644'",
-           '    owner: root',
-           '    content: |']
-    out += [('      ' + line) if line else '' for line in body.rstrip('\n').split('\n')]
-    out += ['', 'runcmd:',
-            '  - [systemctl, daemon-reload]',
-            '  - [systemctl, start, %s]' % unit, '']
+    files = [{'path': '/etc/systemd/system/%s' % unit, 'permissions': '0644', 'owner': 'root',
+              'content': render_unit(container, device_name)}]
+    runcmd = [['systemctl', 'daemon-reload'], ['systemctl', 'start', unit]]
+    if idle_stop_minutes:
+        idle_files, idle_runcmd = idle_stop.cloud_config_parts(idle_stop_minutes)
+        files += idle_files
+        runcmd += [cmd for cmd in idle_runcmd if cmd not in runcmd]
+    out = ['#cloud-config', '', 'write_files:']
+    for f in files:
+        out += ['  - path: %s' % f['path'],
+                "    permissions: '%s'" % f['permissions'],
+                '    owner: %s' % f['owner'],
+                '    content: |']
+        out += [('      ' + line) if line else '' for line in f['content'].rstrip('\n').split('\n')]
+    out += ['', 'runcmd:']
+    out += ['  - [%s]' % ', '.join(cmd) for cmd in runcmd]
+    out.append('')
     return '\n'.join(out)
 
 

@@ -109,6 +109,8 @@ def plan_instance(wanted, current):
     warnings = []
     before, after = {}, {}
     state = wanted['state']
+    if wanted.get('power_only'):
+        return _plan_power(wanted, current)
     if current is None:
         if state == 'absent':
             return [], {}, {}, warnings
@@ -196,6 +198,23 @@ def plan_instance(wanted, current):
     return steps, before, after, warnings
 
 
+def _plan_power(wanted, current):
+    """state=started/stopped without a container: only the instance's power state."""
+    if current is None:
+        raise JobInputError('name', 'instance %s does not exist in %s: create it first (provision.yml, or '
+                                    'cos_instance with a container)' % (wanted['name'], wanted['zone']))
+    status = _status(current)
+    running = status in RUNNING_STATES
+    steps = []
+    if wanted['state'] == 'started' and not running:
+        steps = ['start']
+    elif wanted['state'] == 'stopped' and (running or status not in STOPPED_STATES):
+        steps = ['stop']
+    if not steps:
+        return [], {}, {}, []
+    return steps, {'status': status}, {'status': 'RUNNING' if steps == ['start'] else 'TERMINATED'}, []
+
+
 def _unmanaged_drift(wanted, current):
     """Differences GCE cannot change in place: reported, never silently ignored."""
     name = wanted['name']
@@ -257,9 +276,14 @@ def validate_options(params):
     ci.validate_gce_name(wanted['machine_type'], 'machine_type')
     if wanted['boot_disk_size_gb'] is not None and wanted['boot_disk_size_gb'] < 10:
         raise JobInputError('boot_disk_size_gb', 'must be at least 10 (GB), got %r' % (wanted['boot_disk_size_gb'],))
+    if params['state'] in ('started', 'stopped') and not params.get('container'):
+        # Power only: start or stop an instance provisioned before, change nothing else.
+        wanted['power_only'] = True
+        return wanted
     if params['state'] != 'absent':
         if not params.get('container'):
-            raise JobInputError('container', 'is required unless state=absent (at least container.image)')
+            raise JobInputError('container', 'is required with state=present, and to create an instance '
+                                             '(at least container.image)')
         container = ci.normalize_container(params['container'])
         wanted['container'] = container
         meta = dict((str(k), str(v)) for k, v in (params.get('metadata') or {}).items())
@@ -268,7 +292,7 @@ def validate_options(params):
         for key in (USER_DATA, DECLARATION):
             if key in meta:
                 raise JobInputError('metadata', 'must not set %s: the container options render it' % key)
-        meta[USER_DATA] = ci.render_cloud_config(container, device)
+        meta[USER_DATA] = ci.render_cloud_config(container, device, params.get('idle_stop_minutes') or 0)
         meta[LOGGING] = 'true'
         if wanted['legacy']:
             meta[DECLARATION] = ci.render_declaration(container)

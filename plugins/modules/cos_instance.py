@@ -43,6 +43,8 @@ options:
       - V(present) ensures the instance exists (created running) and leaves a stopped one stopped.
         V(started) and V(stopped) also ensure it runs or is stopped. V(absent) deletes it; the data disk is kept
         unless O(delete_data_disk).
+      - V(started) or V(stopped) without O(container) only starts or stops an existing instance and changes nothing
+        else (what C(offload.yml) does to wake a worker that stopped itself when idle).
     type: str
     choices: [present, absent, started, stopped]
     default: present
@@ -149,7 +151,9 @@ options:
     type: dict
     default: {}
   container:
-    description: The container to run, with C(create-with-container)'s meaning. Required unless O(state=absent).
+    description:
+      - The container to run, with C(create-with-container)'s meaning. Required with O(state=present) and to create
+        an instance; without it, O(state=started) and O(state=stopped) only change the power state.
     type: dict
     suboptions:
       image:
@@ -220,6 +224,14 @@ options:
     description: Restart a running instance when the container's definition changed, so cloud-init applies it.
     type: bool
     default: true
+  idle_stop_minutes:
+    description:
+      - When more than 0, the VM stops itself after that many minutes with no job container running and no SSH
+        session, through a systemd timer that cloud-init installs. It uses the VM's own service account (from the
+        metadata server), never a user's credentials; give it a service account allowed to stop this instance.
+      - V(0) installs no timer.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.gcp
@@ -423,6 +435,7 @@ def argument_spec():
         container=dict(type='dict', options=CONTAINER_SPEC),
         container_declaration=dict(type='str', default='cloud-init', choices=['cloud-init', 'legacy']),
         restart_for_container=dict(type='bool', default=True),
+        idle_stop_minutes=dict(type='int', default=0),
     )
     return spec
 
@@ -447,8 +460,7 @@ def delete_data_disk(api, wanted, check_mode):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('state', 'present', ['container']), ('state', 'started', ['container']),
-                                        ('state', 'stopped', ['container'])])
+                           required_if=[('state', 'present', ['container'])])
     if COMPUTE_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib('google-cloud-compute'), exception=COMPUTE_IMPORT_ERROR)
     params = module.params

@@ -157,3 +157,26 @@ def test_systemd_accepts_the_unit(tmp_path):
                           check=False, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert 'gcli-offload' not in proc.stderr  # no warning about our unit
+
+
+def test_idle_stop_timer_is_rendered_into_the_cloud_config_only_when_asked():
+    import yaml
+
+    from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as cloud_init
+    from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle_stop
+
+    container = cloud_init.normalize_container({'image': 'us-docker.pkg.dev/p/r/maintainer:latest'})
+    plain = yaml.safe_load(cloud_init.render_cloud_config(container, 'offload'))
+    assert [f['path'] for f in plain['write_files']] == ['/etc/systemd/system/gcli-offload-maintainer-worker.service']
+    doc = cloud_init.render_cloud_config(container, 'offload', idle_stop_minutes=45)
+    assert doc.startswith('#cloud-config\n')
+    parsed = yaml.safe_load(doc)
+    files = {f['path']: f for f in parsed['write_files']}
+    assert files[idle_stop.SCRIPT_PATH]['content'].rstrip('\n') == idle_stop.SCRIPT.rstrip('\n')
+    assert files[idle_stop.SCRIPT_PATH]['permissions'] == '0755'
+    assert 'Environment=OFFLOAD_IDLE_MINUTES=45' in files['/etc/systemd/system/' + idle_stop.SERVICE]['content']
+    assert parsed['runcmd'] == [['systemctl', 'daemon-reload'],
+                                ['systemctl', 'start', 'gcli-offload-maintainer-worker.service'],
+                                ['systemctl', 'start', idle_stop.TIMER]]
+    # without the option, the cloud-config is byte for byte what it was
+    assert cloud_init.render_cloud_config(container, 'offload', 0) == cloud_init.render_cloud_config(container, 'offload')

@@ -180,3 +180,27 @@ def test_instance_view():
     assert view['internal_ip'] == '10.0.0.2' and view['external_ip'] == '34.1.1.1'
     assert view['image_digest'] == 'sha256:' + 'a' * 64 and view['cos_image'] == 'cos-stable-1'
     assert view['machine_type'] == 'e2-standard-4' and view['status'] == 'RUNNING'
+
+
+def test_power_only_plans_start_or_stop_and_nothing_else():
+    from types import SimpleNamespace
+
+    from ansible_collections.gcli.offload.plugins.module_utils import _gcp_instance as gi
+    from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
+
+    def wanted(state):
+        return gi.validate_options({'name': 'w', 'zone': 'us-central1-a', 'state': state, 'machine_type': 'e2-small'})
+
+    stopped = SimpleNamespace(status='TERMINATED')
+    running = SimpleNamespace(status='RUNNING')
+    assert wanted('started')['power_only']
+    assert gi.plan_instance(wanted('started'), stopped)[0] == ['start']
+    assert gi.plan_instance(wanted('started'), running)[0] == []
+    assert gi.plan_instance(wanted('stopped'), running)[0] == ['stop']
+    assert gi.plan_instance(wanted('stopped'), stopped)[0] == []
+    try:
+        gi.plan_instance(wanted('started'), None)
+    except JobInputError as exc:
+        assert 'does not exist' in str(exc)
+    else:
+        raise AssertionError('a missing instance must be refused')

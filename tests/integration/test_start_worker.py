@@ -1,0 +1,60 @@
+"""offload.yml wakes a worker VM that stopped itself when idle, then waits for it (issue 5).
+
+The VM is the emulator's; the machine SSH reaches is the COS-like worker. So the
+test shows the start call, that the play waits on the worker by condition, and that
+the job then runs."""
+
+from __future__ import annotations
+
+import os
+
+ZONE = 'us-central1-a'
+PROJECT = 'emu-project'
+
+
+def gcp_env(emulator):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('CLOUDSDK_', 'GCP_', 'GOOGLE_', 'GCE_METADATA'))}
+    env.update(CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emulator.compute_endpoint, CLOUDSDK_CORE_PROJECT=PROJECT,
+               GCP_AUTH_KIND='accesstoken', CLOUDSDK_AUTH_ACCESS_TOKEN='unused-token')
+    return env
+
+
+def instance_path(name):
+    return '/compute/v1/projects/%s/zones/%s/instances/%s' % (PROJECT, ZONE, name)
+
+
+def test_offload_starts_a_stopped_worker_and_waits_for_it(cos_worker, emulator):
+    name = 'gcli-offload-idle'
+    emulator.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (PROJECT, ZONE), {
+        'name': name, 'machineType': 'zones/%s/machineTypes/e2-small' % ZONE,
+        'disks': [{'boot': True, 'initializeParams': {
+            'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
+        'networkInterfaces': [{'network': 'global/networks/default'}]})
+    # a first job makes the maintainer container, as cloud-init's unit would on the VM
+    assert cos_worker.playbook('-e', 'pr=1').returncode == 0
+    emulator.call('POST', instance_path(name) + '/stop')
+    assert emulator.call('GET', instance_path(name))['status'] in ('STOPPING', 'TERMINATED')
+
+    start = {'offload_start_worker': True, 'offload_worker_name': name, 'offload_zone': ZONE,
+             'offload_wait_timeout': 120, 'offload_wait_interval': 1}
+    since = emulator.mark()
+    proc = cos_worker.playbook('-e', 'pr=1', extra=start, env=gcp_env(emulator))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert [(e['method'], e['path'].rsplit('/', 1)[-1]) for e in emulator.mutating_requests(since=since)] == [
+        ('POST', 'start')]
+    assert emulator.call('GET', instance_path(name))['status'] == 'RUNNING'
+    assert 'is ready' in proc.stdout
+    assert 'job offload-1-review on cos-worker succeeded' in proc.stdout
+
+    # running already: no start call, same result
+    since = emulator.mark()
+    again = cos_worker.playbook('-e', 'pr=1', extra=start, env=gcp_env(emulator))
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert emulator.mutating_requests(since=since) == []
+
+
+def test_power_only_refuses_an_instance_that_does_not_exist(cos_worker, emulator):
+    proc = cos_worker.playbook('-e', 'pr=1', env=gcp_env(emulator), extra={
+        'offload_start_worker': True, 'offload_worker_name': 'no-such-worker', 'offload_zone': ZONE})
+    assert proc.returncode != 0
+    assert 'instance no-such-worker does not exist in us-central1-a: create it first' in proc.stdout
