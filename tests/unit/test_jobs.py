@@ -123,7 +123,7 @@ def test_spec_derives_every_path_from_the_data_root():
     assert job['gemini_dir'] == '/mnt/disks/offload/gemini'
     assert job['command'] == ['offload-entrypoint', '7', 'review']
     assert job['labels'] == {'gcli.offload.managed': 'true', 'gcli.offload.job': 'offload-7-review',
-                              'gcli.offload.pr': '7', 'gcli.offload.action': 'review'}
+                             'gcli.offload.pr': '7', 'gcli.offload.action': 'review'}
 
 
 def test_spec_names_the_first_bad_variable():
