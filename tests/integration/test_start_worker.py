@@ -58,3 +58,20 @@ def test_power_only_refuses_an_instance_that_does_not_exist(cos_worker, emulator
         'offload_start_worker': True, 'offload_worker_name': 'no-such-worker', 'offload_zone': ZONE})
     assert proc.returncode != 0
     assert 'instance no-such-worker does not exist in us-central1-a: create it first' in proc.stdout
+
+
+def test_status_shows_the_vm_from_the_api_and_the_jobs(cos_worker, emulator):
+    name = 'gcli-offload-status'
+    emulator.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (PROJECT, ZONE), {
+        'name': name, 'machineType': 'zones/%s/machineTypes/e2-small' % ZONE,
+        'disks': [{'boot': True, 'initializeParams': {
+            'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
+        'networkInterfaces': [{'network': 'global/networks/default'}]})
+    assert cos_worker.playbook('-e', 'pr=1').returncode == 0  # the maintainer container exists
+    since = emulator.mark()
+    proc = cos_worker.playbook(playbook='status.yml', env=gcp_env(emulator),
+                               extra={'offload_worker_name': name, 'offload_zone': ZONE})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert '%s: RUNNING' % name in proc.stdout
+    assert 'no jobs' in proc.stdout
+    assert emulator.mutating_requests(since=since) == []
