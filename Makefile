@@ -38,7 +38,9 @@ test: setup
 	$(MAKE) --no-print-directory lint unit integration molecule
 
 lint: ansible-lint sanity
-	shellcheck docker/offload-entrypoint tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream .ci/run
+	shellcheck docker/offload-entrypoint tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream \
+	  tests/emulator/run tests/sanity/run .ci/run
+	hadolint docker/Dockerfile.maintainer docker/demo/Dockerfile tests/images/*/Dockerfile
 
 ansible-lint:
 	ansible-lint --offline
