@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
-from fixtures_offload import docker
+from fixtures_offload import docker, wait_for
 
 ZONE = 'us-central1-a'
 PROJECT = 'emu-project'
@@ -28,20 +28,14 @@ def vm(emulator):
         'disks': [{'boot': True, 'initializeParams': {
             'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
         'networkInterfaces': [{'network': 'global/networks/default'}]})
+    wait_for(lambda: _api_status(emulator, name) == 'RUNNING', 30, 'instance %s to run' % name)
     emulator.set_metadata_server(project=PROJECT, zone=ZONE, name=name)
     emulator.configure(require_token=True)  # the stop must carry a token the metadata server issued
     return name
 
 
-def status(emulator, name):
-    state = emulator.state()
-    for inst in state['instances'] if 'instances' in state else []:
-        if inst.get('name') == name:
-            return inst['status']
-    return _api_status(emulator, name)
-
-
 def _api_status(emulator, name):
+    """The instance's status, read without a token (tokens are required again afterwards)."""
     emulator.configure(require_token=False)
     try:
         return emulator.call('GET', '/compute/v1/projects/%s/zones/%s/instances/%s' % (PROJECT, ZONE, name))['status']
@@ -84,9 +78,9 @@ def test_idle_for_the_whole_period_stops_the_vm_with_its_own_token(vm, emulator,
     first = run_script()
     assert first.returncode == 0, first.stderr
     assert 'idle since now' in first.stdout
-    assert status(emulator, vm) == 'RUNNING'
+    assert _api_status(emulator, vm) == 'RUNNING'
     early = run_script()
-    assert 'idle for' in early.stdout and status(emulator, vm) == 'RUNNING'
+    assert 'idle for' in early.stdout and _api_status(emulator, vm) == 'RUNNING'
     backdate(run_script.state, 61)
     since = emulator.mark()
     stop = run_script()
