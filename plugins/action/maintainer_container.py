@@ -70,21 +70,41 @@ class ActionModule(WorkerAction):
             if action == 'start':
                 self.docker(['start', name], 'start container %s' % name, docker)
             else:
-                # --mount needs the source to exist; logs are written by the host.
-                self.worker_run(['mkdir', '-p', data_root + '/logs'], 'create %s' % data_root)
-                what = 'start the maintainer container %s from %s' % (name, image)
-                rc, out, err = self.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
-                                           what, docker, check=False)
-                if rc != 0 and not self._made_meanwhile(name, wanted, err, docker):
-                    raise WorkerCommandError(what, [], rc, out, err)
+                self._run(name, image, data_root, run_args, wanted, docker)
+        warnings = []
         if not self._task.check_mode:
-            # Cheap and idempotent: the job user owns the data directories.
-            self.docker(['exec', '--user', '0', name, 'install', '-d', '-o', str(JOB_UID), '-g', str(JOB_UID)]
-                        + ['%s/%s' % (DEV, d) for d in DATA_DIRS],
-                        'create the data directories in %s' % data_root, docker)
+            rc, out, err = self._make_data_dirs(name, docker)
+            if rc != 0 and action is None and 'no such file or directory' in err.lower():
+                # The data root was removed and made again under the running container:
+                # its mount points at the old, deleted directory. Start it afresh.
+                warnings.append('the data root %s was replaced under the running container %s: recreated it'
+                                % (data_root, name))
+                action = 'recreate'
+                self.docker(['rm', '-f', name], 'remove container %s' % name, docker)
+                self._run(name, image, data_root, run_args, wanted, docker)
+                rc, out, err = self._make_data_dirs(name, docker)
+            if rc != 0:
+                raise WorkerCommandError('create the data directories in %s' % data_root, [], rc, out, err)
         result = self._result(bool(action), name, before, after)
         result['operation'] = action or 'none'
+        if warnings:
+            result['warnings'] = warnings
         return result
+
+    def _run(self, name, image, data_root, run_args, wanted, docker):
+        # --mount needs the source to exist; logs are written by the host.
+        self.worker_run(['mkdir', '-p', data_root + '/logs'], 'create %s' % data_root)
+        what = 'start the maintainer container %s from %s' % (name, image)
+        rc, out, err = self.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
+                                   what, docker, check=False)
+        if rc != 0 and not self._made_meanwhile(name, wanted, err, docker):
+            raise WorkerCommandError(what, [], rc, out, err)
+
+    def _make_data_dirs(self, name, docker):
+        """Cheap and idempotent: the job user owns the data directories."""
+        return self.docker(['exec', '--user', '0', name, 'install', '-d', '-o', str(JOB_UID), '-g', str(JOB_UID)]
+                           + ['%s/%s' % (DEV, d) for d in DATA_DIRS], 'create the data directories', docker,
+                           check=False)
 
     def _made_meanwhile(self, name, wanted, err, docker):
         """True when `docker run` lost a race with another run that started the same

@@ -234,3 +234,14 @@ def test_a_fork_with_an_upstream_gets_the_pull_request_from_upstream(worker, tmp
     remotes = docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/main', 'remote', '-v').stdout
     assert 'upstream\t%s' % worker.vars['offload_repo_url'] in remotes
     assert 'origin\tfile://%s' % fork in remotes
+
+
+def test_a_data_root_replaced_under_the_maintainer_is_recovered(worker):
+    assert worker.playbook('-e', 'pr=1').returncode == 0
+    before = docker('container', 'inspect', '--format', '{{.Id}}', worker.maintainer).stdout.strip()
+    subprocess.run(['rm', '-rf', worker.data_root], check=True)  # e.g. a disk re-made, a clean-up by hand
+    proc = worker.playbook('-e', 'pr=1')
+    assert proc.returncode == 0, proc.stdout
+    assert 'was replaced under the running container' in proc.stdout + proc.stderr
+    after = docker('container', 'inspect', '--format', '{{.Id}}', worker.maintainer).stdout.strip()
+    assert after != before
