@@ -149,6 +149,24 @@ def parse_image(image):
     return ImageName(registry, path, image)
 
 
+def split_reference(reference):
+    """``name[:tag][@sha256:digest]`` -> (name, tag or None, digest or None), the name checked as parse_image does."""
+    if not isinstance(reference, str):
+        raise RegistryError('invalid', 'image reference must be a string, got %r' % (reference,))
+    name, _at, digest = reference.partition('@')
+    if _at and not re.match(r'^sha256:[0-9a-f]{64}$', digest):
+        raise RegistryError('invalid', 'image %r: %r is not a sha256 digest' % (reference, digest))
+    tag = None
+    head, slash, last = name.rpartition('/')
+    if ':' in last:
+        last, tag = last.split(':', 1)
+        if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$', tag):
+            raise RegistryError('invalid', 'image %r: %r is not a valid tag' % (reference, tag))
+        name = head + slash + last
+    parse_image(name)
+    return name, tag, digest or None
+
+
 def parse_challenge(header):
     """Parse a ``WWW-Authenticate`` value into a list of ``(scheme, {param: value})``.
 

@@ -31,3 +31,21 @@ def emulator(gce_emulator):
     gce_emulator.reset()
     yield gce_emulator
     gce_emulator.clear_faults()
+
+
+def create_running_instance(emu, name, project='emu-project', zone='us-central1-a', deadline=30.0):
+    """Insert a minimal COS instance straight through the API and wait until it runs."""
+    import time
+
+    emu.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (project, zone), {
+        'name': name, 'machineType': 'zones/%s/machineTypes/e2-small' % zone,
+        'disks': [{'boot': True, 'initializeParams': {
+            'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
+        'networkInterfaces': [{'network': 'global/networks/default'}]})
+    path = '/compute/v1/projects/%s/zones/%s/instances/%s' % (project, zone, name)
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if emu.call('GET', path)['status'] == 'RUNNING':
+            return path
+        time.sleep(0.05)
+    raise AssertionError('instance %s did not reach RUNNING within %ss' % (name, deadline))

@@ -11,7 +11,8 @@ import uuid
 import pytest
 
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
-from fixtures_offload import docker, wait_for
+from fixtures_emulator import create_running_instance
+from fixtures_offload import docker
 
 ZONE = 'us-central1-a'
 PROJECT = 'emu-project'
@@ -23,12 +24,7 @@ HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when ret
 @pytest.fixture
 def vm(emulator):
     name = 'idle-%s' % uuid.uuid4().hex[:6]
-    emulator.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (PROJECT, ZONE), {
-        'name': name, 'machineType': 'zones/%s/machineTypes/e2-small' % ZONE,
-        'disks': [{'boot': True, 'initializeParams': {
-            'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
-        'networkInterfaces': [{'network': 'global/networks/default'}]})
-    wait_for(lambda: _api_status(emulator, name) == 'RUNNING', 30, 'instance %s to run' % name)
+    create_running_instance(emulator, name, PROJECT, ZONE)
     emulator.set_metadata_server(project=PROJECT, zone=ZONE, name=name)
     emulator.configure(require_token=True)  # the stop must carry a token the metadata server issued
     return name

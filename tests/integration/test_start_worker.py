@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from fixtures_emulator import create_running_instance
+
 ZONE = 'us-central1-a'
 PROJECT = 'emu-project'
 
@@ -25,11 +27,7 @@ def instance_path(name):
 
 def test_offload_starts_a_stopped_worker_and_waits_for_it(cos_worker, emulator):
     name = 'gcli-offload-idle'
-    emulator.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (PROJECT, ZONE), {
-        'name': name, 'machineType': 'zones/%s/machineTypes/e2-small' % ZONE,
-        'disks': [{'boot': True, 'initializeParams': {
-            'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
-        'networkInterfaces': [{'network': 'global/networks/default'}]})
+    create_running_instance(emulator, name, PROJECT, ZONE)
     # a first job makes the maintainer container, as cloud-init's unit would on the VM
     assert cos_worker.playbook('-e', 'pr=1').returncode == 0
     emulator.call('POST', instance_path(name) + '/stop')
@@ -62,11 +60,7 @@ def test_power_only_refuses_an_instance_that_does_not_exist(cos_worker, emulator
 
 def test_status_shows_the_vm_from_the_api_and_the_jobs(cos_worker, emulator):
     name = 'gcli-offload-status'
-    emulator.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (PROJECT, ZONE), {
-        'name': name, 'machineType': 'zones/%s/machineTypes/e2-small' % ZONE,
-        'disks': [{'boot': True, 'initializeParams': {
-            'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
-        'networkInterfaces': [{'network': 'global/networks/default'}]})
+    create_running_instance(emulator, name, PROJECT, ZONE)
     assert cos_worker.playbook('-e', 'pr=1').returncode == 0  # the maintainer container exists
     since = emulator.mark()
     proc = cos_worker.playbook(playbook='status.yml', env=gcp_env(emulator),

@@ -395,3 +395,18 @@ def test_google_token_never_sent_to_a_foreign_realm(fake):
     assert err.value.kind == 'denied' and 'auth.evil.example.com' in str(err.value)
     assert 'ya29.secret' not in str(err.value)
     assert len(server.seen) == 1, 'nothing sent to the realm'
+
+
+def test_split_reference():
+    import pytest as _pytest
+
+    from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, split_reference
+
+    digest = 'sha256:' + 'a' * 64
+    assert split_reference('us-docker.pkg.dev/p/r/maintainer:latest') == ('us-docker.pkg.dev/p/r/maintainer', 'latest', None)
+    assert split_reference('127.0.0.1:5000/x/y') == ('127.0.0.1:5000/x/y', None, None)
+    assert split_reference('127.0.0.1:5000/x/y:v1@' + digest) == ('127.0.0.1:5000/x/y', 'v1', digest)
+    assert split_reference('busybox@' + digest) == ('busybox', None, digest)
+    for bad in ('x/y:', 'x/y:-bad', 'x/y@sha256:short', 'X/Y:1', '', None):
+        with _pytest.raises(RegistryError):
+            split_reference(bad)
