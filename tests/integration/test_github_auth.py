@@ -124,3 +124,40 @@ def test_the_token_never_leaks_on_the_ssh_worker(cos_worker, verbosity):
     assert in_worker == []
     # ...but it is there, on the tmpfs, for jobs
     assert json.dumps(open(os.path.join(cos_worker.secrets_dir, 'gh_token')).read()) == json.dumps(TOKEN)
+
+
+def test_the_token_can_be_typed_at_a_hidden_prompt(worker):
+    """In a terminal (a pty here), with no OFFLOAD_GH_TOKEN, the role asks for the token."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: ansible-playbook in the pty
+        env = {k: v for k, v in os.environ.items() if k != 'OFFLOAD_GH_TOKEN'}
+        env.update(ANSIBLE_NOCOLOR='1')
+        os.chdir(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        argv = worker.command('github_auth.yml', {'offload_gh_token_prompt': True})
+        os.execvpe(argv[0], argv, env)
+    seen, typed = b'', False
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        ready, _w, _x = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not typed and b'input hidden' in seen:
+            os.write(fd, TOKEN.encode() + b'\r')
+            typed = True
+    status = os.waitpid(pid, 0)[1]
+    os.close(fd)
+    assert typed, seen.decode(errors='replace')[-2000:]
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors='replace')[-2000:]
+    assert TOKEN.encode() not in seen  # not echoed, not logged
+    assert open(os.path.join(worker.secrets_dir, 'gh_token')).read() == TOKEN
