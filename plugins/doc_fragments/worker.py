@@ -20,3 +20,14 @@ notes:
     cannot use docker.
   - Part of the C(gcli.offload.worker) action group, so C(module_defaults) can set these options once.
 '''
+
+    # The usual attributes of a worker plugin: full check mode, no diff, any POSIX worker.
+    ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+'''

@@ -35,13 +35,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - gcli.offload.worker.attributes
 author:
   - gcli.offload maintainers (@gcli-offload)
 '''
