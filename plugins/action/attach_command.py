@@ -35,7 +35,7 @@ class ActionModule(WorkerAction):
                 target, self._worker_name(task_vars), state or 'no such container'))
         inner = [docker, 'exec', '-it', target] + args['shell']
         if self._play_context.become:
-            inner = [self._play_context.become_method == 'sudo' and 'sudo' or self._play_context.become_method] + inner
+            inner = [self._play_context.become_method] + inner
         conn = self._connection
         if conn.transport in ('local', 'ansible.builtin.local'):
             argv = inner
