@@ -94,8 +94,17 @@ class Worker:
         return os.path.join(self.data_root, 'worktrees', 'offload-%s-%s' % (pr, action))
 
     def job_containers(self):
+        """This worker's job containers: managed ones that mount its data root. Other
+        workers' jobs on the same Docker engine (a parallel test run) are not counted."""
         out = docker('ps', '-a', '--filter', 'label=gcli.offload.managed=true', '--format', '{{.Names}}').stdout
-        return [n for n in out.split() if n]
+        names = [n for n in out.split() if n]
+        if not names:
+            return []
+        proc = docker('container', 'inspect', '--format',
+                      '{{.Name}}{{range .Mounts}} {{.Source}}{{end}}', *names, check=False)
+        prefix = self.data_root.rstrip('/') + '/'
+        return sorted(fields[0].lstrip('/') for fields in map(str.split, proc.stdout.splitlines())
+                      if fields and any(src.startswith(prefix) for src in fields[1:]))
 
     def logs(self):
         found = []
