@@ -15,6 +15,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JOB_IMAGE = 'gcli-offload/demo-job:latest'
+# A job that runs until a file `stop` appears in its worktree (Worker.finish makes it).
+WAIT_FOR_STOP = 'echo JOB-STARTED; while [ ! -e stop ]; do sleep 0.05; done; echo JOB-DONE'
 
 
 def docker(*args, check=True):
@@ -90,8 +92,61 @@ class Worker:
                                 stderr=subprocess.STDOUT, text=True,
                                 env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
 
+    def start_blocking_job(self, pr=1, action='review', before='', extra=None, args=(), timeout=120):
+        """Start offload.yml for a job that waits for a `stop` file in its worktree; return the
+        running ansible-playbook (a Popen) once the job container runs. `before` is shell run first
+        in the job (e.g. a check that must hold, with `set -e` semantics left to the caller)."""
+        command = ['sh', '-c', before + WAIT_FOR_STOP]
+        proc = self.start('-e', 'pr=%d' % pr, '-e', 'offload_action=%s' % action, *args,
+                          extra=dict({'offload_job_command': command}, **(extra or {})))
+        name = 'offload-%d-%s' % (pr, action)
+        try:
+            wait_for(lambda: proc.poll() is not None or (self.job_state(name) == 'running'
+                                                         and 'JOB-STARTED' in self.worker_log(name)),
+                     timeout, 'the job container %s to run its command' % name)
+        except AssertionError:
+            self.reap(proc, pr, action)
+            raise
+        if proc.poll() is not None:
+            raise AssertionError('offload.yml ended before %s ran:\n%s' % (name, proc.communicate()[0]))
+        return proc
+
+    def finish(self, proc, pr=1, action='review', timeout=120):
+        """Release a job started by start_blocking_job; return the playbook's output."""
+        open(os.path.join(self.worktree(pr, action), 'stop'), 'w').close()
+        return proc.communicate(timeout=timeout)[0]
+
+    def reap(self, proc, pr=1, action='review'):
+        """For `finally`: a playbook still running has its job container removed, then is waited for."""
+        if proc.poll() is None:
+            docker('rm', '-f', 'offload-%d-%s' % (pr, action), check=False)
+        if proc.stdout is None or proc.stdout.closed:
+            return ''  # already waited for (finish)
+        return proc.communicate(timeout=120)[0]
+
     def worktree(self, pr, action='review'):
         return os.path.join(self.data_root, 'worktrees', 'offload-%s-%s' % (pr, action))
+
+    def worker_log(self, name):
+        """The text of the job's newest log on the worker ('' when none yet)."""
+        folder = os.path.join(self.data_root, 'logs', name)
+        try:
+            logs = sorted(f for f in os.listdir(folder) if f.endswith('.log'))
+            with open(os.path.join(folder, logs[-1])) as f:
+                return f.read()
+        except (OSError, IndexError):
+            return ''
+
+    def job_state(self, name):
+        """The state of the job container `name` when it is this worker's (it mounts the data root;
+        another test's job of the same name on the shared engine does not count), else None."""
+        proc = docker('container', 'inspect', '--format', '{{.State.Status}}{{range .Mounts}} {{.Source}}{{end}}',
+                      name, check=False)
+        fields = proc.stdout.split()
+        prefix = self.data_root.rstrip('/') + '/'
+        if proc.returncode != 0 or not any(src.startswith(prefix) for src in fields[1:]):
+            return None
+        return fields[0]
 
     def job_containers(self):
         """This worker's job containers: managed ones that mount its data root. Other

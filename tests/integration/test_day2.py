@@ -7,21 +7,6 @@ import subprocess
 
 from fixtures_offload import container_state, docker, wait_for
 
-WAIT_FOR_STOP = ['sh', '-c', 'echo JOB-STARTED; while [ ! -e stop ]; do sleep 0.05; done; echo JOB-DONE']
-
-
-def start_blocking_job(worker, pr=1):
-    proc = worker.start('-e', 'pr=%d' % pr, extra={'offload_job_command': WAIT_FOR_STOP})
-    wait_for(lambda: container_state('offload-%d-review' % pr) == 'running', 120, 'job %d' % pr)
-    return proc
-
-
-def finish(worker, proc, pr=1):
-    open(os.path.join(worker.worktree(pr), 'stop'), 'w').close()
-    out = proc.communicate(timeout=120)[0]
-    return out
-
-
 def _follower_waiting():
     """Is a job_log follower waiting on the end of offload-1-review's run?"""
     for pid in filter(str.isdigit, os.listdir('/proc')):
@@ -40,14 +25,14 @@ def worktrees_in_git(worker):
 
 
 def test_status_lists_running_jobs_with_their_image(worker):
-    job = start_blocking_job(worker)
+    job = worker.start_blocking_job()
     try:
         proc = worker.playbook(playbook='status.yml')
         assert proc.returncode == 0, proc.stdout
         assert 'offload-1-review | running |' in proc.stdout
         assert worker.vars['offload_image'] in proc.stdout
     finally:
-        out = finish(worker, job)
+        out = worker.finish(job)
     assert job.returncode == 0, out
     proc = worker.playbook(playbook='status.yml')
     assert 'no jobs' in proc.stdout
@@ -59,7 +44,7 @@ def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
     assert proc.returncode == 0, proc.stdout
     assert 'AssertionError: -1 != 5' in proc.stdout and 'exit code: 2' in proc.stdout
 
-    job = start_blocking_job(worker)
+    job = worker.start_blocking_job()
     follower = subprocess.Popen(worker.command('logs.yml', None, ['-e', 'pr=1', '-e', 'follow=true']),
                                 cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -68,7 +53,7 @@ def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
         wait_for(_follower_waiting, 120, 'the follower to wait on the job')
         assert follower.poll() is None
     finally:
-        out = finish(worker, job)
+        out = worker.finish(job)
     assert job.returncode == 0, out
     followed = follower.communicate(timeout=120)[0]
     assert follower.returncode == 0, followed
@@ -78,7 +63,7 @@ def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
 def test_clean_removes_one_job_but_never_a_running_one_unless_forced(worker):
     assert worker.playbook('-e', 'pr=1', extra={'offload_keep_worktree': True}).returncode == 0
     assert os.path.exists(worker.worktree(1))
-    job = start_blocking_job(worker, pr=3)
+    job = worker.start_blocking_job(pr=3)
     try:
         proc = worker.playbook('-e', 'pr=1', playbook='clean.yml')
         assert proc.returncode == 0, proc.stdout
@@ -96,9 +81,7 @@ def test_clean_removes_one_job_but_never_a_running_one_unless_forced(worker):
         assert container_state('offload-3-review') is None
         assert not os.path.exists(worker.worktree(3))
     finally:
-        if job.poll() is None:
-            docker('rm', '-f', 'offload-3-review', check=False)
-        job.communicate(timeout=120)
+        worker.reap(job, pr=3)
     assert job.returncode != 0  # the forced job failed, as it should
 
 
@@ -114,7 +97,7 @@ def test_reconcile_removes_leftovers_in_both_directions_but_not_live_work(worker
     docker('create', '--name', 'offload-9-review', '--label', 'gcli.offload.managed=true',
            '--label', 'gcli.offload.job=offload-9-review', worker.vars['offload_image'], 'true')
     # live work: a running job
-    job = start_blocking_job(worker, pr=3)
+    job = worker.start_blocking_job(pr=3)
     try:
         young = worker.playbook(playbook='reconcile.yml')  # grace 600: the fresh hold is live work
         assert young.returncode == 0, young.stdout
@@ -130,6 +113,6 @@ def test_reconcile_removes_leftovers_in_both_directions_but_not_live_work(worker
         kept = worker.playbook('-e', 'grace=0', '-e', 'include_kept=true', playbook='reconcile.yml')
         assert kept.returncode == 0 and not os.path.exists(worker.worktree(2))
     finally:
-        out = finish(worker, job, pr=3)
+        out = worker.finish(job, pr=3)
     assert job.returncode == 0, out
     assert proc.returncode != 0  # `false` as the job fails the play

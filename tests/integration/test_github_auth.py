@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from fixtures_offload import container_state, docker, wait_for
+from fixtures_offload import docker
 
 TOKEN = 'github_pat_11TESTTOKEN0000000000_%s' % hashlib.sha256(os.urandom(16)).hexdigest()[:40]
 
@@ -95,22 +95,17 @@ def test_the_token_never_leaks_on_the_ssh_worker(cos_worker, verbosity):
     """Planted token: not in -vvvv output, process arguments, docker inspect, or any persistent file."""
     setup = auth(cos_worker, TOKEN, verbosity)
     assert setup.returncode == 0, setup.stdout[-3000:]
-    stop = os.path.join(cos_worker.worktree(1), 'stop')
-    job = cos_worker.start('-e', 'pr=1', verbosity, extra={'offload_job_command': [
-        'sh', '-c', 'test -s "$OFFLOAD_GH_TOKEN_FILE"; while [ ! -e stop ]; do sleep 0.05; done; echo JOB-DONE']})
+    job = cos_worker.start_blocking_job(pr=1, before='test -s "$OFFLOAD_GH_TOKEN_FILE" || exit 3; ',
+                                        args=(verbosity,))
     try:
-        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the job container')
         # process arguments: nothing on this machine (host, worker, containers) carries it
         assert _processes_with(TOKEN) == []
         # container metadata of every container on the engine
         ids = docker('ps', '-aq').stdout.split()
         assert TOKEN not in docker('inspect', *ids).stdout
-        open(stop, 'w').close()
-        out = job.communicate(timeout=120)[0]
+        out = cos_worker.finish(job)
     finally:
-        if job.poll() is None:
-            docker('rm', '-f', 'offload-1-review', check=False)
-            job.communicate(timeout=60)
+        cos_worker.reap(job)
     assert job.returncode == 0, out[-3000:]
     assert 'JOB-DONE' in open(cos_worker.logs()[-1]).read()
     # at maximum verbosity, neither run printed it

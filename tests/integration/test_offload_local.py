@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from fixtures_offload import container_state, docker, wait_for
+from fixtures_offload import container_state, docker
 
 pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_output=True, check=False).returncode != 0,
                                 reason='needs a Docker engine')
@@ -97,11 +97,8 @@ def test_job_sandbox_worktree_rw_main_and_gemini_ro_git_works(worker):
 
 def test_the_job_container_carries_its_labels_and_limits(worker):
     """Inspect the running container: labels, mounts, user, no socket, no privileges."""
-    stop = os.path.join(worker.worktree(1), 'stop')
-    proc = worker.start('-e', 'pr=1', extra={
-        'offload_job_command': ['sh', '-c', 'while [ ! -e stop ]; do sleep 0.05; done']})
+    proc = worker.start_blocking_job(pr=1)
     try:
-        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the job container')
         info = json.loads(docker('container', 'inspect', 'offload-1-review').stdout)[0]
         labels = info['Config']['Labels']
         wanted = {'gcli.offload.managed': 'true', 'gcli.offload.job': 'offload-1-review',
@@ -120,13 +117,10 @@ def test_the_job_container_carries_its_labels_and_limits(worker):
         assert host['AutoRemove'] is True and host['Privileged'] is False
         assert host['CapDrop'] == ['ALL'] and 'no-new-privileges' in host['SecurityOpt']
         assert info['Config']['WorkingDir'] == '/home/node/dev/worktree'
-        open(stop, 'w').close()
-        out = proc.communicate(timeout=120)[0]
+        out = worker.finish(proc)
         assert proc.returncode == 0, out
     finally:
-        if proc.poll() is None:
-            docker('rm', '-f', 'offload-1-review', check=False)
-            proc.communicate(timeout=60)
+        worker.reap(proc)
     assert worker.job_containers() == []
 
 
@@ -149,23 +143,17 @@ def test_two_prs_offloaded_at_the_same_time_both_succeed(worker):
 
 
 def test_rerunning_a_running_job_is_refused_and_leaves_it_alone(worker):
-    stop = os.path.join(worker.worktree(1), 'stop')
-    first = worker.start('-e', 'pr=1', extra={
-        'offload_job_command': ['sh', '-c', 'while [ ! -e stop ]; do sleep 0.05; done; echo FIRST-DONE']})
+    first = worker.start_blocking_job(pr=1)
     try:
-        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the first job')
         again = worker.playbook('-e', 'pr=1')
         assert again.returncode != 0
         assert 'job offload-1-review is already running on local-worker' in again.stdout
         assert container_state('offload-1-review') == 'running'
-        open(stop, 'w').close()
-        out = first.communicate(timeout=120)[0]
+        out = worker.finish(first)
         assert first.returncode == 0, out
     finally:
-        if first.poll() is None:
-            docker('rm', '-f', 'offload-1-review', check=False)
-            first.communicate(timeout=60)
-    assert 'FIRST-DONE' in read(worker.logs()[-1])
+        worker.reap(first)
+    assert 'JOB-DONE' in read(worker.logs()[-1])
 
 
 def test_a_timed_out_job_is_killed_and_leaves_nothing_behind(worker):

@@ -35,12 +35,8 @@ def test_attach_gives_a_command_that_reaches_the_running_job(cos_worker):
     import shlex
     import subprocess
 
-    from fixtures_offload import container_state, wait_for
-
-    job = cos_worker.start('-e', 'pr=1', extra={
-        'offload_job_command': ['sh', '-c', 'while [ ! -e stop ]; do sleep 0.05; done']})
+    job = cos_worker.start_blocking_job(pr=1)
     try:
-        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the job')
         proc = cos_worker.playbook('-e', 'pr=1', playbook='attach.yml', extra={}, env={'ANSIBLE_STDOUT_CALLBACK': 'json'})
         assert proc.returncode == 0, proc.stdout
         result = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['cos-worker']
@@ -56,26 +52,21 @@ def test_attach_gives_a_command_that_reaches_the_running_job(cos_worker):
         missing = cos_worker.playbook('-e', 'pr=5', playbook='attach.yml')
         assert missing.returncode != 0 and 'offload-5-review is not running on cos-worker' in missing.stdout
     finally:
-        import os
-        open(os.path.join(cos_worker.worktree(1), 'stop'), 'w').close()
-        job.communicate(timeout=120)
+        cos_worker.finish(job)
 
 
 def test_offload_attach_opens_a_shell_in_the_running_job(cos_worker):
     import os
     import subprocess
 
-    from fixtures_offload import ROOT, container_state, wait_for
+    from fixtures_offload import ROOT
 
-    job = cos_worker.start('-e', 'pr=1', extra={
-        'offload_job_command': ['sh', '-c', 'while [ ! -e stop ]; do sleep 0.05; done']})
+    job = cos_worker.start_blocking_job(pr=1)
     try:
-        wait_for(lambda: container_state('offload-1-review') == 'running', 120, 'the job')
         argv = [os.path.join(ROOT, 'bin/offload-attach')] + cos_worker.command('attach.yml', None, ['-e', 'pr=1'])[2:]
         shell = subprocess.run(argv, input='pwd\nid -u\ngit log -1 --format=%s\nexit\n', capture_output=True,
                                text=True, timeout=120, cwd=ROOT, check=False)
         assert shell.returncode == 0, shell.stderr
         assert shell.stdout.split('\n')[:3] == ['/home/node/dev/worktree', '1000', 'calc: add mul']
     finally:
-        open(os.path.join(cos_worker.worktree(1), 'stop'), 'w').close()
-        job.communicate(timeout=120)
+        cos_worker.finish(job)
