@@ -12,6 +12,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    exit_reason,
     job_run_argv,
     job_spec,
     validate_worker_path,
@@ -43,6 +44,10 @@ echo "inspect=$?"
 '''
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)
+# Killed from outside before its timeout: SIGKILL, SIGTERM.
+KILLED_CODES = (137, 143)
+KILLED_HINT = (' from outside (docker kill or stop, the out-of-memory killer, the worker going down); '
+               're-run it with offload.yml')
 
 
 def tail(text, lines):
@@ -120,8 +125,9 @@ class ActionModule(WorkerAction):
             result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
                 name, worker, spec['timeout'], local_log, last))
         elif job_rc != 0:
-            result.update(failed=True, msg='job %s on %s failed with exit code %d; log: %s\n--- last lines ---\n%s' % (
-                name, worker, job_rc, local_log, last))
+            hint = KILLED_HINT if job_rc in KILLED_CODES else ''
+            result.update(failed=True, msg='job %s on %s %s%s; log: %s\n--- last lines ---\n%s' % (
+                name, worker, exit_reason(job_rc), hint, local_log, last))
         else:
             result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
         return result

@@ -164,6 +164,24 @@ def job_name(pr, action):
     return '%s-%d-%s' % (JOB_PREFIX, validate_pr(pr), validate_action(action))
 
 
+# Linux signal numbers (the worker's), for exit codes 128+N of a killed job.
+_SIGNALS = {1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 13: 'SIGPIPE', 14: 'SIGALRM',
+            15: 'SIGTERM'}
+
+
+def exit_reason(rc):
+    """A job's exit code in words, for its failure message.
+
+    128+N is how a shell (and `docker run`) reports a process killed by signal N:
+    137 is SIGKILL (`docker kill`, the out-of-memory killer, a worker going down),
+    143 SIGTERM (`docker stop`). Anything else is the job's own exit code.
+    """
+    if 128 < rc < 128 + 65:
+        signal = _SIGNALS.get(rc - 128, 'signal %d' % (rc - 128))
+        return 'was killed by %s (exit code %d)' % (signal, rc)
+    return 'failed with exit code %d' % rc
+
+
 def job_labels(pr, action):
     name = job_name(pr, action)
     return {

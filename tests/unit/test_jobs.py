@@ -170,3 +170,17 @@ def test_run_argv_keeps_hostile_strings_as_single_arguments():
     argv = jobs.job_run_argv(spec(command=['sh', '-c', 'echo "$(id)"; rm -rf / #']), extra_env={'X': 'a b;c'})
     assert argv[-3:] == ['sh', '-c', 'echo "$(id)"; rm -rf / #']
     assert 'X=a b;c' in argv
+
+
+@pytest.mark.parametrize('rc,words', [
+    (1, 'failed with exit code 1'),
+    (2, 'failed with exit code 2'),
+    (128, 'failed with exit code 128'),
+    (137, 'was killed by SIGKILL (exit code 137)'),
+    (143, 'was killed by SIGTERM (exit code 143)'),
+    (129, 'was killed by SIGHUP (exit code 129)'),
+    (138, 'was killed by signal 10 (exit code 138)'),
+    (255, 'failed with exit code 255'),
+])
+def test_exit_reason_names_the_signal_of_a_killed_job(rc, words):
+    assert jobs.exit_reason(rc) == words
