@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
@@ -50,6 +50,10 @@ KILLED_HINT = (' from outside (docker kill or stop, the out-of-memory killer, th
                're-run it with offload.yml')
 
 
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or ['no detail'])[0]
+
+
 def tail(text, lines):
     return '\n'.join(text.splitlines()[-lines:])
 
@@ -89,18 +93,25 @@ class ActionModule(WorkerAction):
         argv = job_run_argv(spec, docker, args['env'], token)
         started = time.monotonic()
         out = ''
+        lost = None
         try:
             rc, out, err = self.worker_run(
                 ['sh', '-c', RUN_SCRIPT, 'offload-job', worker_log, str(spec['timeout']), str(KILL_GRACE),
                  name, docker] + argv,
                 'run job %s' % name, check=False)
+        except AnsibleConnectionFailure as exc:
+            # The connection dropped under the job. The runner dies with its session
+            # (its terminal hangs up); reach the worker again and make sure the job
+            # container went too, so nothing runs without an owner.
+            lost = exc
+            self._remove_after_lost_connection(name, docker, worker, exc, worker_log, args['pr'])
         finally:
             # Whatever happened to the client, no job container outlives this task
             # (the runner removes it itself before it reports an exit code).
-            if not self._reported(out) and self.container_state(name, docker) is not None:
+            if lost is None and not self._reported(out) and self.container_state(name, docker) is not None:
                 self.docker(['rm', '-f', name], 'remove the job container %s' % name, docker, check=False)
         duration = round(time.monotonic() - started, 3)
-        job_rc = self._job_rc(out, rc)
+        job_rc = None if lost else self._job_rc(out, rc)
         timed_out = job_rc in TIMEOUT_CODES and duration >= spec['timeout']
 
         local_log = os.path.join(os.path.expanduser(args['log_dest']), worker, name, stamp + '.log')
@@ -121,7 +132,12 @@ class ActionModule(WorkerAction):
             'log_tail': last.splitlines(),
             'github_token': bool(token),
         }
-        if timed_out:
+        if lost:
+            result.update(failed=True, connection_lost=True, msg=(
+                'lost the connection to %s while job %s ran (%s): the job stopped with it and its container was '
+                'removed; re-run offload.yml. Log so far: %s\n--- last lines ---\n%s' % (
+                    worker, name, _first_line(lost), local_log, last)))
+        elif timed_out:
             result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
                 name, worker, spec['timeout'], local_log, last))
         elif job_rc != 0:
@@ -152,6 +168,20 @@ class ActionModule(WorkerAction):
                 raise WorkerCommandError('inspect container %s' % name, [], int(facts['inspect']), out, err)
             status = None
         return status or None, token_path if facts.get('token') == '1' else None
+
+    def _remove_after_lost_connection(self, name, docker, worker, exc, worker_log, pr):
+        """After the connection dropped mid-job: through a new connection, remove the job
+        container if it is still there. When the worker cannot be reached, say what is
+        left and what to do (the task is then unreachable)."""
+        try:
+            if self.container_state(name, docker) is not None:
+                self.docker(['rm', '-f', name], 'remove the job container %s' % name, docker, check=False)
+        except (AnsibleConnectionFailure, WorkerCommandError) as again:
+            raise AnsibleConnectionFailure(
+                'lost the connection to %s while job %s ran (%s), and cannot reach it again (%s). The job stops '
+                'with its session; once the worker answers, re-run offload.yml (it takes over the worktree after '
+                'offload_lock_grace) or run clean.yml -e pr=%s; the log so far stays on the worker: %s' % (
+                    worker, name, _first_line(exc), _first_line(again), pr, worker_log))
 
     @staticmethod
     def _reported(out):
