@@ -37,6 +37,10 @@ class CosWorker:
                '-v', '%s:%s' % (self.secrets_dir, self.secrets_dir),
                '-v', '%s.pub:/etc/ssh/authorized_keys/worker:ro' % self.key,
                'gcli-offload/cos-worker:latest')
+        self._answer()
+
+    def _answer(self):
+        """Wait for sshd on the (possibly new) loopback port, and write the inventory for it."""
         self.port = int(docker('port', self.name, '22/tcp').stdout.split(':')[-1])
         wait_for(lambda: self.ssh('true').returncode == 0, 60, 'sshd in %s' % self.name)
         with open(self.inventory, 'w') as f:
@@ -45,6 +49,16 @@ class CosWorker:
                 'ansible_ssh_private_key_file': self.key, 'ansible_become': True,
                 'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
             }}}}, f)
+
+    def power_off(self, *containers):
+        """The VM going down at once: `containers` (the job and maintainer containers, which on
+        a real VM die with it) and the worker itself (sshd, the job runner) are killed together."""
+        docker('kill', self.name, *containers)
+
+    def power_on(self):
+        """The VM back: sshd answers again (on a new loopback port: the inventory follows)."""
+        docker('start', self.name)
+        self._answer()
 
     def ssh(self, *command):
         return subprocess.run(

@@ -1,0 +1,214 @@
+"""Fault injection (issue 6): the Compute API misbehaving during provision.yml, and the
+worker failing under a job: the job container killed, the SSH connection dropped, the
+VM stopping, the disk full.
+
+For each fault: a clear failure (or a completed retry), a re-run that converges, and
+nothing left behind or lost; the worktree of a failed job stays when
+offload_keep_worktree asks for it. The jobs here use PRs 20-39 of an upstream of this
+module's own, so they never meet other tests' jobs on the shared Docker engine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+from fixtures_cosworker import CosWorker
+from fixtures_offload import ROOT, Worker, docker, wait_for
+
+FAULT_PRS = range(20, 40)
+
+
+def git(*args, env=None):
+    return subprocess.run(['git'] + list(args), capture_output=True, text=True, check=True, env=env).stdout.strip()
+
+
+@pytest.fixture(scope='module')
+def fault_upstream(tmp_path_factory):
+    """make-upstream's repository plus pull refs 20-39: new commits on PR 1 (its tests pass)."""
+    base = tmp_path_factory.mktemp('fault-upstream')
+    os.chmod(base, 0o755)  # the maintainer container's uid 1000 reads it
+    repo = str(base / 'upstream.git')
+    subprocess.run([os.path.join(ROOT, 'tests/fixtures/make-upstream'), repo], check=True)
+    env = dict(os.environ, GIT_AUTHOR_NAME='faults', GIT_AUTHOR_EMAIL='faults@example.invalid',
+               GIT_COMMITTER_NAME='faults', GIT_COMMITTER_EMAIL='faults@example.invalid')
+    parent = git('-C', repo, 'rev-parse', 'refs/pull/1/head')
+    tree = git('-C', repo, 'rev-parse', parent + '^{tree}')
+    for pr in FAULT_PRS:
+        commit = git('-C', repo, 'commit-tree', tree, '-p', parent, '-m', 'faults PR %d' % pr, env=env)
+        git('-C', repo, 'update-ref', 'refs/pull/%d/head' % pr, commit)
+    return base
+
+
+@pytest.fixture
+def local(tmp_path, fault_upstream, job_image):
+    """A worker on the local Docker engine."""
+    w = Worker(tmp_path, fault_upstream, job_image)
+    yield w
+    for name in w.job_containers():
+        docker('rm', '-f', name, check=False)
+    w.cleanup()
+
+
+@pytest.fixture
+def cos(tmp_path, fault_upstream, job_image):
+    """A COS-like worker over SSH of this test's own (the tests stop it, cut its connections)."""
+    (tmp_path / 'host').mkdir()
+    host = CosWorker(tmp_path / 'host')
+    w = Worker(tmp_path, fault_upstream, job_image, data_root=host.data_root, inventory=host.inventory,
+               secrets_dir=host.secrets_dir)
+    w.host = host
+    yield w
+    for name in w.job_containers():
+        docker('rm', '-f', name, check=False)
+    docker('rm', '-f', w.maintainer, check=False)
+    host.stop()
+
+
+def worktrees_in_git(worker):
+    """`git worktree list` of the main clone (through the maintainer container), one line a worktree."""
+    return docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/main', 'worktree', 'list').stdout
+
+
+def job_name(pr, action='review'):
+    return 'offload-%d-%s' % (pr, action)
+
+
+# ---- the job container killed ----------------------------------------------------------------
+
+@pytest.mark.parametrize('keep', [False, True], ids=['removed', 'kept'])
+def test_a_killed_job_container_fails_clearly_and_a_rerun_succeeds(local, keep):
+    pr = 20 + keep
+    name = job_name(pr)
+    job = local.start_blocking_job(pr, extra={'offload_keep_worktree': keep})
+    try:
+        docker('kill', name)  # SIGKILL, as the out-of-memory killer would
+        out = job.communicate(timeout=120)[0]
+    finally:
+        local.reap(job, pr)
+    assert job.returncode != 0
+    assert 'job %s on local-worker was killed by SIGKILL (exit code 137) from outside' % name in out, out
+    # the log: kept on the worker with its exit code, and fetched
+    [log] = local.logs()
+    assert open(log).read().startswith('JOB-STARTED') and log in out
+    worker_logs = os.path.join(local.data_root, 'logs', name)
+    [exit_file] = [f for f in os.listdir(worker_logs) if f.endswith('.exit')]
+    assert open(os.path.join(worker_logs, exit_file)).read().strip() == '137'
+    # nothing left: no container; the worktree removed, or kept (unlocked) when asked
+    assert local.job_containers() == []
+    listed = worktrees_in_git(local)
+    if keep:
+        assert os.path.exists(os.path.join(local.worktree(pr), 'calc.py'))
+        assert name in listed and 'locked' not in listed
+    else:
+        assert not os.path.exists(local.worktree(pr)) and name not in listed
+    # a re-run succeeds (the repository's tests), and leaves nothing either
+    again = local.playbook('-e', 'pr=%d' % pr)
+    assert again.returncode == 0, again.stdout
+    assert 'job %s on local-worker succeeded' % name in again.stdout
+    assert local.job_containers() == [] and not os.path.exists(local.worktree(pr))
+
+
+def ssh_sessions(host):
+    """Host PIDs of the worker's SSH session processes (not the listening sshd)."""
+    out = docker('top', host.name, '-eo', 'pid,args').stdout.splitlines()[1:]
+    return [int(line.split(None, 1)[0]) for line in out
+            if line.split(None, 1)[1].startswith(('sshd: worker', 'sshd-session: worker'))]
+
+
+def cut_ssh(host):
+    """Kill the worker's SSH sessions (sshd's per-connection processes): the connection drops
+    as when a network goes away or sshd restarts; the listening sshd stays."""
+    pids = ssh_sessions(host)
+    assert pids, 'no SSH session on %s to cut' % host.name
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize('keep', [False, True], ids=['removed', 'kept'])
+def test_ssh_dropping_mid_job_stops_the_job_cleanly_and_a_rerun_succeeds(cos, keep):
+    pr = 22 + keep
+    name = job_name(pr)
+    job = cos.start_blocking_job(pr, extra={'offload_keep_worktree': keep})
+    try:
+        cut_ssh(cos.host)
+        out = job.communicate(timeout=120)[0]
+    finally:
+        cos.reap(job, pr)
+    assert job.returncode != 0
+    assert 'lost the connection to cos-worker while job %s ran' % name in out, out
+    assert 'the job stopped with it and its container was removed' in out
+    assert 'UNREACHABLE' not in out  # a failure of the job, not of the host: the worktree step ran
+    # nothing runs without an owner; the log so far came back
+    assert cos.job_containers() == []
+    [log] = cos.logs()
+    assert open(log).read().startswith('JOB-STARTED') and log in out
+    listed = worktrees_in_git(cos)
+    assert 'locked' not in listed
+    if keep:
+        assert os.path.exists(os.path.join(cos.worktree(pr), 'calc.py')) and name in listed
+    else:
+        assert not os.path.exists(cos.worktree(pr)) and name not in listed
+    again = cos.playbook('-e', 'pr=%d' % pr)
+    assert again.returncode == 0, again.stdout
+    assert 'job %s on cos-worker succeeded' % name in again.stdout
+    assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
+
+
+# ---- the VM stopping mid-job -----------------------------------------------------------------
+
+def test_the_vm_stopping_mid_job_fails_clearly_and_the_worker_converges_after_it_is_back(cos):
+    pr = 24
+    name = job_name(pr)
+    job = cos.start_blocking_job(pr)
+    try:
+        # what a VM going down does: every container on it dies, sshd and the runner too
+        cos.host.power_off(name, cos.maintainer)
+        out = job.communicate(timeout=120)[0]
+    finally:
+        cos.reap(job, pr)
+    assert job.returncode != 0
+    assert 'lost the connection to cos-worker while job %s ran' % name in out, out
+    assert 'and cannot reach it again' in out and 'clean.yml -e pr=%d' % pr in out
+    assert cos.job_containers() == []
+
+    cos.host.power_on()
+    # The run's hold on the worktree outlived it. A re-run at once is refused, clearly (another
+    # run may be preparing it: the hold is younger than offload_lock_grace); it starts the
+    # maintainer container again on its way, as the VM's boot would.
+    early = cos.playbook('-e', 'pr=%d' % pr)
+    assert early.returncode != 0
+    assert 'worktree %s is held by another offload run since' % name in early.stdout, early.stdout
+    assert 'wait for it or run clean.yml' in early.stdout
+    assert cos.job_containers() == []
+    # reconcile.yml removes the leftover (held by a run that is gone: grace=0 says so at once)...
+    reconciled = cos.playbook('-e', 'grace=0', playbook='reconcile.yml')
+    assert reconciled.returncode == 0, reconciled.stdout
+    assert not os.path.exists(cos.worktree(pr)) and name not in worktrees_in_git(cos)
+    # ...and the re-run converges: the job runs, nothing is left
+    again = cos.playbook('-e', 'pr=%d' % pr)
+    assert again.returncode == 0, again.stdout
+    assert 'job %s on cos-worker succeeded' % name in again.stdout
+    assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
+    assert worktrees_in_git(cos).count('\n') == 1  # only the main clone
+    # the interrupted run's log stayed on the worker, beside the new one
+    assert len(os.listdir(os.path.join(cos.data_root, 'logs', name))) >= 3  # 2 logs, 1 exit (the new run's)
+
+
+def test_a_stale_hold_left_by_a_vm_stop_is_taken_over_after_the_grace(cos):
+    pr = 25
+    name = job_name(pr)
+    job = cos.start_blocking_job(pr)
+    try:
+        cos.host.power_off(name, cos.maintainer)
+        job.communicate(timeout=120)
+    finally:
+        cos.reap(job, pr)
+    cos.host.power_on()
+    # offload_lock_grace=0: any hold without a running container is a dead run's
+    again = cos.playbook('-e', 'pr=%d' % pr, extra={'offload_lock_grace': 0})
+    assert again.returncode == 0, again.stdout
+    assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
+    assert name not in worktrees_in_git(cos)
