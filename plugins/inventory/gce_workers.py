@@ -144,7 +144,6 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     COMPUTE_IMPORT_ERROR,
     ComputeApi,
     GcpError,
-    compute_v1,
 )
 
 CONFIG_NAMES = ('gce.yml', 'gce.yaml')
@@ -289,7 +288,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _list(self, api, zones):
         client = api.client('instances')
         project = api.project
-        as_dict = compute_v1.Instance.to_dict
+        as_dict = api.types.Instance.to_dict
         found = []
         if zones:
             for zone in zones:
@@ -298,7 +297,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                              for i in client.list(project=project, zone=zone, timeout=api.request_timeout)],
                     'list instances in %s of project %s' % (zone, project))
             return found
-        request = compute_v1.AggregatedListInstancesRequest(project=project)
+        request = api.types.AggregatedListInstancesRequest(project=project)
         pages = api.call(
             lambda: [(scope, [as_dict(i, preserving_proto_field_name=False) for i in scoped.instances])
                      for scope, scoped in client.aggregated_list(request=request, timeout=api.request_timeout)],

@@ -14,12 +14,23 @@
 Use the *_unary methods: they return the raw Operation, which api.wait() waits on with
 the zone/region/global operations `wait` call on the same endpoint (operation.result()
 would poll through a client that ignores api_endpoint).
+
+Start-up cost: the package `google.cloud.compute_v1` imports every service of the
+API in its __init__ (1-2.5 s). Nothing here runs that __init__: the clients come
+from their own submodules (`google.cloud.compute_v1.services.instances`, ...) and
+the messages from `google.cloud.compute_v1.types` (api.types, compute_types()),
+imported on first use. Importing this file imports nothing of google-cloud-compute.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import re
+import sys
+import threading
 import time
-import traceback
+import types
 
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     GcpAuthError,
@@ -29,15 +40,91 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_operations import wait_for_operation
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError, RetryPolicy, call
 
-COMPUTE_IMPORT_ERROR = None
-try:
-    from google.cloud import compute_v1
-except ImportError:  # pragma: no cover - reported through missing_required_lib
-    compute_v1 = None
-    COMPUTE_IMPORT_ERROR = traceback.format_exc()
+COMPUTE_PACKAGE = 'google.cloud.compute_v1'
+
+
+def _find_compute():
+    """None when google-cloud-compute is installed, else why not (found without importing it)."""
+    try:
+        if importlib.util.find_spec(COMPUTE_PACKAGE) is not None:
+            return None
+    except (ImportError, ValueError) as exc:  # `google` or `google.cloud` missing or broken
+        return 'cannot import %s: %s: %s' % (COMPUTE_PACKAGE, type(exc).__name__, exc)
+    return 'cannot import %s: no module named %s' % (COMPUTE_PACKAGE, COMPUTE_PACKAGE)
+
+
+# The usual HAS_X pattern, found without importing the library (see the module docstring).
+COMPUTE_IMPORT_ERROR = _find_compute()
+HAS_COMPUTE = COMPUTE_IMPORT_ERROR is None
 
 # Errors a Google-facing plugin reports as its failure message (auth, API, operations).
 GcpError = (GcpAuthError, GcpApiError)
+
+_LOCK = threading.Lock()
+
+
+class _LazyComputePackage(types.ModuleType):
+    """google.cloud.compute_v1 whose __init__ has not run yet.
+
+    Its submodules import as usual (the import system only needs __path__). Any
+    other attribute, e.g. `compute_v1.InstancesClient` used by other code in the same
+    process, runs the real __init__ first, so the package behaves as if imported
+    normally.
+    """
+
+    def __getattr__(self, name):
+        if name.startswith('__') and name.endswith('__') and name not in ('__all__', '__version__'):
+            raise AttributeError(name)
+        if importlib.util.find_spec('%s.%s' % (self.__name__, name)) is not None:
+            return importlib.import_module('%s.%s' % (self.__name__, name))
+        with _LOCK:
+            if type(self) is _LazyComputePackage:
+                self.__class__ = types.ModuleType
+                try:
+                    self.__spec__.loader.exec_module(self)
+                except BaseException:
+                    self.__class__ = _LazyComputePackage
+                    raise
+        return getattr(self, name)
+
+
+def compute_module(name):
+    """The submodule `google.cloud.compute_v1.<name>` (e.g. `types`, `services.instances`).
+
+    The package's own __init__ is not run (when nothing else imported the package
+    before); raises ImportError when the library or one of its dependencies is missing.
+    """
+    with _LOCK:
+        if COMPUTE_PACKAGE not in sys.modules:
+            if COMPUTE_IMPORT_ERROR:
+                raise ImportError(COMPUTE_IMPORT_ERROR)
+            spec = importlib.util.find_spec(COMPUTE_PACKAGE)
+            package = importlib.util.module_from_spec(spec)  # its __path__, __spec__...; the code is not run
+            package.__class__ = _LazyComputePackage
+            sys.modules[COMPUTE_PACKAGE] = package
+            setattr(sys.modules['google.cloud'], 'compute_v1', package)
+    return importlib.import_module('%s.%s' % (COMPUTE_PACKAGE, name))
+
+
+def compute_types():
+    """`google.cloud.compute_v1.types`: the API's messages (Instance, Firewall, Metadata, ...)."""
+    return compute_module('types')
+
+
+def _client_class(name):
+    """`InstancesClient` from `google.cloud.compute_v1.services.instances`, and so on."""
+    if not re.match(r'^[A-Z][A-Za-z]*Client$', name):
+        raise ValueError('no compute_v1 client %r: expected one of %s or a class name such as InstancesClient'
+                         % (name, ', '.join(sorted(_CLIENTS))))
+    service = re.sub(r'(?<!^)(?=[A-Z])', '_', name[:-len('Client')]).lower()
+    return getattr(compute_module('services.' + service), name)
+
+
+def _not_usable(exc):
+    return GcpAuthError('the Python library google-cloud-compute is installed but cannot be imported on the host '
+                        'running the task (%s: %s); reinstall it with its dependencies (pip install '
+                        '--force-reinstall google-cloud-compute)' % (type(exc).__name__, exc))
+
 
 _CLIENTS = {
     'instances': 'InstancesClient',
@@ -75,15 +162,25 @@ class ComputeApi:
         self.clock = clock
         self.sleep = sleep
         self._clients = {}
+        try:
+            self.types = compute_types()  # the messages (compute_v1.Instance, ...); ImportError if not usable
+        except ImportError as exc:
+            raise _not_usable(exc) from None
 
     def policy(self, deadline=None):
         return RetryPolicy.from_params(self.params, deadline=deadline, sleep=self.sleep, clock=self.clock)
 
     def client(self, kind):
-        """A compute_v1 client (`instances`, `zone_operations`, ... or a class name) on the endpoint."""
+        """A compute_v1 client (`instances`, `zone_operations`, ... or a class name) on the endpoint.
+
+        Only that client's service is imported (on the first call for it).
+        """
         name = _CLIENTS.get(kind, kind)
         if name not in self._clients:
-            cls = getattr(compute_v1, name)
+            try:
+                cls = _client_class(name)
+            except ImportError as exc:
+                raise _not_usable(exc) from None
             transport_cls = cls.get_transport_class('rest')
             # A transport made here, not by the client: the client would force
             # always_use_jwt_access=True, and self-signed JWTs bypass a key's token_uri.

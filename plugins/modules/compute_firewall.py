@@ -151,7 +151,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     COMPUTE_IMPORT_ERROR,
     ComputeApi,
     GcpError,
-    compute_v1,
+    compute_types,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
 
@@ -295,8 +295,10 @@ def shown(rule):
     return out
 
 
-def firewall_resource(want, project):
-    return compute_v1.Firewall(
+def firewall_resource(want, project, compute=None):
+    """The compute_v1.Firewall to send; `compute` is the compute_v1 types module (api.types)."""
+    compute = compute or compute_types()
+    return compute.Firewall(
         name=want['name'],
         network='projects/%s/global/networks/%s' % (project, want['network']),
         direction='INGRESS',
@@ -304,7 +306,7 @@ def firewall_resource(want, project):
         description=want['description'],
         source_ranges=want['source_ranges'],
         target_tags=want['target_tags'],
-        allowed=[compute_v1.Allowed(I_p_protocol='tcp', ports=want['ports'])],
+        allowed=[compute.Allowed(I_p_protocol='tcp', ports=want['ports'])],
         disabled=False,
     )
 
@@ -349,7 +351,7 @@ def main():
             operation = plan(want, have)
             after = dict(want, self_link=have['self_link'] if have else None)
             if operation != 'none' and not module.check_mode:
-                resource = firewall_resource(want, project)
+                resource = firewall_resource(want, project, api.types)
                 if operation == 'create':
                     op = api.call(lambda: firewalls.insert_unary(project=project, firewall_resource=resource,
                                                                  timeout=api.request_timeout), 'create ' + where)

@@ -383,7 +383,6 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     COMPUTE_IMPORT_ERROR,
     ComputeApi,
     GcpError,
-    compute_v1,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import InstanceManager, validate_options
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
@@ -470,7 +469,7 @@ def main():
         module.fail_json(msg='cos_instance: %s' % exc)
     try:
         api = ComputeApi(params)
-        manager = InstanceManager(api, wanted, check_mode=module.check_mode, compute=compute_v1)
+        manager = InstanceManager(api, wanted, check_mode=module.check_mode, compute=api.types)
         result = manager.run()
         if wanted['state'] == 'absent':
             result['data_disk_deleted'] = bool(params['delete_data_disk']) and delete_data_disk(
