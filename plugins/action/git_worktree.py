@@ -9,6 +9,8 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
+    disk_full,
+    disk_full_message,
     job_name,
     validate_container_name,
     validate_repo_url,
@@ -54,6 +56,9 @@ class ActionModule(WorkerAction):
             params = ['remove' if state == 'absent' else 'release', DEV, name]
 
         rc, facts, err = self.git_script(maintainer, params, docker, '%s worktree %s' % (params[0], name))
+        if rc != 0 and disk_full(err):
+            raise AnsibleActionFail(disk_full_message(
+                self._worker_name(task_vars), data_root, 'git %sd the worktree %s' % (params[0], name)))
         if rc != 0:
             reason = facts.get('error') or 'exit %d' % rc
             detail = [line for line in err.strip().splitlines() if not line.startswith('offload-git:')][-3:]

@@ -12,6 +12,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    disk_full_message,
     exit_reason,
     job_run_argv,
     job_spec,
@@ -33,6 +34,7 @@ timeout -k "$grace" "$seconds" "$@" >"$log" 2>&1 </dev/null
 rc=$?
 echo "$rc" >"${log%.log}.exit"
 [ "$rc" = 0 ] || "$docker" rm -f "$name" >/dev/null 2>&1 || true
+df -Pk "$(dirname "$log")" 2>/dev/null | { read -r _; read -r _ _ _ avail _; echo "avail_kb=$avail"; }
 echo "rc=$rc"
 '''
 # Before a run, one round trip: the job container's state, and whether the
@@ -140,6 +142,10 @@ class ActionModule(WorkerAction):
         elif timed_out:
             result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
                 name, worker, spec['timeout'], local_log, last))
+        elif job_rc != 0 and self._disk_full(out):
+            result.update(failed=True, msg='job %s on %s %s, and %s. Log (maybe cut short): %s\n%s%s' % (
+                name, worker, exit_reason(job_rc),
+                disk_full_message(worker, spec['data_root'], 'the job ran'), local_log, '--- last lines ---\n', last))
         elif job_rc != 0:
             hint = KILLED_HINT if job_rc in KILLED_CODES else ''
             result.update(failed=True, msg='job %s on %s %s%s; log: %s\n--- last lines ---\n%s' % (
@@ -182,6 +188,14 @@ class ActionModule(WorkerAction):
                 'with its session; once the worker answers, re-run offload.yml (it takes over the worktree after '
                 'offload_lock_grace) or run clean.yml -e pr=%s; the log so far stays on the worker: %s' % (
                     worker, name, _first_line(exc), _first_line(again), pr, worker_log))
+
+    @staticmethod
+    def _disk_full(out):
+        """The runner reports the space left on the log's disk after the job: none left?"""
+        for line in out.splitlines():
+            if line.startswith('avail_kb='):
+                return line[len('avail_kb='):].strip() == '0'
+        return False
 
     @staticmethod
     def _reported(out):

@@ -182,6 +182,21 @@ def exit_reason(rc):
     return 'failed with exit code %d' % rc
 
 
+_DISK_FULL_RE = re.compile(r'No space left on device|Disk quota exceeded', re.I)
+
+
+def disk_full(text):
+    """Does a command's output say the disk it wrote to is full?"""
+    return bool(_DISK_FULL_RE.search(text or ''))
+
+
+def disk_full_message(worker, data_root, doing):
+    """What to say when the worker's data disk is full (instead of the raw errors)."""
+    return ('the disk of %s is full at %s (no space left on device while %s): free space there '
+            '(clean.yml -e all=true removes the worktrees of jobs that are not running; old logs are under %s/logs), '
+            'then re-run' % (worker, data_root, doing, data_root))
+
+
 def job_labels(pr, action):
     name = job_name(pr, action)
     return {

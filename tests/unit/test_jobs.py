@@ -184,3 +184,21 @@ def test_run_argv_keeps_hostile_strings_as_single_arguments():
 ])
 def test_exit_reason_names_the_signal_of_a_killed_job(rc, words):
     assert jobs.exit_reason(rc) == words
+
+
+@pytest.mark.parametrize('text,full', [
+    ('fatal: write error: No space left on device\nfatal: index-pack failed', True),
+    ('error: unable to write file calc.py: Disk quota exceeded', True),
+    ('fatal: could not read from remote repository', False),
+    ('', False),
+    (None, False),
+])
+def test_disk_full_is_recognised_in_command_output(text, full):
+    assert jobs.disk_full(text) is full
+
+
+def test_disk_full_message_says_where_and_what_to_do():
+    msg = jobs.disk_full_message('w1', '/mnt/disks/offload', 'git prepared the worktree offload-1-review')
+    assert msg.startswith('the disk of w1 is full at /mnt/disks/offload (no space left on device while git '
+                          'prepared the worktree offload-1-review): free space there')
+    assert 'clean.yml -e all=true' in msg and '/mnt/disks/offload/logs' in msg
