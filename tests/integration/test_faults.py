@@ -212,3 +212,71 @@ def test_a_stale_hold_left_by_a_vm_stop_is_taken_over_after_the_grace(cos):
     assert again.returncode == 0, again.stdout
     assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
     assert name not in worktrees_in_git(cos)
+
+
+# ---- the disk full ---------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path, fault_upstream, job_image):
+    """A local worker whose data root is a small tmpfs (a data disk that can fill up)."""
+    mount = tmp_path / 'disk'
+    mount.mkdir()
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=24m,mode=0755', 'tmpfs', str(mount)], check=True)
+    w = Worker(tmp_path, fault_upstream, job_image, data_root=str(mount / 'offload'))
+    w.mount = str(mount)
+    try:
+        yield w
+    finally:
+        for name in w.job_containers():
+            docker('rm', '-f', name, check=False)
+        docker('rm', '-f', w.maintainer, check=False)
+        subprocess.run(['umount', '--lazy', str(mount)], check=True)
+
+
+def fill(path):
+    """Fill the file system of `path` to the last byte; return the filler file."""
+    filler = os.path.join(path, 'filler')
+    proc = subprocess.run(['dd', 'if=/dev/zero', 'of=' + filler, 'bs=1M'], capture_output=True, text=True,
+                          check=False)
+    assert 'No space left on device' in proc.stderr, proc.stderr
+    return filler
+
+
+def test_a_full_disk_fails_the_fetch_clearly_and_a_rerun_converges_once_space_is_freed(small_disk):
+    w = small_disk
+    assert w.playbook('-e', 'pr=26', extra={'offload_job_command': ['true']}).returncode == 0  # the clone
+    filler = fill(w.mount)
+    full = w.playbook('-e', 'pr=27')
+    assert full.returncode != 0
+    assert ('the disk of local-worker is full at %s (no space left on device while git prepared the worktree '
+            'offload-27-review): free space there (clean.yml -e all=true' % w.data_root) in full.stdout, full.stdout
+    assert 'not found' not in full.stdout and 'index-pack' not in full.stdout  # no misleading or raw git errors
+    # nothing half-made: no worktree, no registration
+    assert not os.path.exists(w.worktree(27)) and worktrees_in_git(w).count('\n') == 1
+    os.unlink(filler)
+    again = w.playbook('-e', 'pr=27')
+    assert again.returncode == 0, again.stdout
+    assert w.job_containers() == [] and not os.path.exists(w.worktree(27))
+    assert worktrees_in_git(w).count('\n') == 1
+
+
+@pytest.mark.parametrize('keep', [False, True], ids=['removed', 'kept'])
+def test_a_job_filling_the_disk_says_so_and_a_rerun_converges(small_disk, keep):
+    w = small_disk
+    pr = 28 + keep
+    name = job_name(pr)
+    hog = ['sh', '-c', 'echo JOB-STARTED; dd if=/dev/zero of=hog bs=1M']  # e.g. a build that fills the disk
+    proc = w.playbook('-e', 'pr=%d' % pr, extra={'offload_keep_worktree': keep, 'offload_job_command': hog})
+    assert proc.returncode != 0
+    assert 'job %s on local-worker failed with exit code 1, and the disk of local-worker is full at %s (no space ' \
+           'left on device while the job ran)' % (name, w.data_root) in proc.stdout, proc.stdout
+    assert w.job_containers() == [] and 'locked' not in worktrees_in_git(w)
+    [log] = w.logs()
+    assert open(log).read().startswith('JOB-STARTED')
+    # kept for inspection with what filled the disk, or removed and the space with it
+    assert os.path.exists(os.path.join(w.worktree(pr), 'hog')) is keep
+    # the re-run converges either way (a kept worktree the job changed is made anew, freeing its space)
+    again = w.playbook('-e', 'pr=%d' % pr)
+    assert again.returncode == 0, again.stdout
+    assert w.job_containers() == [] and not os.path.exists(w.worktree(pr))
+    assert worktrees_in_git(w).count('\n') == 1
