@@ -22,6 +22,22 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._worker import Worker
 SPEC_LABEL = LABEL_PREFIX + 'spec'
 # The data directories a job needs, owned by the job user.
 DATA_DIRS = ('main', 'worktrees', 'gemini', 'logs')
+INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
+# The converged case in one round trip: the container's state and spec, and,
+# when it runs, the data directories made in it (cheap and idempotent; also the
+# probe that finds a data root replaced under the running container). A fixed
+# script; its inputs are positional: $1 docker, $2 the container, then the
+# directories (none: only inspect, as in check mode).
+CHECK_SCRIPT = r'''
+docker=$1 name=$2
+shift 2
+out=$("$docker" container inspect --format '%s' "$name" 2>&1)
+rc=$?
+printf '%%s\ninspect=%%s\n' "$out" "$rc"
+case "$out" in
+"state=running "*) [ $# = 0 ] || { "$docker" exec --user 0 "$name" install -d -o %d -g %d "$@" 2>&1; echo "dirs=$?"; } ;;
+esac
+''' % (INSPECT_FORMAT, JOB_UID, JOB_UID)
 
 
 class ActionModule(WorkerAction):
@@ -42,11 +58,8 @@ class ActionModule(WorkerAction):
         run_args = maintainer_run_args(name, image, data_root, extra)
         wanted = spec_hash(run_args)
 
-        rc, out, err = self.docker(
-            ['container', 'inspect', '--format',
-             '{{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL, name],
-            'inspect container %s' % name, docker, check=False)
-        status, current = (out.split() + ['', ''])[:2] if rc == 0 else (None, None)
+        status, current, dirs = self._check(
+            name, docker, make_dirs=args['state'] == 'started' and not self._task.check_mode)
 
         before = {'container': name, 'state': status or 'absent', 'spec': current}
         if args['state'] == 'absent':
@@ -71,10 +84,11 @@ class ActionModule(WorkerAction):
                 self.docker(['start', name], 'start container %s' % name, docker)
             else:
                 self._run(name, image, data_root, run_args, wanted, docker)
+            dirs = None  # made by the check in the container that was there before, if at all
         warnings = []
         if not self._task.check_mode:
-            rc, out, err = self._make_data_dirs(name, docker)
-            if rc != 0 and action is None and 'no such file or directory' in err.lower():
+            rc, out, err = dirs or self._make_data_dirs(name, docker)
+            if rc != 0 and action is None and 'no such file or directory' in (out + err).lower():
                 # The data root was removed and made again under the running container:
                 # its mount points at the old, deleted directory. Start it afresh.
                 warnings.append('the data root %s was replaced under the running container %s: recreated it'
@@ -100,22 +114,45 @@ class ActionModule(WorkerAction):
         if rc != 0 and not self._made_meanwhile(name, wanted, err, docker):
             raise WorkerCommandError(what, [], rc, out, err)
 
+    def _check(self, name, docker, make_dirs):
+        """One round trip (CHECK_SCRIPT): (state or None, spec label, dirs), where dirs is
+        the (rc, stdout, stderr) of making the data directories in the running
+        container, or None when it does not run (or not make_dirs)."""
+        rc, out, err = self.worker_run(['sh', '-c', CHECK_SCRIPT, 'offload-maintainer', docker, name]
+                                       + (self._data_dirs() if make_dirs else []),
+                                       'inspect container %s' % name, check=False)
+        lines = out.splitlines()
+        facts = dict(line.split('=', 1) for line in lines if line.startswith(('inspect=', 'dirs=')))
+        if 'inspect' not in facts:  # the script itself did not run (no sh, a broken connection)
+            raise WorkerCommandError('inspect container %s' % name, [], rc, out, err)
+        if facts['inspect'] != '0':
+            if 'no such' not in out.lower():
+                raise WorkerCommandError('inspect container %s' % name, [], int(facts['inspect']), out, err)
+            return None, None, None
+        status, current = (next(line for line in lines if line.startswith('state='))[6:].split() + ['', ''])[:2]
+        dirs = None
+        if 'dirs' in facts:
+            detail = '\n'.join(line for line in lines[lines.index('inspect=0') + 1:] if not line.startswith('dirs='))
+            dirs = (int(facts['dirs']), '', detail)
+        return status, current, dirs
+
+    @staticmethod
+    def _data_dirs():
+        return ['%s/%s' % (DEV, d) for d in DATA_DIRS]
+
     def _make_data_dirs(self, name, docker):
         """Cheap and idempotent: the job user owns the data directories."""
         return self.docker(['exec', '--user', '0', name, 'install', '-d', '-o', str(JOB_UID), '-g', str(JOB_UID)]
-                           + ['%s/%s' % (DEV, d) for d in DATA_DIRS], 'create the data directories', docker,
-                           check=False)
+                           + self._data_dirs(), 'create the data directories', docker, check=False)
 
     def _made_meanwhile(self, name, wanted, err, docker):
         """True when `docker run` lost a race with another run that started the same
         container (two jobs offloaded at once to a fresh worker): same spec, running."""
         if 'already in use' not in err:
             return False
-        rc, out, _err = self.docker(
-            ['container', 'inspect', '--format',
-             '{{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL, name],
-            'inspect container %s' % name, docker, check=False)
-        return rc == 0 and out.split() == ['running', wanted]
+        rc, out, _err = self.docker(['container', 'inspect', '--format', INSPECT_FORMAT, name],
+                                    'inspect container %s' % name, docker, check=False)
+        return rc == 0 and out.split() == ['state=running', wanted]
 
     def _result(self, changed, name, before, after):
         result = {'changed': changed, 'container': name}

@@ -1,0 +1,107 @@
+"""Units for maintainer_container's converged check: the real CHECK_SCRIPT, run by sh
+against a fake docker client, and the plugin's reading of what it prints."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import types
+
+import pytest
+
+from ansible_collections.gcli.offload.plugins.action.maintainer_container import CHECK_SCRIPT, ActionModule
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerCommandError
+
+# A docker client that answers `container inspect` from $FAKE_INSPECT (exit $FAKE_INSPECT_RC)
+# and `exec` from $FAKE_EXEC (exit $FAKE_EXEC_RC), and records every call in $FAKE_CALLS.
+FAKE_DOCKER = r'''#!/bin/sh
+echo "$*" >>"$FAKE_CALLS"
+case "$1" in
+container)
+  case "$4" in
+  *State.Status*Labels*) printf '%s\n' "$FAKE_INSPECT"; exit "$FAKE_INSPECT_RC" ;;
+  esac ;;
+exec) [ -z "$FAKE_EXEC" ] || printf '%s\n' "$FAKE_EXEC" >&2; exit "$FAKE_EXEC_RC" ;;
+esac
+exit 99
+'''
+
+
+@pytest.fixture
+def fake(tmp_path):
+    docker = tmp_path / 'docker'
+    docker.write_text(FAKE_DOCKER)
+    docker.chmod(0o755)
+    calls = tmp_path / 'calls'
+
+    def make(inspect, inspect_rc=0, exec_out='', exec_rc=0, check_mode=False):
+        env = dict(os.environ, FAKE_CALLS=str(calls), FAKE_INSPECT=inspect, FAKE_INSPECT_RC=str(inspect_rc),
+                   FAKE_EXEC=exec_out, FAKE_EXEC_RC=str(exec_rc))
+        action = ActionModule.__new__(ActionModule)
+        action._task = types.SimpleNamespace(check_mode=check_mode)
+
+        def worker_run(argv, what, stdin=None, check=True):
+            proc = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+            return proc.returncode, proc.stdout, proc.stderr
+
+        action.worker_run = worker_run
+        return action
+
+    make.docker = str(docker)
+    make.dir = tmp_path
+    make.calls = lambda: calls.read_text().splitlines() if calls.exists() else []
+    return make
+
+
+def test_running_and_converged_in_one_call_makes_the_data_dirs(fake):
+    action = fake('state=running abc123')
+    status, spec, dirs = action._check('maint', fake.docker, make_dirs=True)
+    assert (status, spec, dirs) == ('running', 'abc123', (0, '', ''))
+    calls = fake.calls()
+    assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint install -d -o 1000 -g 1000 ')
+    assert calls[1].endswith('/home/node/dev/main /home/node/dev/worktrees /home/node/dev/gemini /home/node/dev/logs')
+
+
+def test_check_mode_only_inspects(fake):
+    action = fake('state=running abc123')
+    assert action._check('maint', fake.docker, make_dirs=False) == ('running', 'abc123', None)
+    assert len(fake.calls()) == 1
+
+
+def test_a_stopped_container_is_not_exec_into(fake):
+    action = fake('state=exited abc123')
+    assert action._check('maint', fake.docker, make_dirs=True) == ('exited', 'abc123', None)
+    assert len(fake.calls()) == 1
+
+
+def test_no_such_container(fake):
+    action = fake('Error: No such container: maint', inspect_rc=1)
+    assert action._check('maint', fake.docker, make_dirs=True) == (None, None, None)
+
+
+def test_a_container_without_the_spec_label_reads_as_another_spec(fake):
+    status, spec, _dirs = fake('state=running <no value>')._check('maint', fake.docker, make_dirs=True)
+    assert status == 'running' and spec == '<no'
+
+
+def test_a_failed_exec_is_reported_with_its_message(fake):
+    action = fake('state=running abc', exec_out='install: cannot change owner: No such file or directory', exec_rc=1)
+    _status, _spec, dirs = action._check('maint', fake.docker, make_dirs=True)
+    assert dirs == (1, '', 'install: cannot change owner: No such file or directory')
+
+
+def test_an_engine_error_is_a_failure_naming_the_container(fake):
+    action = fake('Cannot connect to the Docker daemon', inspect_rc=1)
+    with pytest.raises(WorkerCommandError, match='inspect container maint failed'):
+        action._check('maint', fake.docker, make_dirs=True)
+
+
+def test_inputs_are_arguments_not_script_text(fake):
+    """A container name with shell syntax reaches docker as one argument, never as code."""
+    action = fake('state=running abc')
+    name = 'maint$(touch pwned);x'
+    action._check(name, fake.docker, make_dirs=True)
+    calls = fake.calls()
+    assert calls[0].endswith(' ' + name) and calls[1].startswith('exec --user 0 %s install ' % name)
+    assert not (fake.dir / 'pwned').exists()
+    assert '$2' in CHECK_SCRIPT and name not in CHECK_SCRIPT
