@@ -280,3 +280,58 @@ def test_a_job_filling_the_disk_says_so_and_a_rerun_converges(small_disk, keep):
     assert again.returncode == 0, again.stdout
     assert w.job_containers() == [] and not os.path.exists(w.worktree(pr))
     assert worktrees_in_git(w).count('\n') == 1
+
+
+# ---- the Compute API misbehaving during provision.yml -----------------------------------------
+# (cos_instance's own retries and errors: test_cos_instance.py, "faults"; here the whole playbook)
+
+from test_provision import ZONE as PROV_ZONE, api, provision  # noqa: E402,F401  (the provision fixture)
+
+
+def names(emulator, kind):
+    """The names of the project's instances or disks in the zone, as the API lists them."""
+    listed = emulator.call('GET', '/compute/v1/projects/prov-project/zones/%s/%s' % (PROV_ZONE, kind))
+    return sorted(item['name'] for item in listed.get('items', []))
+
+
+def test_provision_rides_out_a_429_and_503_storm(provision, emulator):
+    emulator.inject(status=429, path='/instances$', method='POST', times=3, reason='rateLimitExceeded')
+    emulator.inject(status=503, path='/firewalls', method='GET', times=2)
+    proc = provision()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    posts = [e['status'] for e in emulator.requests() if e['method'] == 'POST' and e['path'].endswith('/instances')]
+    assert posts == [429, 429, 429, 200]
+    mark = emulator.mark()
+    again = provision()
+    assert again.returncode == 0 and emulator.mutating_requests(since=mark) == []
+
+
+def test_provision_after_a_lost_insert_answer_fails_clearly_and_a_rerun_converges(provision, emulator):
+    # the insert takes effect but its answer is lost (a dropped connection): the retried insert meets the
+    # instance it made, and the run fails naming it; the re-run adopts it: no duplicate, no orphan disk
+    emulator.inject(status=503, path='/instances$', method='POST', after=True)
+    first = provision()
+    assert first.returncode != 0
+    assert 'cannot create instance %s' % provision.name in first.stdout
+    assert 'an instance named %s already exists' % provision.name in first.stdout
+    again = provision()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert names(emulator, 'instances') == [provision.name]
+    assert names(emulator, 'disks') == sorted([provision.name, provision.name + '-data'])  # boot and data
+    mark = emulator.mark()
+    assert provision().returncode == 0 and emulator.mutating_requests(since=mark) == []
+
+
+def test_provision_after_a_failed_insert_operation_leaves_nothing_and_a_rerun_creates_it(provision, emulator):
+    emulator.inject(operation_error={'code': 'ZONE_RESOURCE_POOL_EXHAUSTED',
+                                     'message': 'The zone does not have enough resources available.'},
+                    path='/instances$', method='POST')
+    first = provision()
+    assert first.returncode != 0
+    assert 'cannot create instance %s' % provision.name in first.stdout
+    assert 'The zone does not have enough resources available.' in first.stdout
+    assert names(emulator, 'instances') == [] and names(emulator, 'disks') == []  # no orphan disk
+    again = provision()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert names(emulator, 'instances') == [provision.name]
+    assert names(emulator, 'disks') == sorted([provision.name, provision.name + '-data'])
