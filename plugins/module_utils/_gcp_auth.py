@@ -16,20 +16,35 @@ Only this file decides how an `auth_kind` becomes credentials.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
-import traceback
+import sys
 
 from ansible.module_utils.basic import env_fallback
 
-GOOGLE_AUTH_IMPORT_ERROR = None
-try:
-    import google.auth
-    import google.auth.exceptions
-    import google.auth.transport.requests
-    import google.oauth2.credentials
-    import google.oauth2.service_account
-except ImportError:  # pragma: no cover - reported through missing_required_lib
-    GOOGLE_AUTH_IMPORT_ERROR = traceback.format_exc()
+
+def _find_google_auth():
+    """None when google-auth is installed, else why not (found without importing it)."""
+    try:
+        if importlib.util.find_spec('google.auth') is not None:
+            return None
+    except (ImportError, ValueError) as exc:
+        return 'cannot import google.auth: %s: %s' % (type(exc).__name__, exc)
+    return 'cannot import google.auth: no module named google.auth'
+
+
+# google-auth (and requests under it) is imported on first use, not with this file: reading
+# a registry anonymously or with a password needs none of it (0.1 s of a module's start-up).
+GOOGLE_AUTH_IMPORT_ERROR = _find_google_auth()
+_AUTH_MODULES = ('google.auth', 'google.auth.exceptions', 'google.auth.transport.requests',
+                 'google.oauth2.credentials', 'google.oauth2.service_account')
+
+
+def _google():
+    """The `google` package with the google-auth modules used here imported."""
+    for name in _AUTH_MODULES:
+        importlib.import_module(name)
+    return sys.modules['google']
 
 AUTH_KINDS = ('application', 'serviceaccount', 'accesstoken', 'machineaccount')
 DEFAULT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform']
@@ -105,6 +120,12 @@ def get_credentials(params):
     if GOOGLE_AUTH_IMPORT_ERROR:
         raise GcpAuthError('the Python library google-auth is required on the host running the task '
                            '(pip install google-auth)')
+    try:
+        google = _google()
+    except ImportError as exc:
+        raise GcpAuthError('the Python library google-auth is installed but cannot be imported on the host running '
+                           'the task (%s: %s); reinstall it (pip install --force-reinstall google-auth)'
+                           % (type(exc).__name__, exc)) from None
     kind = params.get('auth_kind') or 'application'
     scopes = expand_scopes(params.get('scopes'))
     project = params.get('project')
@@ -121,7 +142,7 @@ def get_credentials(params):
             if not token:
                 raise GcpAuthError('auth_kind=accesstoken needs access_token (or CLOUDSDK_AUTH_ACCESS_TOKEN), '
                                    'e.g. the output of `gcloud auth print-access-token`')
-            credentials = _StaticToken(token=token.strip())
+            credentials = _static_token_class()(token=token.strip())
         elif kind == 'machineaccount':
             # imported here: it reads GCE_METADATA_HOST/GCE_METADATA_IP when first imported
             compute_engine = importlib.import_module('google.auth.compute_engine')
@@ -141,14 +162,23 @@ def get_credentials(params):
     return credentials, project
 
 
-if GOOGLE_AUTH_IMPORT_ERROR is None:
-    class _StaticToken(google.oauth2.credentials.Credentials):
-        """A bare access token: it cannot be refreshed, so a refusal says so plainly."""
+_STATIC_TOKEN = []
 
-        def refresh(self, request):
-            raise google.auth.exceptions.RefreshError(
-                'the access token was refused (HTTP 401): it is expired or not valid for this API; get a new one, '
-                'e.g. with `gcloud auth print-access-token`')
+
+def _static_token_class():
+    """google.oauth2 Credentials for a bare access token (the class is made on first use)."""
+    if not _STATIC_TOKEN:
+        google = _google()
+
+        class _StaticToken(google.oauth2.credentials.Credentials):
+            """A bare access token: it cannot be refreshed, so a refusal says so plainly."""
+
+            def refresh(self, request):
+                raise google.auth.exceptions.RefreshError(
+                    'the access token was refused (HTTP 401): it is expired or not valid for this API; get a new '
+                    'one, e.g. with `gcloud auth print-access-token`')
+        _STATIC_TOKEN.append(_StaticToken)
+    return _STATIC_TOKEN[0]
 
 
 def _service_account_info(params):
@@ -183,6 +213,7 @@ def _service_account_info(params):
 
 def access_token(credentials):
     """A current bearer token for `credentials` (refreshing them when needed)."""
+    google = _google()
     try:
         if not credentials.valid:
             credentials.refresh(google.auth.transport.requests.Request())

@@ -47,6 +47,16 @@ def test_importing_the_google_plugins_imports_no_compute_library():
     assert out == {'services': [], 'compute_v1': False, 'version': False}
 
 
+def test_image_tag_info_imports_google_auth_only_to_use_it():
+    # an anonymous or password registry read needs no google-auth (0.1 s of start-up)
+    out = run_python('''
+        import json, sys
+        import %s.modules.image_tag_info
+        print(json.dumps({'google.auth': 'google.auth' in sys.modules, 'google.oauth2': 'google.oauth2' in sys.modules}))
+    ''' % PLUGINS)
+    assert out == {'google.auth': False, 'google.oauth2': False}
+
+
 def test_the_api_imports_only_the_services_it_uses():
     out = run_python(loaded_services_code('''
         from %s.module_utils._gcp_client import ComputeApi
