@@ -7,6 +7,7 @@ import subprocess
 
 from fixtures_offload import container_state, docker, wait_for
 
+
 def _follower_waiting():
     """Is a job_log follower waiting on the end of offload-1-review's run?"""
     for pid in filter(str.isdigit, os.listdir('/proc')):

@@ -16,7 +16,9 @@ import subprocess
 
 import pytest
 from fixtures_cosworker import CosWorker
-from fixtures_offload import ROOT, Worker, docker, wait_for
+from fixtures_offload import ROOT, Worker, docker
+# the provision fixture: a fresh worker name, alias file and maintainer stand-in per test
+from test_provision import ZONE as PROV_ZONE, provision  # noqa: F401 pylint: disable=unused-import
 
 FAULT_PRS = range(20, 40)
 
@@ -284,9 +286,6 @@ def test_a_job_filling_the_disk_says_so_and_a_rerun_converges(small_disk, keep):
 
 # ---- the Compute API misbehaving during provision.yml -----------------------------------------
 # (cos_instance's own retries and errors: test_cos_instance.py, "faults"; here the whole playbook)
-
-from test_provision import ZONE as PROV_ZONE, api, provision  # noqa: E402,F401  (the provision fixture)
-
 
 def names(emulator, kind):
     """The names of the project's instances or disks in the zone, as the API lists them."""
