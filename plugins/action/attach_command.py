@@ -11,7 +11,11 @@ import shlex
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_name, validate_container_name
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    job_name,
+    validate_command,
+    validate_container_name,
+)
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 
@@ -20,11 +24,13 @@ class ActionModule(WorkerAction):
         'pr': {'type': 'raw'},
         'action': {'type': 'raw', 'default': 'review'},
         'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
-        'shell': {'type': 'list', 'elements': 'str', 'default': ['/bin/bash']},
+        # raw: a string is refused (a list would split it at commas)
+        'shell': {'type': 'raw', 'default': ['/bin/bash']},
     }
 
     def act(self, args, task_vars):
         docker = args['docker_bin']
+        args['shell'] = validate_command(args['shell'], 'shell')
         if args['pr'] not in (None, ''):
             target = job_name(args['pr'], args['action'])
         else:

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
+    MAX_GRACE,
     disk_full,
     disk_full_message,
     job_name,
@@ -31,6 +32,7 @@ class ActionModule(WorkerAction):
         'data_root': {'type': 'str', 'required': True},
         'start_head': {'type': 'str'},
     }
+    RANGES = {'lock_grace': (0, MAX_GRACE, 'seconds')}
 
     def act(self, args, task_vars):
         docker = args['docker_bin']

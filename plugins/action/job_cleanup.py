@@ -9,6 +9,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
+    MAX_GRACE,
     validate_action,
     validate_container_name,
     validate_pr,
@@ -29,6 +30,7 @@ class ActionModule(WorkerAction):
         'remove_main': {'type': 'bool', 'default': False},
         'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
     }
+    RANGES = {'grace': (0, MAX_GRACE, 'seconds')}
 
     def act(self, args, task_vars):
         docker = args['docker_bin']

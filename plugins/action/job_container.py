@@ -12,10 +12,13 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    MAX_LINES,
+    MAX_TIMEOUT,
     disk_full_message,
     exit_reason,
     job_run_argv,
     job_spec,
+    validate_env,
     validate_worker_path,
 )
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
@@ -66,7 +69,8 @@ class ActionModule(WorkerAction):
         'action': {'type': 'raw', 'default': 'review'},
         'data_root': {'type': 'str', 'required': True},
         'image': {'type': 'str', 'required': True},
-        'command': {'type': 'list', 'elements': 'str'},
+        # raw: job_spec refuses a string (a list would split it at commas)
+        'command': {'type': 'raw'},
         'timeout': {'type': 'int', 'default': 3600},
         'gemini_dir': {'type': 'str'},
         'env': {'type': 'dict', 'default': {}},
@@ -74,11 +78,13 @@ class ActionModule(WorkerAction):
         'tail_lines': {'type': 'int', 'default': 40},
         'gh_token_file': {'type': 'str'},
     }
+    RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'tail_lines': (0, MAX_LINES, 'lines')}
 
     def act(self, args, task_vars):
         docker = args['docker_bin']
         spec = job_spec(args['pr'], args['action'], args['data_root'], args['image'],
                         command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'])
+        args['env'] = validate_env(args['env'])
         name = spec['name']
         worker = self._worker_name(task_vars)
         state, token = self._precheck(name, docker, args['gh_token_file'])

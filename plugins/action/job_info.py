@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import validate_container_name
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import MAX_GRACE, validate_container_name
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_state import read_jobs
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
@@ -16,6 +16,7 @@ class ActionModule(WorkerAction):
         'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
         'grace': {'type': 'int', 'default': 600},
     }
+    RANGES = {'grace': (0, MAX_GRACE, 'seconds')}
 
     def act(self, args, task_vars):
         maintainer = validate_container_name(args['maintainer'], 'maintainer')

@@ -10,7 +10,12 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_name, validate_worker_path
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    MAX_LINES,
+    MAX_TIMEOUT,
+    job_name,
+    validate_worker_path,
+)
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 # Prints the newest log of a job folder and its exit code. With follow ($2 = 1),
@@ -39,6 +44,7 @@ class ActionModule(WorkerAction):
         'lines': {'type': 'int', 'default': 200},
         'log_dest': {'type': 'path', 'default': '~/.cache/gcli-offload/logs'},
     }
+    RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'lines': (0, MAX_LINES, 'lines')}
 
     def act(self, args, task_vars):
         docker = args['docker_bin']

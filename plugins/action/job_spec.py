@@ -24,6 +24,7 @@ ARGUMENT_SPEC = {
     'timeout': {'type': 'raw', 'default': 3600},
     'gemini_dir': {'type': 'raw'},
     'keep_worktree': {'type': 'raw', 'default': False},
+    'lock_grace': {'type': 'raw'},
 }
 
 

@@ -35,6 +35,7 @@ class ActionModule(WorkerAction):
         'timeout': {'type': 'int', 'default': 600},
         'interval': {'type': 'int', 'default': 5},
     }
+    RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'interval': (1, MAX_TIMEOUT, 'seconds')}
 
     # Seams for the unit tests (a fake clock).
     _clock = staticmethod(time.monotonic)

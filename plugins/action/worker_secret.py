@@ -9,23 +9,26 @@ import hashlib
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JOB_UID, validate_worker_path
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JOB_UID, MAX_UID, validate_worker_path
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 # Run on the worker; the secret arrives on standard input, never in argv.
-# Refuses any directory that is not a tmpfs, writes through a temporary file
+# Refuses any directory that is not on a tmpfs (before making it), writes through a temporary file
 # in the same directory and renames it into place.
 WRITE_SCRIPT = r'''
 set -eu
 path=$1 uid=$2
 dir=${path%/*}
 umask 077
-mkdir -p "$dir"
-fs=$(stat -f -c %T "$dir")
+# The nearest existing directory tells the file system: nothing is made before.
+probe=$dir
+while [ ! -d "$probe" ]; do probe=${probe%/*}; probe=${probe:-/}; done
+fs=$(stat -f -c %T "$probe")
 if [ "$fs" != tmpfs ]; then
   echo "error=$dir is on $fs, not tmpfs: a secret never goes to a persistent disk"
   exit 3
 fi
+mkdir -p "$dir"
 tmp=$(mktemp "$dir/.secret.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 cat >"$tmp"
@@ -50,6 +53,7 @@ class ActionModule(WorkerAction):
         'owner': {'type': 'int', 'default': JOB_UID},
         'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
     }
+    RANGES = {'owner': (0, MAX_UID, '')}
 
     def act(self, args, task_vars):
         path = validate_worker_path(args['path'], 'path')

@@ -36,6 +36,11 @@ JOB_USER = '%d:%d' % (JOB_UID, JOB_UID)
 
 MAX_PR = 10 ** 9
 MAX_TIMEOUT = 7 * 24 * 3600
+# Upper bounds of the other counts the plugins take (seconds, lines, uids).
+MAX_GRACE = 30 * 24 * 3600
+MAX_LINES = 10 ** 7
+MAX_UID = 2 ** 31 - 2
+MAX_PATH = 1024
 
 # A worker path must be something we can pass through `--mount` and a remote
 # shell without any quoting subtlety: absolute, no `..`, a plain character set.
@@ -56,6 +61,11 @@ _URL_RE = re.compile(
     r'|/[^\s\'"`$;|&<>\\]+)$'
 )
 _CONTAINER_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$')
+# The docker client: a command name (found in PATH) or an absolute path.
+_DOCKER_BIN_RE = re.compile(r'^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}|/[A-Za-z0-9._/+-]{1,1023})$')
+_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,255}$')
+# Only ASCII digits: int() also takes other scripts' digits ('١٢٣'), '1_000' and spaces.
+_DECIMAL_RE = re.compile(r'^-?[0-9]{1,40}$')
 
 
 class JobInputError(ValueError):
@@ -97,10 +107,11 @@ def validate_action(value, variable='action'):
 
 
 def validate_worker_path(value, variable):
-    if not isinstance(value, str) or not _PATH_RE.match(value):
+    if not isinstance(value, str) or len(value) > MAX_PATH or not _PATH_RE.match(value):
         raise JobInputError(
             variable,
-            'must be an absolute path of letters, digits and . _ / + - only, got %s' % _shown(value))
+            'must be an absolute path of letters, digits and . _ / + - only (%d characters at most), got %s'
+            % (MAX_PATH, _shown(value)))
     parts = value.split('/')
     if '..' in parts or '.' in parts:
         raise JobInputError(variable, 'must not contain . or .. components, got %s' % _shown(value))
@@ -139,18 +150,60 @@ def validate_command(value, variable='offload_job_command'):
     return list(value)
 
 
-def validate_timeout(value, variable='offload_job_timeout'):
+def validate_int(value, variable, minimum, maximum, unit='', what=None):
+    """Return value as an int between minimum and maximum, or raise JobInputError.
+
+    Takes an int, an integral float, or a string of ASCII digits (extra vars are
+    strings); refuses bools, fractions, other scripts' digits, spaces and '_'.
+    """
+    shown_unit = ' ' + unit if unit else ''
+    what = what or ('a whole number of' if unit else 'a whole number')
+    number = None
     if isinstance(value, bool):
-        raise JobInputError(variable, 'must be a number of seconds, got %s' % _shown(value))
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        raise JobInputError(variable, 'must be a number of seconds, got %s' % _shown(value))
-    if isinstance(value, float) and value != seconds:
-        raise JobInputError(variable, 'must be a whole number of seconds, got %s' % _shown(value))
-    if not 1 <= seconds <= MAX_TIMEOUT:
-        raise JobInputError(variable, 'must be between 1 and %d seconds, got %s' % (MAX_TIMEOUT, _shown(value)))
-    return seconds
+        pass
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():  # also NaN and infinities
+            raise JobInputError(variable, 'must be a whole number%s, got %s' % (shown_unit, _shown(value)))
+        number = int(value)
+    elif isinstance(value, str) and _DECIMAL_RE.match(value):
+        number = int(value)
+    if number is None:
+        raise JobInputError(variable, 'must be %s%s, got %s' % (what, shown_unit, _shown(value)))
+    if not minimum <= number <= maximum:
+        raise JobInputError(variable, 'must be between %d and %d%s, got %s'
+                            % (minimum, maximum, shown_unit, _shown(value)))
+    return number
+
+
+def validate_timeout(value, variable='offload_job_timeout', maximum=MAX_TIMEOUT):
+    return validate_int(value, variable, 1, maximum, 'seconds', 'a number of')
+
+
+def validate_docker_bin(value, variable='docker_bin'):
+    """The docker client: a command name or an absolute path, nothing a shell would read."""
+    if not isinstance(value, str) or not _DOCKER_BIN_RE.match(value) or '..' in value.split('/'):
+        raise JobInputError(variable, 'must be a command name or an absolute path (letters, digits and . _ / + -, '
+                                      'no ..), such as docker or /usr/bin/docker, got %s' % _shown(value))
+    return value
+
+
+def validate_env(value, variable='env'):
+    """Environment variables for a container: names [A-Za-z_][A-Za-z0-9_]*, string values without NUL."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise JobInputError(variable, 'must be a dictionary of variable names to values, got %s' % _shown(value))
+    env = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _ENV_NAME_RE.match(key):
+            raise JobInputError(variable, 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % _shown(key))
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)) or '\0' in str(item):
+            raise JobInputError(variable, 'the value of %s must be a string without NUL bytes, got %s'
+                                % (key, _shown(item)))
+        env[key] = str(item)
+    return env
 
 
 def validate_container_name(value, variable):
@@ -208,7 +261,7 @@ def job_labels(pr, action):
 
 
 def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, command=None,
-             timeout=3600, gemini_dir=None, keep_worktree=False):
+             timeout=3600, gemini_dir=None, keep_worktree=False, lock_grace=None):
     """Validate every input of a job and derive all of its names and paths.
 
     Raises JobInputError naming the first offending variable. repo_url may be
@@ -226,6 +279,8 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     gemini_dir = validate_worker_path(gemini_dir or data_root + '/gemini', 'offload_gemini_dir')
     if not isinstance(keep_worktree, bool):
         raise JobInputError('offload_keep_worktree', 'must be a boolean, got %s' % _shown(keep_worktree))
+    if lock_grace is not None:
+        validate_int(lock_grace, 'offload_lock_grace', 0, MAX_GRACE, 'seconds')
     name = job_name(pr, action)
     return {
         'pr': pr,

@@ -50,6 +50,12 @@ options:
   gemini_dir:
     description: Worker directory mounted read-only at C(/home/node/.gemini) in the job. Defaults to O(data_root)C(/gemini).
     type: raw
+  lock_grace:
+    description:
+      - Seconds during which another run's hold on the same worktree is respected (M(gcli.offload.git_worktree)'s
+        O(gcli.offload.git_worktree#module:lock_grace)); checked here so that a bad value stops the play before the
+        worker is touched. Not part of RV(job).
+    type: raw
   keep_worktree:
     description: Whether the job's worktree is kept after the job.
     type: raw

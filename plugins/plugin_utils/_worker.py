@@ -26,6 +26,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     LABEL_PREFIX,
     JobInputError,
     MANAGED_LABEL,
+    validate_docker_bin,
+    validate_int,
 )
 
 # What docker says when it refuses an exec because of the container's state
@@ -52,11 +54,19 @@ class WorkerAction(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
     ARGUMENT_SPEC = {}
+    # Whole-number options: name -> (minimum, maximum, unit). Checked on the value as
+    # given (validate_int): the argument spec's int also takes '١٢٣', '1_0' and ' 5'.
+    RANGES = {}
 
     def _validated_args(self):
+        """The options, all checked before any command reaches the worker."""
         spec = dict(WORKER_ARGUMENT_SPEC)
         spec.update(self.ARGUMENT_SPEC)
         validation, args = self.validate_argument_spec(argument_spec=spec)
+        validate_docker_bin(args['docker_bin'])
+        for name, (minimum, maximum, unit) in self.RANGES.items():
+            if self._task.args.get(name) is not None:
+                args[name] = validate_int(self._task.args[name], name, minimum, maximum, unit)
         return args
 
     def worker_run(self, argv, what, stdin=None, check=True):
