@@ -28,6 +28,7 @@ from ansible.module_utils.common.yaml import yaml_dump
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
     JobInputError,
+    _shown,
     validate_container_name,
     validate_image,
     validate_worker_path,
@@ -51,12 +52,67 @@ _GCE_NAME_RE = re.compile(r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')
 _ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 _GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)$')
 _SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+$')
+# Compute Engine label keys and values (ASCII: what the API documents for keys).
+_LABEL_KEY_RE = re.compile(r'^[a-z][a-z0-9_-]{0,62}$')
+_LABEL_VALUE_RE = re.compile(r'^[a-z0-9_-]{0,63}$')
+MAX_LABELS = 64
+# A resource given by name, partial path (projects/P/global/networks/N) or URL.
+_REFERENCE_RE = re.compile(r'^(?:https://[A-Za-z0-9.-]+/)?[A-Za-z0-9._:/-]{1,1024}$')
+_EMAIL_RE = re.compile(r'^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$')
+_PROJECT_RE = re.compile(r'^(?:[a-z][-a-z0-9.]{0,62}[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$')
+MAX_DISK_GB = 65536
+MAX_IDLE_STOP_MINUTES = 7 * 24 * 60
 
 
 def validate_gce_name(value, variable):
     if not isinstance(value, str) or not _GCE_NAME_RE.match(value):
         raise JobInputError(variable, 'must be a Compute Engine name (lower-case letters, digits and -, starting '
-                                      'with a letter, at most 63 characters), got %r' % (value,))
+                                      'with a letter, at most 63 characters), got %s' % _shown(value))
+    return value
+
+
+def validate_project(value, variable='project'):
+    """A project ID (optionally domain-scoped, example.com:my-project): it goes into every request's URL."""
+    if not isinstance(value, str) or not _PROJECT_RE.match(value):
+        raise JobInputError(variable, 'must be a Google Cloud project ID (6 to 30 lower-case letters, digits and -, '
+                                      'starting with a letter), got %s' % _shown(value))
+    return value
+
+
+def validate_gce_reference(value, variable):
+    """A resource by name, partial path or URL: plain characters, no empty, . or .. segment, a GCE name last."""
+    if not isinstance(value, str) or not _REFERENCE_RE.match(value):
+        raise JobInputError(variable, 'must be a Compute Engine resource name, path or URL, got %s' % _shown(value))
+    path = re.sub(r'^https://[^/]+/', '', value)
+    if any(part in ('', '.', '..') for part in path.split('/')):
+        raise JobInputError(variable, 'must not contain empty, . or .. path segments, got %s' % _shown(value))
+    validate_gce_name(path.rsplit('/', 1)[-1], variable)
+    return value
+
+
+def validate_labels(labels, variable='labels'):
+    """Compute Engine labels: keys [a-z][a-z0-9_-]*, values [a-z0-9_-]*, 63 characters at most, 64 labels."""
+    if not isinstance(labels, dict):
+        raise JobInputError(variable, 'must be a dictionary, got %s' % _shown(labels))
+    if len(labels) > MAX_LABELS:
+        raise JobInputError(variable, 'must have at most %d labels, got %d' % (MAX_LABELS, len(labels)))
+    out = {}
+    for key, value in labels.items():
+        key, value = str(key), '' if value is None else str(value)
+        if not _LABEL_KEY_RE.match(key):
+            raise JobInputError(variable, 'keys must be lower-case letters, digits, _ and -, starting with a letter, '
+                                          'at most 63 characters, got %s' % _shown(key))
+        if not _LABEL_VALUE_RE.match(value):
+            raise JobInputError(variable, 'the value of %s must be lower-case letters, digits, _ and -, at most 63 '
+                                          'characters, got %s' % (key, _shown(value)))
+        out[key] = value
+    return out
+
+
+def validate_email(value, variable):
+    if not isinstance(value, str) or not _EMAIL_RE.match(value):
+        raise JobInputError(variable, 'must be a service account email (name@project.iam.gserviceaccount.com) or '
+                                      'default, got %s' % _shown(value))
     return value
 
 

@@ -27,6 +27,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     get_credentials,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import RetryPolicy, call
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown
 
 AUTH_REQUESTS_IMPORT_ERROR = None
 try:
@@ -122,8 +123,8 @@ def _check_regex(value, option):
 
 def validate_name(name):
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise TriggerError('name %r is not a valid trigger name: 1 to 64 letters, digits and "-", starting and ending '
-                           'with a letter or a digit' % (name,))
+        raise TriggerError('name %s is not a valid trigger name: 1 to 64 letters, digits and "-", starting and ending '
+                           'with a letter or a digit' % _shown(name))
 
 
 def validate_location(location):

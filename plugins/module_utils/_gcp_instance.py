@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, validate_int
 
 COS_PROJECT = 'cos-cloud'
 DEFAULT_COS_FAMILY = 'cos-stable'
@@ -242,6 +242,8 @@ def _unmanaged_drift(wanted, current):
 def validate_options(params):
     """The desired instance from the module options (validated), or JobInputError."""
     name = ci.validate_gce_name(params['name'], 'name')
+    if params.get('project'):
+        ci.validate_project(params['project'], 'project')
     zone = params['zone']
     if not isinstance(zone, str) or not ci._GCE_NAME_RE.match(zone):
         raise JobInputError('zone', 'must be a zone name such as us-central1-a, got %r' % (zone,))
@@ -251,7 +253,7 @@ def validate_options(params):
     wanted = {
         'name': name, 'zone': zone, 'state': params['state'],
         'machine_type': params['machine_type'],
-        'labels': dict((str(k), str(v)) for k, v in (params.get('labels') or {}).items()),
+        'labels': ci.validate_labels(params.get('labels') or {}),
         'purge_labels': bool(params.get('purge_labels')),
         'tags': list(params.get('tags') or []),
         'provisioning_model': params.get('provisioning_model') or 'STANDARD',
@@ -271,11 +273,22 @@ def validate_options(params):
     }
     if wanted['service_account_email'] == '':
         wanted['service_account_email'] = None
+    if wanted['service_account_email'] not in (None, 'default'):
+        ci.validate_email(wanted['service_account_email'], 'service_account_email')
     for tag in wanted['tags']:
         ci.validate_gce_name(tag, 'tags')
     ci.validate_gce_name(wanted['machine_type'], 'machine_type')
+    for option in ('network', 'subnetwork', 'cos_image'):
+        if wanted[option]:
+            ci.validate_gce_reference(wanted[option], option)
     if wanted['boot_disk_size_gb'] is not None and wanted['boot_disk_size_gb'] < 10:
         raise JobInputError('boot_disk_size_gb', 'must be at least 10 (GB), got %r' % (wanted['boot_disk_size_gb'],))
+    if wanted['boot_disk_size_gb'] is not None:
+        validate_int(wanted['boot_disk_size_gb'], 'boot_disk_size_gb', 10, ci.MAX_DISK_GB, 'GB')
+    if disk.get('size_gb') is not None:
+        wanted['data_disk']['size_gb'] = validate_int(disk['size_gb'], 'data_disk.size_gb', 1, ci.MAX_DISK_GB, 'GB')
+    idle_minutes = validate_int(params.get('idle_stop_minutes') or 0, 'idle_stop_minutes', 0,
+                                ci.MAX_IDLE_STOP_MINUTES, 'minutes')
     if params['state'] in ('started', 'stopped') and not params.get('container'):
         # Power only: start or stop an instance provisioned before, change nothing else.
         wanted['power_only'] = True
@@ -292,7 +305,7 @@ def validate_options(params):
         for key in (USER_DATA, DECLARATION):
             if key in meta:
                 raise JobInputError('metadata', 'must not set %s: the container options render it' % key)
-        meta[USER_DATA] = ci.render_cloud_config(container, device, params.get('idle_stop_minutes') or 0)
+        meta[USER_DATA] = ci.render_cloud_config(container, device, idle_minutes)
         meta[LOGGING] = 'true'
         if wanted['legacy']:
             meta[DECLARATION] = ci.render_declaration(container)

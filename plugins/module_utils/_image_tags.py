@@ -90,6 +90,20 @@ def _needs_change(tag):
             or tag == LATEST or _COMMIT_LIKE_RE.match(tag) is not None)
 
 
+def check_branch_name(branch):
+    """Refuse what no git branch name holds: whitespace and control characters (git check-ref-format).
+
+    branch_to_tag maps any string; a name with a newline or a space is a mistake (or an injection attempt)
+    upstream of it, not a branch.
+    """
+    if not isinstance(branch, str) or branch == '':
+        raise ValueError('a branch name must be a non-empty string, got %r' % (branch,))
+    if len(branch) > 1024 or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in branch):
+        raise ValueError('%r is not a git branch name: no spaces or control characters, 1024 characters at most'
+                         % (branch[:60],))
+    return branch
+
+
 def branch_to_tag(branch):
     """The image tag of a branch: ``main`` -> ``latest``; others as the module doc says.
 

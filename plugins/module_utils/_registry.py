@@ -114,6 +114,9 @@ class ImageName:
         return 'ImageName(%r, %r)' % (self.registry, self.repository)
 
 
+MAX_IMAGE_LENGTH = 512
+
+
 def parse_image(image):
     """Split ``host[:port]/path`` into an ImageName; refuse a tag, a digest or a malformed name.
 
@@ -123,6 +126,9 @@ def parse_image(image):
     if not isinstance(image, str) or not image:
         raise RegistryError('invalid', 'image must be a non-empty string such as '
                             'us-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE')
+    if len(image) > MAX_IMAGE_LENGTH:
+        raise RegistryError('invalid', 'image is %d characters long (%r...): an image name has %d at most'
+                            % (len(image), image[:40], MAX_IMAGE_LENGTH))
     if any(c.isspace() for c in image) or '://' in image:
         raise RegistryError('invalid', 'image %r is not an image name: give host/path, without a scheme '
                             'or spaces (for example us-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE)' % image)

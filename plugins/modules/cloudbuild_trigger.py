@@ -219,7 +219,9 @@ def main():
         api = CloudBuildApi(params)
         result = converge(params, api, check_mode=module.check_mode)
     except TriggerError as exc:
-        module.fail_json(msg='build trigger %s: %s' % (params['name'], exc))
+        # the name may be what is wrong: never echo a huge one whole
+        shown = params['name'] if len(params['name']) <= 64 else params['name'][:60] + '...'
+        module.fail_json(msg='build trigger %s: %s' % (shown, exc))
     except GcpError as exc:
         module.fail_json(msg=str(exc))
     before, after = result.pop('before'), result.pop('after')

@@ -154,8 +154,10 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     compute_types,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown
 
 NAME_RE = re.compile(r'^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$')
+MAX_DESCRIPTION = 2048
 PORT_RE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
 # Fields that a rule of ours never has: any of them set would widen (or change) what the rule lets in.
 FOREIGN_FIELDS = ('source_tags', 'source_service_accounts', 'target_service_accounts', 'destination_ranges', 'denied')
@@ -207,12 +209,17 @@ def normalize_ports(ports):
     return sorted(out, key=lambda p: [int(x) for x in p.split('-')])
 
 
+def check_name(name):
+    """The rule's name (also for state=absent: it goes into the request's URL)."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise FirewallInputError('name: %s is not a valid rule name (lower-case letters, digits and -, starting '
+                                 'with a letter, at most 63 characters)' % _shown(name))
+    return name
+
+
 def desired_rule(params):
     """The rule the options describe, in the comparable form of current_rule(); raises FirewallInputError."""
-    name = params['name']
-    if not NAME_RE.match(name or ''):
-        raise FirewallInputError('name: %r is not a valid rule name (lower-case letters, digits and -, starting '
-                                 'with a letter, at most 63 characters)' % (name,))
+    name = check_name(params['name'])
     network = _basename(params['network'])
     if not NAME_RE.match(network):
         raise FirewallInputError('network: %r is not a network name or URL' % (params['network'],))
@@ -226,6 +233,9 @@ def desired_rule(params):
     priority = params['priority']
     if not 0 <= priority <= 65535:
         raise FirewallInputError('priority: %r is not between 0 and 65535' % (priority,))
+    if len(params['description'] or '') > MAX_DESCRIPTION:
+        raise FirewallInputError('description: %d characters, the API takes %d at most'
+                                 % (len(params['description']), MAX_DESCRIPTION))
     return {
         'name': name,
         'network': network,
@@ -332,6 +342,7 @@ def main():
     name = params['name']
     try:
         want = desired_rule(params) if params['state'] == 'present' else None
+        check_name(name)
     except FirewallInputError as exc:
         module.fail_json(msg='invalid firewall rule %s: %s (nothing was changed)' % (name, exc))
 

@@ -280,6 +280,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import Ret
 from ansible_collections.gcli.offload.plugins.module_utils._image_tags import (
     LATEST,
     branch_to_tag,
+    check_branch_name,
     is_valid_tag,
     pull_request_tag,
 )
@@ -291,8 +292,11 @@ from ansible_collections.gcli.offload.plugins.module_utils._registry import (
     parse_image,
     pinned_reference,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, validate_int
 
 REQUEST_TIMEOUT = 60.0
+MAX_PARALLEL = 32
+MAX_PAGE_SIZE = 10000
 
 
 def argument_spec():
@@ -329,6 +333,7 @@ def requested_tag(params):
         if not isinstance(params['branch'], str) or params['branch'] == '':
             raise RegistryError('invalid', 'branch must be a non-empty branch name')
         try:
+            check_branch_name(params['branch'])
             rule = pull_request_tag if params.get('pull_request') else branch_to_tag
             return rule(params['branch'])
         except ValueError as exc:
@@ -367,6 +372,12 @@ def resolve(params, client=None, policy=None):
     """Run the module's logic; returns the result dict (raises RegistryError/GcpAuthError)."""
     name = parse_image(params['image'])
     want = requested_tag(params)
+    for option, maximum in (('parallel', MAX_PARALLEL), ('page_size', MAX_PAGE_SIZE)):
+        if params.get(option) is not None:
+            try:
+                validate_int(params[option], option, 1, maximum)
+            except JobInputError as exc:
+                raise RegistryError('invalid', str(exc))
     if policy is None:
         policy = RetryPolicy.from_params(params)
     if client is None:
