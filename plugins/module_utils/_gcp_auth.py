@@ -46,6 +46,7 @@ def _google():
         importlib.import_module(name)
     return sys.modules['google']
 
+
 AUTH_KINDS = ('application', 'serviceaccount', 'accesstoken', 'machineaccount')
 DEFAULT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform']
 SCOPE_PREFIX = 'https://www.googleapis.com/auth/'

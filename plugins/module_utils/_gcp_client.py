@@ -78,7 +78,7 @@ class _LazyComputePackage(types.ModuleType):
         if importlib.util.find_spec('%s.%s' % (self.__name__, name)) is not None:
             return importlib.import_module('%s.%s' % (self.__name__, name))
         with _LOCK:
-            if type(self) is _LazyComputePackage:
+            if isinstance(self, _LazyComputePackage):  # not yet run by another thread
                 self.__class__ = types.ModuleType
                 try:
                     self.__spec__.loader.exec_module(self)
