@@ -180,7 +180,8 @@ def test_firewall_drift_is_corrected_and_world_refused(provision, emulator):
 def test_invalid_variables_are_refused_before_any_call(provision, emulator, bad):
     proc = provision('provision.yml', **bad)
     assert proc.returncode != 0
-    assert 'Nothing was changed' in proc.stdout
+    assert 'invalid provisioning input %s: ' % next(iter(bad)) in proc.stdout  # names the variable
+    assert '(nothing was changed)' in proc.stdout
     assert emulator.requests() == []
     assert not provision.config.exists()
 

@@ -22,7 +22,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_timeout,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, parse_image
-from ansible_collections.gcli.offload.plugins.modules import compute_firewall as fw
+from ansible_collections.gcli.offload.plugins.module_utils import _gcp_firewall as fw
 from ansible_collections.gcli.offload.plugins.modules import image_tag_info
 
 HUGE = 'x' * 100000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.cloud import compute_v1
 
-from ansible_collections.gcli.offload.plugins.modules import compute_firewall as fw
+from ansible_collections.gcli.offload.plugins.module_utils import _gcp_firewall as fw
 
 IAP = '35.235.240.0/20'
 

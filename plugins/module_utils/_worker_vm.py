@@ -1,0 +1,201 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every input of provision.yml and teardown.yml, checked before the first request.
+
+The worker_vm role makes several requests (the firewall rule, then the
+instance): a bad value for the instance must not be found only after the rule
+was made. So the role checks everything first, through this one function,
+which applies the very rules the modules apply (_gcp_instance.validate_options
+for cos_instance, _gcp_firewall.desired_rule for compute_firewall) and adds the
+role's own (the SSH alias, the waits). Each refusal names the role variable.
+Nothing here sends a request.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import FirewallInputError, desired_rule, shown
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import validate_options
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_int
+
+PREFIX = 'offload_'
+# The role's variables, without PREFIX, and their defaults (roles/worker_vm/defaults/main.yml).
+DEFAULTS = {
+    'worker_name': None, 'project': '', 'zone': 'us-central1-a', 'machine_type': 'n2-standard-8',
+    'cos_image': '', 'boot_disk_size_gb': 10, 'data_disk_name': '', 'data_disk_size_gb': 200,
+    'data_root': '/mnt/disks/offload', 'spot': False, 'network': 'default', 'subnetwork': '',
+    'external_ip': True, 'network_tags': ['gcli-offload-ssh'], 'worker_labels': {},
+    'maintainer_image': '', 'maintainer_name': 'maintainer-worker', 'idle_stop_minutes': 60,
+    'worker_service_account': 'default', 'firewall_name': 'gcli-offload-ssh-from-iap',
+    'ssh_source_ranges': ['35.235.240.0/20'], 'ssh_allow_any_source': False, 'ssh_access': 'iap',
+    'ssh_host': '', 'ssh_port': 22, 'ssh_user': '', 'ssh_key': '~/.ssh/google_compute_engine',
+    'ssh_known_hosts': '~/.ssh/google_compute_known_hosts', 'ssh_alias': 'gcli-worker',
+    'ssh_config': '~/.ssh/gcli-offload.conf', 'gcloud_bin': 'gcloud', 'wait_timeout': 600, 'wait_interval': 5,
+}
+# cos_instance's option (as validate_options names it) -> the role variable (without PREFIX).
+INSTANCE_VARIABLES = {
+    'name': 'worker_name', 'project': 'project', 'zone': 'zone', 'machine_type': 'machine_type',
+    'cos_image': 'cos_image', 'boot_disk_size_gb': 'boot_disk_size_gb', 'data_disk.name': 'data_disk_name',
+    'data_disk.device_name': 'data_root', 'data_disk.size_gb': 'data_disk_size_gb', 'network': 'network',
+    'subnetwork': 'subnetwork', 'tags': 'network_tags', 'labels': 'worker_labels',
+    'service_account_email': 'worker_service_account', 'idle_stop_minutes': 'idle_stop_minutes',
+    'container': 'maintainer_image', 'container.image': 'maintainer_image', 'container.name': 'maintainer_name',
+}
+# compute_firewall's option (the prefix of its message) -> the role variable.
+FIREWALL_VARIABLES = {
+    'name': 'firewall_name', 'network': 'network', 'target_tags': 'network_tags',
+    'source_ranges': 'ssh_source_ranges', 'priority': 'firewall_name', 'description': 'firewall_name',
+}
+ZONE_RE = re.compile(r'^[a-z]+-[a-z]+[0-9]+-[a-z]$')
+DATA_ROOT_RE = re.compile(r'^/mnt/disks/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$')
+SSH_ALIAS_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
+SSH_USER_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]{0,255}$')
+SSH_HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$')
+# A file path written into the SSH config between double quotes.
+SSH_PATH_RE = re.compile(r'^[^"\\\x00-\x1f\x7f]{1,1024}$')
+COMMAND_RE = re.compile(r'^[A-Za-z0-9_./-]{1,1024}$')
+ACCESS = ('iap', 'direct')
+MAX_WAIT = 24 * 3600
+
+
+def _variable(name):
+    return PREFIX + name
+
+
+def _bool(values, name):
+    value = values[name]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ('true', 'yes', 'on', '1', 'false', 'no', 'off', '0'):
+        return value.lower() in ('true', 'yes', 'on', '1')
+    raise JobInputError(_variable(name), 'must be a boolean (true or false), got %s' % _shown(value))
+
+
+def _match(values, name, regex, what, allow_empty=False):
+    value = values[name]
+    if allow_empty and value in ('', None):
+        return ''
+    if not isinstance(value, str) or not regex.match(value):
+        raise JobInputError(_variable(name), 'must be %s, got %s' % (what, _shown(value)))
+    return value
+
+
+def _list_of_str(values, name):
+    value = values[name]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+        raise JobInputError(_variable(name), 'must be a list of strings, got %s' % _shown(value))
+    return list(value)
+
+
+def _renamed(exc, variables):
+    """The JobInputError of a module's option, as one of the role variable behind it."""
+    text = str(exc)
+    option, sep, message = text.partition(': ')
+    if not sep or option not in variables:
+        option, message = getattr(exc, 'variable', None), text
+    name = variables.get(option)
+    if name is None:
+        return JobInputError('provision', text)
+    return JobInputError(_variable(name), message)
+
+
+def _ssh(values):
+    """The role's own rules: the SSH alias and how provision waits for the worker."""
+    access = values['ssh_access']
+    if access not in ACCESS:
+        raise JobInputError(_variable('ssh_access'), 'must be one of %s, got %s' % (', '.join(ACCESS), _shown(access)))
+    return {
+        'access': access,
+        'alias': _match(values, 'ssh_alias', SSH_ALIAS_RE, 'an SSH host alias (letters, digits and . _ -)'),
+        'user': _match(values, 'ssh_user', SSH_USER_RE, 'a POSIX user name (your OS Login user)'),
+        'host': _match(values, 'ssh_host', SSH_HOST_RE, 'a host name or IP address', allow_empty=True),
+        'port': validate_int(values['ssh_port'], _variable('ssh_port'), 1, 65535),
+        'key': _match(values, 'ssh_key', SSH_PATH_RE, 'a file path without quotes, backslashes or control characters'),
+        'known_hosts': _match(values, 'ssh_known_hosts', SSH_PATH_RE,
+                              'a file path without quotes, backslashes or control characters'),
+        'config': _match(values, 'ssh_config', SSH_PATH_RE,
+                         'a file path without quotes, backslashes or control characters'),
+        'gcloud_bin': _match(values, 'gcloud_bin', COMMAND_RE, 'a command name or path (letters, digits and _ . / -)'),
+        'wait_timeout': validate_int(values['wait_timeout'], _variable('wait_timeout'), 1, MAX_WAIT, 'seconds'),
+        'wait_interval': validate_int(values['wait_interval'], _variable('wait_interval'), 1, MAX_WAIT, 'seconds'),
+    }
+
+
+def worker_vm_spec(state='present', **given):
+    """Check the role's variables (given without PREFIX; missing ones take the role's
+    defaults) for provisioning (present) or teardown (absent). Return the checked
+    values: {'instance': ..., 'firewall': ..., 'ssh': ...}; raise JobInputError naming
+    the role variable."""
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise JobInputError(_variable(unknown[0]), 'is not a variable of the worker_vm role')
+    values = dict(DEFAULTS, **{k: v for k, v in given.items() if v is not None})
+    name = values['worker_name']
+    if name in (None, ''):
+        raise JobInputError(_variable('worker_name'), 'is required: the worker instance name')
+    zone = _match(values, 'zone', ZONE_RE, 'a zone name such as us-central1-a')
+    data_root = _match(values, 'data_root', DATA_ROOT_RE,
+                       '/mnt/disks/<name> (where COS mounts the data disk; <name> is its device name)')
+    _match(values, 'firewall_name', ci._GCE_NAME_RE, 'a Compute Engine name (lower-case letters, digits and -)')
+    options = {
+        'name': name, 'project': values['project'] or None, 'zone': zone, 'state': 'absent',
+        'machine_type': values['machine_type'],
+        'data_disk': {'name': values['data_disk_name'] or None, 'device_name': data_root.rsplit('/', 1)[-1]},
+    }
+    if state == 'absent':
+        try:
+            wanted = validate_options(options)
+        except JobInputError as exc:
+            raise _renamed(exc, INSTANCE_VARIABLES) from None
+        return {'instance': {'name': wanted['name'], 'zone': zone, 'data_disk': wanted['data_disk']['name']},
+                'firewall': {'name': values['firewall_name']},
+                'ssh': {'alias': _match(values, 'ssh_alias', SSH_ALIAS_RE, 'an SSH host alias')}}
+
+    if values['maintainer_image'] in ('', None):
+        raise JobInputError(_variable('maintainer_image'), (
+            'is required: the image the worker runs as its maintainer container, e.g. -e '
+            'offload_maintainer_image=us-docker.pkg.dev/PROJECT/REPO/maintainer:latest (or set offload_image)'))
+    labels = values['worker_labels']
+    if not isinstance(labels, dict):
+        raise JobInputError(_variable('worker_labels'), 'must be a dictionary of labels, got %s' % _shown(labels))
+    options.update({
+        'state': 'started',
+        'cos_image': values['cos_image'] or None,
+        'boot_disk_size_gb': validate_int(values['boot_disk_size_gb'], _variable('boot_disk_size_gb'), 10,
+                                          ci.MAX_DISK_GB, 'GB'),
+        'network': values['network'], 'subnetwork': values['subnetwork'] or None,
+        'external_ip': _bool(values, 'external_ip'),
+        'tags': _list_of_str(values, 'network_tags'),
+        'labels': dict(labels, type='offload-worker'),
+        'provisioning_model': 'SPOT' if _bool(values, 'spot') else 'STANDARD',
+        'service_account_email': values['worker_service_account'],
+        'idle_stop_minutes': validate_int(values['idle_stop_minutes'], _variable('idle_stop_minutes'), 0,
+                                          ci.MAX_IDLE_STOP_MINUTES, 'minutes'),
+        'container': {'name': values['maintainer_name'], 'image': values['maintainer_image']},
+    })
+    options['data_disk']['size_gb'] = validate_int(values['data_disk_size_gb'], _variable('data_disk_size_gb'), 1,
+                                                   ci.MAX_DISK_GB, 'GB')
+    try:
+        wanted = validate_options(options)
+    except JobInputError as exc:
+        raise _renamed(exc, INSTANCE_VARIABLES) from None
+    try:
+        rule = desired_rule({
+            'name': values['firewall_name'], 'network': values['network'],
+            'source_ranges': _list_of_str(values, 'ssh_source_ranges'),
+            'allow_any_source': _bool(values, 'ssh_allow_any_source'), 'ports': ['22'],
+            'target_tags': options['tags'], 'allow_all_instances': False, 'priority': 1000, 'description': '',
+        })
+    except FirewallInputError as exc:
+        exc = FirewallInputError(str(exc).replace('allow_any_source=true', _variable('ssh_allow_any_source') + '=true'))
+        raise _renamed(exc, FIREWALL_VARIABLES) from None
+    return {
+        'instance': {'name': wanted['name'], 'zone': zone, 'machine_type': wanted['machine_type'],
+                     'data_disk': wanted['data_disk'], 'tags': wanted['tags'], 'labels': wanted['labels'],
+                     'provisioning_model': wanted['provisioning_model'], 'container': wanted['container']},
+        'firewall': shown(rule),
+        'ssh': _ssh(values),
+    }
