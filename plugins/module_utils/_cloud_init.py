@@ -59,7 +59,6 @@ MAX_LABELS = 64
 # A resource given by name, partial path (projects/P/global/networks/N) or URL.
 _REFERENCE_RE = re.compile(r'^(?:https://[A-Za-z0-9.-]+/)?[A-Za-z0-9._:/-]{1,1024}$')
 _EMAIL_RE = re.compile(r'^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$')
-_PROJECT_RE = re.compile(r'^(?:[a-z][-a-z0-9.]{0,62}[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$')
 MAX_DISK_GB = 65536
 MAX_IDLE_STOP_MINUTES = 7 * 24 * 60
 
@@ -68,14 +67,6 @@ def validate_gce_name(value, variable):
     if not isinstance(value, str) or not _GCE_NAME_RE.match(value):
         raise JobInputError(variable, 'must be a Compute Engine name (lower-case letters, digits and -, starting '
                                       'with a letter, at most 63 characters), got %s' % _shown(value))
-    return value
-
-
-def validate_project(value, variable='project'):
-    """A project ID (optionally domain-scoped, example.com:my-project): it goes into every request's URL."""
-    if not isinstance(value, str) or not _PROJECT_RE.match(value):
-        raise JobInputError(variable, 'must be a Google Cloud project ID (6 to 30 lower-case letters, digits and -, '
-                                      'starting with a letter), got %s' % _shown(value))
     return value
 
 

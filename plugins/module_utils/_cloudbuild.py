@@ -6,7 +6,7 @@ comparison with what exists, and the calls, through the collection's Google plum
 (credentials from _gcp_auth, retries and error messages from _gcp_retry).
 
     desired = desired_trigger(params)                 # raises TriggerError, touches nothing
-    api = CloudBuildApi(params)                       # raises GcpAuthError
+    api = CloudBuildApi(params)                       # raises GcpAuthError (also for a bad project)
     current = api.find(params['name'])                # None when absent
     changes = compare(current, desired)               # [] when converged
 """
@@ -25,6 +25,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     GcpAuthError,
     gcp_argument_spec,
     get_credentials,
+    resolve_project,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import RetryPolicy, call
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown
@@ -44,7 +45,7 @@ NAME_RE = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$')
 SUBSTITUTION_KEY_RE = re.compile(r'^_[A-Z0-9_]+$')
 LOCATION_RE = re.compile(r'^[a-z][a-z0-9-]*$')
 GITHUB_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
-SERVICE_ACCOUNT_RE = re.compile(r'^projects/[^/]+/serviceAccounts/[^/]+@[^/]+$')
+SERVICE_ACCOUNT_RE = re.compile(r'^projects/[a-z0-9.:-]+/serviceAccounts/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$')
 
 COMMENT_CONTROL = {
     'disabled': 'COMMENTS_DISABLED',
@@ -68,7 +69,15 @@ HINTS = {
 
 
 class TriggerError(Exception):
-    """The options do not describe a valid trigger; nothing was sent."""
+    """The options do not describe a valid trigger; nothing was sent.
+
+    `option` is the option at fault (None when it is not one option), so a caller
+    with other names for the options (pipeline_spec: playbook variables) can say which.
+    """
+
+    def __init__(self, message, option=None):
+        super().__init__(message)
+        self.option = option
 
 
 def argument_spec():
@@ -108,28 +117,29 @@ def cloudbuild_endpoint(value):
     if not re.match(r'^https?://[^/]+$', value):
         raise TriggerError('api_endpoint %r: expected a server such as http://127.0.0.1:8080 (gcloud\'s '
                            'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD form, http://127.0.0.1:8080/, is accepted)'
-                           % value)
+                           % value, 'api_endpoint')
     return value
 
 
 def _check_regex(value, option):
     if not isinstance(value, str) or value == '':
-        raise TriggerError('%s must be a non-empty regular expression' % option)
+        raise TriggerError('%s must be a non-empty regular expression' % option, option)
     try:
         re.compile(value)
     except re.error as exc:
-        raise TriggerError('%s %r is not a valid regular expression: %s' % (option, value, exc)) from None
+        raise TriggerError('%s %s is not a valid regular expression: %s' % (option, _shown(value), exc), option) from None
 
 
 def validate_name(name):
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise TriggerError('name %s is not a valid trigger name: 1 to 64 letters, digits and "-", starting and ending '
-                           'with a letter or a digit' % _shown(name))
+                           'with a letter or a digit' % _shown(name), 'name')
 
 
 def validate_location(location):
-    if not LOCATION_RE.match(location or ''):
-        raise TriggerError('location %r is not a Cloud Build location (global, us-central1, ...)' % (location,))
+    if not isinstance(location, str) or not LOCATION_RE.fullmatch(location):
+        raise TriggerError('location %s is not a Cloud Build location (global, us-central1, ...)' % _shown(location),
+                           'location')
 
 
 def desired_trigger(params):
@@ -139,27 +149,28 @@ def desired_trigger(params):
     owner, repo = params.get('github_owner'), params.get('github_repo')
     for option, value in (('github_owner', owner), ('github_repo', repo)):
         if not value:
-            raise TriggerError('state=present needs %s (the GitHub repository whose events start builds)' % option)
-        if not GITHUB_NAME_RE.match(value):
-            raise TriggerError('%s %r is not a GitHub owner or repository name' % (option, value))
+            raise TriggerError('state=present needs %s (the GitHub repository whose events start builds)' % option,
+                               option)
+        if not isinstance(value, str) or not GITHUB_NAME_RE.fullmatch(value):
+            raise TriggerError('%s %s is not a GitHub owner or repository name' % (option, _shown(value)), option)
     github = {'owner': owner, 'name': repo}
     invert = bool(params.get('invert_regex'))
     if params['event'] == 'push':
         if bool(params.get('branch')) == bool(params.get('tag')):
             raise TriggerError('event=push needs exactly one of branch (a branch regex, e.g. ^main$) or tag (a tag '
-                               'regex)')
+                               'regex)', 'branch')
         key = 'branch' if params.get('branch') else 'tag'
         _check_regex(params[key], key)
         github['push'] = {key: params[key]}
         if invert:
             github['push']['invertRegex'] = True
         if params.get('comment_control') not in (None, 'disabled'):
-            raise TriggerError('comment_control applies to event=pull_request only')
+            raise TriggerError('comment_control applies to event=pull_request only', 'comment_control')
     else:
         if params.get('tag'):
-            raise TriggerError('event=pull_request takes branch (the base branch regex), not tag')
+            raise TriggerError('event=pull_request takes branch (the base branch regex), not tag', 'tag')
         if not params.get('branch'):
-            raise TriggerError('event=pull_request needs branch, the regex of the base branch (e.g. ^main$)')
+            raise TriggerError('event=pull_request needs branch, the regex of the base branch (e.g. ^main$)', 'branch')
         _check_regex(params['branch'], 'branch')
         github['pullRequest'] = {'branch': params['branch'],
                                  'commentControl': COMMENT_CONTROL[params.get('comment_control') or 'disabled']}
@@ -168,9 +179,10 @@ def desired_trigger(params):
     filename = params.get('filename')
     if not filename:
         raise TriggerError('state=present needs filename, the build config in the repository '
-                           '(e.g. docker/maintainer-worker.yml)')
-    if filename.startswith('/') or '..' in filename.split('/'):
-        raise TriggerError('filename %r must be a path inside the repository, relative to its root' % filename)
+                           '(e.g. docker/maintainer-worker.yml)', 'filename')
+    if not isinstance(filename, str) or filename.startswith('/') or '..' in filename.split('/'):
+        raise TriggerError('filename %s must be a path inside the repository, relative to its root'
+                           % _shown(filename), 'filename')
     trigger = {'name': params['name'], 'github': github, 'filename': filename, 'disabled': bool(params['disabled'])}
     if params.get('description') is not None:
         trigger['description'] = params['description']
@@ -178,11 +190,11 @@ def desired_trigger(params):
     if subs is not None:
         out = {}
         for key, value in subs.items():
-            if not SUBSTITUTION_KEY_RE.match(str(key)):
+            if not SUBSTITUTION_KEY_RE.fullmatch(str(key)):
                 raise TriggerError('substitution %r: user substitutions are named _[A-Z0-9_]+ (e.g. _REPO); '
-                                   'built-in ones (PROJECT_ID, BRANCH_NAME...) cannot be set' % (key,))
+                                   'built-in ones (PROJECT_ID, BRANCH_NAME...) cannot be set' % (key,), 'substitutions')
             if isinstance(value, (dict, list)) or value is None:
-                raise TriggerError('substitution %s must be a string' % key)
+                raise TriggerError('substitution %s must be a string' % key, 'substitutions')
             out[str(key)] = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) \
                 else str(value)
         trigger['substitutions'] = out
@@ -190,9 +202,9 @@ def desired_trigger(params):
         if params.get(option) is not None:
             trigger[field] = list(params[option])
     if params.get('service_account'):
-        if not SERVICE_ACCOUNT_RE.match(params['service_account']):
-            raise TriggerError('service_account %r must be projects/PROJECT/serviceAccounts/EMAIL'
-                               % params['service_account'])
+        if not isinstance(params['service_account'], str) or not SERVICE_ACCOUNT_RE.fullmatch(params['service_account']):
+            raise TriggerError('service_account %s must be projects/PROJECT/serviceAccounts/EMAIL'
+                               % _shown(params['service_account']), 'service_account')
         trigger['serviceAccount'] = params['service_account']
     return trigger
 
@@ -251,10 +263,12 @@ class CloudBuildApi:
             raise GcpAuthError('the Python libraries google-auth and requests are required on the host running the '
                                'task (pip install google-auth requests)')
         self.endpoint = cloudbuild_endpoint(params.get('api_endpoint'))
+        # The project (checked, whatever its source) before any request: it goes into every URL.
         if credentials is None and session is None:
-            credentials, found = get_credentials(params)
-            project = project or found
-        self.project = project or params.get('project')
+            credentials, project = get_credentials(params, project)
+        else:
+            project = resolve_project(params, project)
+        self.project = project
         self.location = params.get('location') or 'global'
         self.session = session or google.auth.transport.requests.AuthorizedSession(credentials)
         kwargs = {'sleep': sleep} if sleep else {}

@@ -10,7 +10,10 @@ API for every Google-facing plugin:
     credentials, project = get_credentials(module.params)   # raises GcpAuthError
     token = access_token(credentials)                         # a bearer token (registries)
 
-Only this file decides how an `auth_kind` becomes credentials.
+Only this file decides how an `auth_kind` becomes credentials, and which project a
+request goes to (resolve_project: the option, else the first of PROJECT_ENV set,
+else the credentials' project). The project goes into every request's URL, so it is
+checked here (validate_project), whatever its source, before any request.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
+import re
 import sys
 
 from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown
 
 
 def _find_google_auth():
@@ -54,15 +61,54 @@ SCOPE_PREFIX = 'https://www.googleapis.com/auth/'
 COMPUTE_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'
 
 
+# Where the project comes from when the option is not set (the first one set), as gcloud reads them.
+PROJECT_ENV = ('CLOUDSDK_CORE_PROJECT', 'GOOGLE_CLOUD_PROJECT', 'GCP_PROJECT')
+# A project ID, optionally domain-scoped (example.com:my-project).
+PROJECT_RE = re.compile(r'^(?:[a-z][-a-z0-9.]{0,62}[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$')
+
+
 class GcpAuthError(Exception):
     """Credentials could not be made; the message says what to do."""
+
+
+def validate_project(value, variable='project'):
+    """A project ID (optionally domain-scoped, example.com:my-project): it goes into every request's URL.
+
+    The one rule for a project, wherever it comes from; raises JobInputError naming `variable`.
+    """
+    if not isinstance(value, str) or not PROJECT_RE.fullmatch(value):
+        raise JobInputError(variable, 'must be a Google Cloud project ID (6 to 30 lower-case letters, digits and -, '
+                                      'starting with a letter), got %s' % _shown(value))
+    return value
+
+
+def resolve_project(params, project=None, credentials_project=None, environ=None):
+    """The project the requests go to, checked by validate_project; raises GcpAuthError.
+
+    The first non-empty of: `project` (given by the calling code), the project option,
+    the environment variables PROJECT_ENV in order, the project the credentials name.
+    A refusal names where the value came from, e.g. "project (from CLOUDSDK_CORE_PROJECT): ...".
+    """
+    environ = os.environ if environ is None else environ
+    candidates = [('project', project), ('project', params.get('project'))]
+    candidates += [('project (from %s)' % name, environ.get(name)) for name in PROJECT_ENV]
+    candidates.append(('project (from the credentials)', credentials_project))
+    for source, value in candidates:
+        if value in (None, ''):
+            continue
+        try:
+            return validate_project(value, source)
+        except JobInputError as exc:
+            raise GcpAuthError('%s; nothing was sent: set it to the project ID (`gcloud projects list` shows '
+                               'it)' % exc) from None
+    raise GcpAuthError('no project: set the project option or %s' % '/'.join(PROJECT_ENV[:2]))
 
 
 def gcp_argument_spec():
     """The options of the `gcli.offload.gcp` doc fragment (a fresh dict each call)."""
     return dict(
-        project=dict(type='str', fallback=(env_fallback, ['CLOUDSDK_CORE_PROJECT', 'GOOGLE_CLOUD_PROJECT',
-                                                          'GCP_PROJECT'])),
+        # no env fallback: resolve_project reads PROJECT_ENV, so a refusal can say where the value came from
+        project=dict(type='str'),
         auth_kind=dict(type='str', choices=list(AUTH_KINDS), default='application',
                        fallback=(env_fallback, ['GCP_AUTH_KIND'])),
         service_account_file=dict(type='path', fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_FILE',
@@ -112,11 +158,14 @@ def _scoped(credentials, scopes):
     return credentials
 
 
-def get_credentials(params):
+def get_credentials(params, project=None, need_project=True):
     """(credentials, project) for the options in `params`; raises GcpAuthError.
 
-    The project is the `project` option, else the one the credentials name (the
-    service-account JSON's project_id, application default credentials' project).
+    The project is resolve_project's: `project`, else the `project` option, else
+    PROJECT_ENV, else the one the credentials name (the service-account JSON's
+    project_id, application default credentials' project), checked. With
+    need_project=False (a caller that sends no project, e.g. a registry read) it is
+    None and nothing about it is checked.
     """
     if GOOGLE_AUTH_IMPORT_ERROR:
         raise GcpAuthError('the Python library google-auth is required on the host running the task '
@@ -129,15 +178,14 @@ def get_credentials(params):
                            % (type(exc).__name__, exc)) from None
     kind = params.get('auth_kind') or 'application'
     scopes = expand_scopes(params.get('scopes'))
-    project = params.get('project')
+    found = None
     try:
         if kind == 'application':
             credentials, found = google.auth.default(scopes=scopes)
-            project = project or found
         elif kind == 'serviceaccount':
             info = _service_account_info(params)
             credentials = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=scopes)
-            project = project or info.get('project_id')
+            found = info.get('project_id')
         elif kind == 'accesstoken':
             token = params.get('access_token')
             if not token:
@@ -158,9 +206,9 @@ def get_credentials(params):
     except (ValueError, KeyError) as exc:
         raise GcpAuthError('auth_kind=%s: the credentials are not usable: %s' % (kind, _first_line(exc))) from None
     credentials = _scoped(credentials, scopes)
-    if not project:
-        raise GcpAuthError('no project: set the project option or CLOUDSDK_CORE_PROJECT/GOOGLE_CLOUD_PROJECT')
-    return credentials, project
+    if not need_project:
+        return credentials, None
+    return credentials, resolve_project(params, project, found)
 
 
 _STATIC_TOKEN = []

@@ -4,7 +4,7 @@
 """Compute Engine API clients that honour api_endpoint, with retries and bounded operation waits.
 
     from ..module_utils._gcp_client import ComputeApi, GcpError, COMPUTE_IMPORT_ERROR
-    api = ComputeApi(module.params)                      # raises GcpError (auth, endpoint)
+    api = ComputeApi(module.params)                      # raises GcpError (auth, endpoint, a bad project)
     instances = api.client('instances')                  # compute_v1.InstancesClient
     inst = api.call(lambda: instances.get(project=api.project, zone=z, instance=n, timeout=api.request_timeout),
                     'get instance %s in %s of project %s' % (n, z, api.project))
@@ -36,6 +36,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     GcpAuthError,
     compute_endpoint,
     get_credentials,
+    resolve_project,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_operations import wait_for_operation
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError, RetryPolicy, call
@@ -151,11 +152,13 @@ class ComputeApi:
         if COMPUTE_IMPORT_ERROR:
             raise GcpAuthError('the Python library google-cloud-compute is required on the host running the task '
                                '(pip install google-cloud-compute)')
+        # The project (checked, whatever its source) before any client exists: it goes into every URL.
         if credentials is None:
-            credentials, found = get_credentials(params)
-            project = project or found
+            credentials, project = get_credentials(params, project)
+        else:
+            project = resolve_project(params, project)
         self.credentials = credentials
-        self.project = project or params.get('project')
+        self.project = project
         self.endpoint = compute_endpoint(params.get('api_endpoint'))
         self.timeout = float(params.get('timeout') or 600)
         self.params = params

@@ -13,6 +13,7 @@ waits.
 from __future__ import annotations
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import validate_project
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, validate_int
 
@@ -243,7 +244,7 @@ def validate_options(params):
     """The desired instance from the module options (validated), or JobInputError."""
     name = ci.validate_gce_name(params['name'], 'name')
     if params.get('project'):
-        ci.validate_project(params['project'], 'project')
+        validate_project(params['project'], 'project')
     zone = params['zone']
     if not isinstance(zone, str) or not ci._GCE_NAME_RE.match(zone):
         raise JobInputError('zone', 'must be a zone name such as us-central1-a, got %r' % (zone,))

@@ -360,7 +360,7 @@ def make_client(params, name, policy):
     elif mode == 'google':
         def token_provider():
             # project is not used to read a registry: the image name holds it
-            credentials, _project = get_credentials(dict(params, project=params.get('project') or '-'))
+            credentials, _project = get_credentials(params, need_project=False)
             return access_token(credentials)
     return RegistryClient(name.registry if name.registry != 'docker.io' else name.api_host(),
                           plain_http=params['plain_http'], validate_certs=params['validate_certs'],

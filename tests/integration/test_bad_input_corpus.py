@@ -54,7 +54,8 @@ WORKER_PLAYBOOKS = ('offload.yml', 'github_auth.yml', 'status.yml', 'logs.yml', 
 CLOUD_PLAYBOOKS = ('provision.yml', 'teardown.yml', 'image_pipeline.yml')
 WORKER_MODULES = ('job_spec', 'maintainer_container', 'git_worktree', 'job_container', 'worker_secret', 'job_info',
                   'job_cleanup', 'job_log', 'attach_command', 'worker_ready')
-CLOUD_MODULES = ('cos_instance', 'compute_firewall', 'cloudbuild_trigger', 'image_tag_info', 'worker_vm_spec')
+CLOUD_MODULES = ('cos_instance', 'compute_firewall', 'cloudbuild_trigger', 'image_tag_info', 'worker_vm_spec',
+                 'pipeline_spec')
 # What a valid control creates (the checks must see it).
 CREATES = {'maintainer_container', 'worker_secret', 'cos_instance', 'compute_firewall', 'cloudbuild_trigger',
            'image_tag_info'}
@@ -349,6 +350,7 @@ def cloud_module_base(target, ctx, emu):
                            'registry_auth': 'anonymous', 'request_retries': 0},
         'worker_vm_spec': {'worker_name': 'corpus-w', 'project': ctx['token'], 'maintainer_image': MAINTAINER_IMAGE,
                            'ssh_user': 'corpus'},
+        'pipeline_spec': {'project': ctx['token'], 'github_owner': 'octo', 'github_repo': 'repo'},
     }[target]
 
 

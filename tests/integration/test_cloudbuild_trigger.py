@@ -232,6 +232,5 @@ def test_options_round_trip_and_regional(emulator, tmp_path):
 def test_pipeline_refuses_missing_repository(emulator, tmp_path, missing):
     mark = emulator.mark()
     proc, _data = pipeline(emulator, tmp_path, extra={missing: ''}, json_out=False)
-    assert proc.returncode != 0 and 'needs offload_pipeline_github_owner and offload_pipeline_github_repo' in \
-        proc.stdout
+    assert proc.returncode != 0 and '%s: state=present needs' % missing in proc.stdout
     assert emulator.requests(since=mark) == []

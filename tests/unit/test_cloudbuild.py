@@ -11,7 +11,7 @@ from ansible_collections.gcli.offload.plugins.module_utils import _cloudbuild as
 def params(**kw):
     base = {k: None for k in cb.argument_spec()}
     base.update(state='present', location='global', event='push', invert_regex=False, comment_control='disabled',
-                disabled=False, request_retries=0, retry_initial_delay=0.0, retry_max_delay=0.0, project='p',
+                disabled=False, request_retries=0, retry_initial_delay=0.0, retry_max_delay=0.0, project='proj-1',
                 name='maintainer-image-main', github_owner='org', github_repo='repo', branch='^main$',
                 filename='docker/maintainer-worker.yml')
     base.update(kw)
@@ -193,21 +193,21 @@ class Session:
 def test_list_follows_page_tokens_and_paths():
     session = Session([Resp(200, {'triggers': [{'name': 'a'}], 'nextPageToken': 't1'}),
                        Resp(200, {'triggers': [{'name': 'b', 'id': 'B'}]})])
-    api = cb.CloudBuildApi(params(api_endpoint='http://127.0.0.1:1/'), session=session, project='p')
+    api = cb.CloudBuildApi(params(api_endpoint='http://127.0.0.1:1/'), session=session, project='proj-1')
     assert api.find('b') == {'name': 'b', 'id': 'B'}
-    assert session.sent[0] == ('GET', 'http://127.0.0.1:1/v1/projects/p/triggers', {'pageSize': 100})
+    assert session.sent[0] == ('GET', 'http://127.0.0.1:1/v1/projects/proj-1/triggers', {'pageSize': 100})
     assert session.sent[1][2] == {'pageSize': 100, 'pageToken': 't1'}
-    regional = cb.CloudBuildApi(params(location='europe-west1'), session=Session([Resp(200, {})]), project='p')
+    regional = cb.CloudBuildApi(params(location='europe-west1'), session=Session([Resp(200, {})]), project='proj-1')
     assert regional.find('x') is None
-    assert regional.session.sent[0][1] == 'https://cloudbuild.googleapis.com/v1/projects/p/locations/europe-west1/triggers'
+    assert regional.session.sent[0][1] == 'https://cloudbuild.googleapis.com/v1/projects/proj-1/locations/europe-west1/triggers'
 
 
 def test_api_error_is_readable():
     body = {'error': {'code': 400, 'message': 'Repository mapping does not exist.', 'status': 'FAILED_PRECONDITION'}}
-    api = cb.CloudBuildApi(params(), session=Session([Resp(400, body)]), project='p')
+    api = cb.CloudBuildApi(params(), session=Session([Resp(400, body)]), project='proj-1')
     with pytest.raises(Exception) as err:
         api.create(cb.desired_trigger(params()))
     text = str(err.value)
-    assert text.startswith('cannot create build trigger maintainer-image-main of project p: Repository mapping does '
+    assert text.startswith('cannot create build trigger maintainer-image-main of project proj-1: Repository mapping does '
                            'not exist. (HTTP 400 FAILED_PRECONDITION)')
     assert 'Cloud Build GitHub app' in text and '{' not in text

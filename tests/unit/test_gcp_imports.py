@@ -60,7 +60,7 @@ def test_image_tag_info_imports_google_auth_only_to_use_it():
 def test_the_api_imports_only_the_services_it_uses():
     out = run_python(loaded_services_code('''
         from %s.module_utils._gcp_client import ComputeApi
-        params = {'auth_kind': 'accesstoken', 'access_token': 't', 'project': 'p',
+        params = {'auth_kind': 'accesstoken', 'access_token': 't', 'project': 'proj-1',
                   'api_endpoint': 'http://127.0.0.1:9/compute/v1/'}
         api = ComputeApi(params)
         api.client('instances'), api.client('firewalls'), api.client('ZoneOperationsClient')
@@ -105,7 +105,7 @@ def test_without_the_library_the_plugins_import_and_say_what_is_missing():
         import %(p)s.modules.cos_instance, %(p)s.modules.compute_firewall, %(p)s.inventory.gce_workers
         from %(p)s.module_utils import _gcp_client
         try:
-            _gcp_client.ComputeApi({'auth_kind': 'accesstoken', 'access_token': 't', 'project': 'p'})
+            _gcp_client.ComputeApi({'auth_kind': 'accesstoken', 'access_token': 't', 'project': 'proj-1'})
             error = None
         except _gcp_client.GcpError as exc:
             error = str(exc)

@@ -61,20 +61,20 @@ def test_expand_scopes():
 
 def test_env_fallbacks_follow_gcloud_names():
     spec = auth.gcp_argument_spec()
-    assert spec['project']['fallback'][1][0] == 'CLOUDSDK_CORE_PROJECT'
+    assert auth.PROJECT_ENV[0] == 'CLOUDSDK_CORE_PROJECT' and 'fallback' not in spec['project']
     assert spec['api_endpoint']['fallback'][1] == ['CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE']
     assert spec['access_token']['no_log'] and spec['service_account_contents']['no_log']
     assert 'CLOUDSDK_AUTH_ACCESS_TOKEN' in spec['access_token']['fallback'][1]
 
 
 def test_access_token_credentials():
-    creds, project = auth.get_credentials(params(auth_kind='accesstoken', access_token=' tok\n', project='p'))
-    assert creds.token == 'tok' and project == 'p'
+    creds, project = auth.get_credentials(params(auth_kind='accesstoken', access_token=' tok\n', project='proj-1'))
+    assert creds.token == 'tok' and project == 'proj-1'
 
 
 def test_access_token_missing_says_what_to_do():
     with pytest.raises(auth.GcpAuthError, match='needs access_token'):
-        auth.get_credentials(params(auth_kind='accesstoken', project='p'))
+        auth.get_credentials(params(auth_kind='accesstoken', project='proj-1'))
 
 
 def test_service_account_contents_project_and_token_uri(sa_info):
@@ -88,8 +88,8 @@ def test_service_account_file(tmp_path, sa_info):
     path = tmp_path / 'key.json'
     path.write_text(json.dumps(sa_info))
     creds, project = auth.get_credentials(params(auth_kind='serviceaccount', service_account_file=str(path),
-                                                 project='other'))
-    assert project == 'other' and creds.service_account_email == sa_info['client_email']
+                                                 project='other-project'))
+    assert project == 'other-project' and creds.service_account_email == sa_info['client_email']
 
 
 def test_service_account_file_errors(tmp_path):
@@ -117,12 +117,12 @@ def test_no_project_is_refused():
 def test_application_default_missing(monkeypatch, tmp_path):
     monkeypatch.setenv('GOOGLE_APPLICATION_CREDENTIALS', str(tmp_path / 'missing.json'))
     with pytest.raises(auth.GcpAuthError, match='application default credentials'):
-        auth.get_credentials(params(project='p'))
+        auth.get_credentials(params(project='proj-1'))
 
 
 def test_machineaccount_credentials():
-    creds, project = auth.get_credentials(params(auth_kind='machineaccount', project='p'))
-    assert type(creds).__module__.startswith('google.auth.compute_engine') and project == 'p'
+    creds, project = auth.get_credentials(params(auth_kind='machineaccount', project='proj-1'))
+    assert type(creds).__module__.startswith('google.auth.compute_engine') and project == 'proj-1'
 
 
 # ---- errors and retries ----------------------------------------------------------------------
