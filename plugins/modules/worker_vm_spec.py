@@ -31,7 +31,8 @@ options:
     type: raw
   project:
     description:
-      - "The Google Cloud project; empty uses the modules' fallbacks (C(CLOUDSDK_CORE_PROJECT), C(GOOGLE_CLOUD_PROJECT), the credentials' project)."
+      - "The Google Cloud project; empty uses the modules' fallbacks (C(CLOUDSDK_CORE_PROJECT),
+        C(GOOGLE_CLOUD_PROJECT), the credentials' project)."
       - Role variable C(offload_project).
     type: raw
   zone:
@@ -66,7 +67,8 @@ options:
     type: raw
   data_root:
     description:
-      - "Where the data disk is mounted on the worker, C(/mnt/disks/<name>); it holds C(main/), C(worktrees/), C(logs/), C(gemini/)."
+      - "Where the data disk is mounted on the worker, C(/mnt/disks/<name>); it holds C(main/), C(worktrees/),
+        C(logs/), C(gemini/)."
       - Role variable C(offload_data_root).
     type: raw
   spot:
@@ -86,7 +88,8 @@ options:
     type: raw
   external_ip:
     description:
-      - "Give the worker an ephemeral external IP (needed for pulls from outside Google unless Cloud NAT is set up; not needed for IAP SSH)."
+      - "Give the worker an ephemeral external IP (needed for pulls from outside Google unless Cloud NAT is set up;
+        not needed for IAP SSH)."
       - Role variable C(offload_external_ip).
     type: raw
   network_tags:
@@ -101,7 +104,8 @@ options:
     type: raw
   maintainer_image:
     description:
-      - "The maintainer image the worker runs as its long-lived container (e.g. C(us-docker.pkg.dev/PROJECT/REPO/maintainer:latest)); defaults to C(offload_image)."
+      - "The maintainer image the worker runs as its long-lived container (e.g.
+        C(us-docker.pkg.dev/PROJECT/REPO/maintainer:latest)); defaults to C(offload_image)."
       - Role variable C(offload_maintainer_image).
     type: raw
   maintainer_name:
@@ -111,12 +115,15 @@ options:
     type: raw
   idle_stop_minutes:
     description:
-      - "The VM stops itself after this many minutes with no job container running and no SSH session (a systemd timer, using the VM's own service account); V(0) never. C(offload.yml -e offload_start_worker=true) starts it again."
+      - "The VM stops itself after this many minutes with no job container running and no SSH session (a systemd
+        timer, using the VM's own service account); V(0) never. C(offload.yml -e offload_start_worker=true) starts
+        it again."
       - Role variable C(offload_idle_stop_minutes).
     type: raw
   worker_service_account:
     description:
-      - "The VM's service account email (V(default) is the project's Compute Engine default account). For idle stop it needs C(compute.instances.stop) on this instance; give it nothing more than that and reading the image."
+      - "The VM's service account email (V(default) is the project's Compute Engine default account). For idle stop
+        it needs C(compute.instances.stop) on this instance; give it nothing more than that and reading the image."
       - Role variable C(offload_worker_service_account).
     type: raw
   firewall_name:
@@ -136,7 +143,8 @@ options:
     type: raw
   ssh_access:
     description:
-      - "How the controller reaches SSH: C(iap) through C(gcloud compute start-iap-tunnel) (a ProxyCommand), or C(direct) to the worker's address (needs a source range that includes yours)."
+      - "How the controller reaches SSH: C(iap) through C(gcloud compute start-iap-tunnel) (a ProxyCommand), or
+        C(direct) to the worker's address (needs a source range that includes yours)."
       - Role variable C(offload_ssh_access).
     type: raw
   ssh_host:
@@ -151,7 +159,8 @@ options:
     type: raw
   ssh_user:
     description:
-      - "The SSH user: with OS Login (the default), your POSIX user name, see C(gcloud compute os-login describe-profile). Defaults to C($USER)."
+      - "The SSH user: with OS Login (the default), your POSIX user name, see C(gcloud compute os-login
+        describe-profile). Defaults to C($USER)."
       - Role variable C(offload_ssh_user).
     type: raw
   ssh_key:
@@ -161,7 +170,8 @@ options:
     type: raw
   ssh_known_hosts:
     description:
-      - "The known-hosts file for the worker's host key (recorded on first use under C(compute.<instance id>), like gcloud)."
+      - "The known-hosts file for the worker's host key (recorded on first use under C(compute.<instance id>), like
+        gcloud)."
       - Role variable C(offload_ssh_known_hosts).
     type: raw
   ssh_alias:
@@ -171,7 +181,8 @@ options:
     type: raw
   ssh_config:
     description:
-      - "The file holding the alias, included from C(~/.ssh/config) with C(Include ~/.ssh/gcli-offload.conf). Written atomically, mode 0600, only when its content changes."
+      - "The file holding the alias, included from C(~/.ssh/config) with C(Include ~/.ssh/gcli-offload.conf). Written
+        atomically, mode 0600, only when its content changes."
       - Role variable C(offload_ssh_config).
     type: raw
   gcloud_bin:
