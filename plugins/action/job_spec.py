@@ -5,40 +5,28 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
-    JobInputError,
-    job_spec,
-)
-
-ARGUMENT_SPEC = {
-    'pr': {'type': 'raw', 'required': True},
-    'action': {'type': 'raw', 'default': 'review'},
-    'data_root': {'type': 'raw', 'required': True},
-    'image': {'type': 'raw', 'required': True},
-    'repo_url': {'type': 'raw'},
-    'upstream_url': {'type': 'raw'},
-    'command': {'type': 'raw'},
-    'timeout': {'type': 'raw', 'default': 3600},
-    'gemini_dir': {'type': 'raw'},
-    'keep_worktree': {'type': 'raw', 'default': False},
-    'lock_grace': {'type': 'raw'},
-}
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_spec
+from ansible_collections.gcli.offload.plugins.plugin_utils._checks import CheckAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(CheckAction):
+    ARGUMENT_SPEC = {
+        'pr': {'type': 'raw', 'required': True},
+        'action': {'type': 'raw', 'default': 'review'},
+        'data_root': {'type': 'raw', 'required': True},
+        'image': {'type': 'raw', 'required': True},
+        'repo_url': {'type': 'raw'},
+        'upstream_url': {'type': 'raw'},
+        'command': {'type': 'raw'},
+        'timeout': {'type': 'raw', 'default': 3600},
+        'gemini_dir': {'type': 'raw'},
+        'keep_worktree': {'type': 'raw', 'default': False},
+        'lock_grace': {'type': 'raw'},
+    }
+    NOTHING_DONE = 'nothing was done on the worker'
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        try:
-            spec = job_spec(**args)
-        except JobInputError as exc:
-            raise AnsibleActionFail('invalid job input %s (nothing was done on the worker)' % exc)
-        result.update(changed=False, job=spec)
-        return result
+    def check(self, args):
+        return {'job': job_spec(**args)}
+
+    def what(self, args):
+        return 'job'

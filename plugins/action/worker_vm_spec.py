@@ -5,28 +5,16 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
 from ansible_collections.gcli.offload.plugins.module_utils._worker_vm import DEFAULTS, worker_vm_spec
-
-ARGUMENT_SPEC = dict({name: {'type': 'raw'} for name in DEFAULTS},
-                     state={'type': 'str', 'default': 'present', 'choices': ['present', 'absent']})
+from ansible_collections.gcli.offload.plugins.plugin_utils._checks import CheckAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(CheckAction):
+    ARGUMENT_SPEC = dict({name: {'type': 'raw'} for name in DEFAULTS},
+                         state={'type': 'str', 'default': 'present', 'choices': ['present', 'absent']})
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        try:
-            spec = worker_vm_spec(**args)
-        except JobInputError as exc:
-            raise AnsibleActionFail('invalid %s input %s (nothing was changed)' % (
-                'provisioning' if args['state'] == 'present' else 'teardown', exc))
-        result.update(changed=False, **spec)
-        return result
+    def check(self, args):
+        return worker_vm_spec(**args)
+
+    def what(self, args):
+        return 'provisioning' if args['state'] == 'present' else 'teardown'

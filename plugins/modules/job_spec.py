@@ -62,13 +62,7 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - gcli.offload.checks
 author:
   - gcli.offload maintainers (@gcli-offload)
 '''

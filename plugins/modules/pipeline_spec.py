@@ -107,13 +107,7 @@ options:
     default: ""
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - gcli.offload.checks
 seealso:
   - module: gcli.offload.cloudbuild_trigger
 author:

@@ -202,13 +202,7 @@ options:
     type: raw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - gcli.offload.checks
 seealso:
   - module: gcli.offload.cos_instance
   - module: gcli.offload.compute_firewall
