@@ -18,7 +18,8 @@ Layout (DEV is the data root as the maintainer container sees it):
 A worktree being used by a job is held with `git worktree lock`; its reason
 records when. prepare refuses a held worktree younger than the grace period
 (another run is preparing or running it) and takes over an older one (a run
-that died without releasing it).
+that died without releasing it), or one made before the worker last booted (its
+run died with the VM: the kernel's boot time, which containers share).
 """
 
 SCRIPT = r'''
@@ -46,6 +47,9 @@ held_since() {
   [ -f "$f" ] || return 0
   sed -n 's/^offload \([0-9][0-9]*\)$/\1/p' "$f"
 }
+
+# The worker's boot, in epoch seconds (empty when unknown).
+booted() { sed -n 's/^btime \([0-9][0-9]*\)$/\1/p' /proc/stat 2>/dev/null || true; }
 
 ensure_remote() {  # name url
   if cur=$(g -C "$main" remote get-url "$1" 2>/dev/null); then
@@ -109,7 +113,8 @@ prepare() {  # pr origin_url upstream_url grace
   # The job's worktree: reuse a clean one at the same head, else make it anew.
   if [ -e "$wt/.git" ]; then
     since=$(held_since)
-    if [ -n "$since" ] && [ $(( $(now) - since )) -lt "$grace" ]; then
+    boot=$(booted)
+    if [ -n "$since" ] && [ $(( $(now) - since )) -lt "$grace" ] && [ "$since" -ge "${boot:-0}" ]; then
       die "worktree $job is held by another offload run since $(date -u -d "@$since" +%FT%TZ); wait for it or run clean.yml"
     fi
     if [ "$(g -C "$wt" rev-parse HEAD 2>/dev/null || true)" = "$head" ] \

@@ -195,3 +195,25 @@ def test_the_repository_lock_serialises_fetches(dev, upstream):
 
 def test_parse_output_reads_key_value_lines():
     assert parse_output('changed=1\nhead=abc\nnoise\n=x\nbad key=1\nhead=def') == {'changed': '1', 'head': 'def'}
+
+
+def _boot_time():
+    with open('/proc/stat') as f:
+        return int(next(line.split()[1] for line in f if line.startswith('btime ')))
+
+
+def test_a_hold_from_before_the_worker_booted_is_taken_over_at_once(dev, upstream):
+    """A VM that stopped mid-job comes back: its run's hold is stale whatever its age."""
+    first = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    locked = os.path.join(first['gitdir'], 'locked')
+    boot = _boot_time()
+    # a grace long enough that age alone would protect both holds below
+    grace = int(time.time()) - boot + 3600
+    with open(locked, 'w') as f:
+        f.write('offload %d\n' % (boot + 5))  # made after the boot: a live run's
+    out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', grace, check=False)
+    assert out['rc'] != 0 and 'is held by another offload run since' in out['error']
+    with open(locked, 'w') as f:
+        f.write('offload %d\n' % (boot - 5))  # made before the boot: its run died with the VM
+    out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', grace)
+    assert out['changed'] == '0' and out['head'] == first['head']
