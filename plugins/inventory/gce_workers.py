@@ -140,6 +140,9 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import ZONE_RE
+from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import _GCE_NAME_RE as GCE_NAME_RE
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import PROJECT_RE
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     COMPUTE_IMPORT_ERROR,
     ComputeApi,
@@ -148,10 +151,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
 
 CONFIG_NAMES = ('gce.yml', 'gce.yaml')
 CONFIG_SUFFIXES = ('.gce_workers.yml', '.gce_workers.yaml')
-GCE_NAME_RE = re.compile(r'^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$')
-ZONE_RE = re.compile(r'^[a-z]+-[a-z]+[0-9]+-[a-z]$')
-PROJECT_RE = re.compile(r'^(?:[a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,61}[a-z0-9]$')
-GCLOUD_RE = re.compile(r'^[A-Za-z0-9_./-]+$')
+GCLOUD_RE = re.compile(r'^[A-Za-z0-9_./-]+\Z')
 
 
 def _basename(value):
@@ -274,7 +274,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                      '(pip install google-cloud-compute)')
         zones = self.get_option('zones') or []
         for zone in zones:
-            if not ZONE_RE.match(zone):
+            if not ZONE_RE.fullmatch(zone):
                 raise AnsibleParserError('gce_workers: zones: %r is not a zone such as us-central1-a' % (zone,))
         statuses = [s.upper() for s in self.get_option('statuses') or []]
         labels = self.get_option('labels') or {}

@@ -48,17 +48,18 @@ DEFAULT_RESTART_POLICY = 'UnlessStopped'
 MOUNT_ROOT = '/mnt/disks'
 CONFIG_HOME = '/home/gcli-offload'  # HOME for docker-credential-gcr's docker config (writable on COS)
 
-_GCE_NAME_RE = re.compile(r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')
-_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-_GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)$')
-_SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+$')
+_GCE_NAME_RE = re.compile(r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z')
+ZONE_RE = re.compile(r'^[a-z]+-[a-z]+[0-9]+-[a-z]\Z')
+_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
+_GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)\Z')
+_SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+\Z')
 # Compute Engine label keys and values (ASCII: what the API documents for keys).
-_LABEL_KEY_RE = re.compile(r'^[a-z][a-z0-9_-]{0,62}$')
-_LABEL_VALUE_RE = re.compile(r'^[a-z0-9_-]{0,63}$')
+_LABEL_KEY_RE = re.compile(r'^[a-z][a-z0-9_-]{0,62}\Z')
+_LABEL_VALUE_RE = re.compile(r'^[a-z0-9_-]{0,63}\Z')
 MAX_LABELS = 64
 # A resource given by name, partial path (projects/P/global/networks/N) or URL.
-_REFERENCE_RE = re.compile(r'^(?:https://[A-Za-z0-9.-]+/)?[A-Za-z0-9._:/-]{1,1024}$')
-_EMAIL_RE = re.compile(r'^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$')
+_REFERENCE_RE = re.compile(r'^(?:https://[A-Za-z0-9.-]+/)?[A-Za-z0-9._:/-]{1,1024}\Z')
+_EMAIL_RE = re.compile(r'^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\Z')
 MAX_DISK_GB = 65536
 MAX_IDLE_STOP_MINUTES = 7 * 24 * 60
 

@@ -41,11 +41,11 @@ CLOUDBUILD_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD'
 DEFAULT_ENDPOINT = 'https://cloudbuild.googleapis.com'
 REQUEST_TIMEOUT = 60.0
 
-NAME_RE = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$')
-SUBSTITUTION_KEY_RE = re.compile(r'^_[A-Z0-9_]+$')
-LOCATION_RE = re.compile(r'^[a-z][a-z0-9-]*$')
-GITHUB_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
-SERVICE_ACCOUNT_RE = re.compile(r'^projects/[a-z0-9.:-]+/serviceAccounts/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$')
+NAME_RE = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?\Z')
+SUBSTITUTION_KEY_RE = re.compile(r'^_[A-Z0-9_]+\Z')
+LOCATION_RE = re.compile(r'^[a-z][a-z0-9-]*\Z')
+GITHUB_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]{1,100}\Z')
+SERVICE_ACCOUNT_RE = re.compile(r'^projects/[a-z0-9.:-]+/serviceAccounts/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\Z')
 
 COMMENT_CONTROL = {
     'disabled': 'COMMENTS_DISABLED',
@@ -114,7 +114,7 @@ def cloudbuild_endpoint(value):
     value = value.strip().rstrip('/')
     if value.endswith('/v1'):
         value = value[:-3]
-    if not re.match(r'^https?://[^/]+$', value):
+    if not re.match(r'^https?://[^/]+\Z', value):
         raise TriggerError('api_endpoint %r: expected a server such as http://127.0.0.1:8080 (gcloud\'s '
                            'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD form, http://127.0.0.1:8080/, is accepted)'
                            % value, 'api_endpoint')

@@ -64,7 +64,7 @@ COMPUTE_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'
 # Where the project comes from when the option is not set (the first one set), as gcloud reads them.
 PROJECT_ENV = ('CLOUDSDK_CORE_PROJECT', 'GOOGLE_CLOUD_PROJECT', 'GCP_PROJECT')
 # A project ID, optionally domain-scoped (example.com:my-project).
-PROJECT_RE = re.compile(r'^(?:[a-z][-a-z0-9.]{0,62}[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$')
+PROJECT_RE = re.compile(r'^(?:[a-z][-a-z0-9.]{0,62}[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]\Z')
 
 
 class GcpAuthError(Exception):

@@ -16,9 +16,9 @@ import re
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import compute_types
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown
 
-NAME_RE = re.compile(r'^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$')
+NAME_RE = re.compile(r'^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?\Z')
 MAX_DESCRIPTION = 2048
-PORT_RE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
+PORT_RE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 # Fields that a rule of ours never has: any of them set would widen (or change) what the rule lets in.
 FOREIGN_FIELDS = ('source_tags', 'source_service_accounts', 'target_service_accounts', 'destination_ranges', 'denied')
 

@@ -19,7 +19,7 @@ PAT_PERMISSIONS = (('contents', 'write'), ('pull_requests', 'write'), ('metadata
 
 _REPO_RE = re.compile(
     r'^(?:https?://(?:[^@/]+@)?github\.com/|ssh://git@github\.com/|git@github\.com:)'
-    r'([A-Za-z0-9-]+)/([A-Za-z0-9._-]+?)(?:\.git)?/?$')
+    r'([A-Za-z0-9-]+)/([A-Za-z0-9._-]+?)(?:\.git)?/?\Z')
 
 
 def github_repo(url):

@@ -44,7 +44,7 @@ MAX_PATH = 1024
 
 # A worker path must be something we can pass through `--mount` and a remote
 # shell without any quoting subtlety: absolute, no `..`, a plain character set.
-_PATH_RE = re.compile(r'^/[A-Za-z0-9._/+-]*$')
+_PATH_RE = re.compile(r'^/[A-Za-z0-9._/+-]*\Z')
 # docker reference: [registry[:port]/]name[/name...][:tag][@digest]; the first
 # component is a registry only when it has a dot or a port, or is localhost.
 _IMAGE_RE = re.compile(
@@ -52,20 +52,20 @@ _IMAGE_RE = re.compile(
     r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
     r'(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
     r'(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?'
-    r'(?:@sha256:[a-f0-9]{64})?$'
+    r'(?:@sha256:[a-f0-9]{64})?\Z'
 )
 # git remotes: URLs with a scheme, scp-like user@host:path, or a local path.
 _URL_RE = re.compile(
     r'^(?:(?:https?|ssh|git|file)://[^\s\'"`$;|&<>\\]+'
     r'|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s\'"`$;|&<>\\]+'
-    r'|/[^\s\'"`$;|&<>\\]+)$'
+    r'|/[^\s\'"`$;|&<>\\]+)\Z'
 )
-_CONTAINER_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$')
+_CONTAINER_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\Z')
 # The docker client: a command name (found in PATH) or an absolute path.
-_DOCKER_BIN_RE = re.compile(r'^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}|/[A-Za-z0-9._/+-]{1,1023})$')
-_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,255}$')
+_DOCKER_BIN_RE = re.compile(r'^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}|/[A-Za-z0-9._/+-]{1,1023})\Z')
+_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,255}\Z')
 # Only ASCII digits: int() also takes other scripts' digits ('١٢٣'), '1_000' and spaces.
-_DECIMAL_RE = re.compile(r'^-?[0-9]{1,40}$')
+_DECIMAL_RE = re.compile(r'^-?[0-9]{1,40}\Z')
 
 
 class JobInputError(ValueError):

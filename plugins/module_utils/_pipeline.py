@@ -36,7 +36,7 @@ DEFAULTS = {
 }
 STATES = ('present', 'absent')
 # Artifact Registry locations (us, europe-west1...) and repository IDs.
-REGISTRY_NAME_RE = re.compile(r'^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$')
+REGISTRY_NAME_RE = re.compile(r'^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\Z')
 # The two triggers: the option holding the name, and what differs between them.
 TRIGGERS = (
     ('push_trigger', {'description': 'Maintainer image: latest, on every push to main', 'event': 'push',

@@ -49,14 +49,14 @@ DOCKER_HUB_API = 'registry-1.docker.io'
 
 # The reference grammar of the distribution project (reference/regexp.go).
 _COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-_REPOSITORY_RE = re.compile(r'^%s(?:/%s)*$' % (_COMPONENT, _COMPONENT))
+_REPOSITORY_RE = re.compile(r'^%s(?:/%s)*\Z' % (_COMPONENT, _COMPONENT))
 _HOST_RE = re.compile(r'^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*'
-                      r'|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$')
-TAG_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$')
-DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
-_ANY_DIGEST_RE = re.compile(r'^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$')
+                      r'|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?\Z')
+TAG_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
+DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}\Z')
+_ANY_DIGEST_RE = re.compile(r'^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z')
 
-GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)(?::443)?$')
+GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)(?::443)?\Z')
 
 MAX_PAGES = 10000
 
@@ -160,13 +160,13 @@ def split_reference(reference):
     if not isinstance(reference, str):
         raise RegistryError('invalid', 'image reference must be a string, got %r' % (reference,))
     name, _at, digest = reference.partition('@')
-    if _at and not re.match(r'^sha256:[0-9a-f]{64}$', digest):
+    if _at and not DIGEST_RE.match(digest):
         raise RegistryError('invalid', 'image %r: %r is not a sha256 digest' % (reference, digest))
     tag = None
     head, slash, last = name.rpartition('/')
     if ':' in last:
         last, tag = last.split(':', 1)
-        if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$', tag):
+        if not TAG_RE.match(tag):
             raise RegistryError('invalid', 'image %r: %r is not a valid tag' % (reference, tag))
         name = head + slash + last
     parse_image(name)

@@ -49,14 +49,13 @@ FIREWALL_VARIABLES = {
     'name': 'firewall_name', 'network': 'network', 'target_tags': 'network_tags',
     'source_ranges': 'ssh_source_ranges', 'priority': 'firewall_name', 'description': 'firewall_name',
 }
-ZONE_RE = re.compile(r'^[a-z]+-[a-z]+[0-9]+-[a-z]$')
-DATA_ROOT_RE = re.compile(r'^/mnt/disks/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$')
-SSH_ALIAS_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
-SSH_USER_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]{0,255}$')
-SSH_HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$')
+DATA_ROOT_RE = re.compile(r'^/mnt/disks/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?\Z')
+SSH_ALIAS_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z')
+SSH_USER_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]{0,255}\Z')
+SSH_HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}\Z')
 # A file path written into the SSH config between double quotes.
-SSH_PATH_RE = re.compile(r'^[^"\\\x00-\x1f\x7f]{1,1024}$')
-COMMAND_RE = re.compile(r'^[A-Za-z0-9_./-]{1,1024}$')
+SSH_PATH_RE = re.compile(r'^[^"\\\x00-\x1f\x7f]{1,1024}\Z')
+COMMAND_RE = re.compile(r'^[A-Za-z0-9_./-]{1,1024}\Z')
 ACCESS = ('iap', 'direct')
 MAX_WAIT = 24 * 3600
 
@@ -136,7 +135,7 @@ def worker_vm_spec(state='present', **given):
     name = values['worker_name']
     if name in (None, ''):
         raise JobInputError(_variable('worker_name'), 'is required: the worker instance name')
-    zone = _match(values, 'zone', ZONE_RE, 'a zone name such as us-central1-a')
+    zone = _match(values, 'zone', ci.ZONE_RE, 'a zone name such as us-central1-a')
     data_root = _match(values, 'data_root', DATA_ROOT_RE,
                        '/mnt/disks/<name> (where COS mounts the data disk; <name> is its device name)')
     _match(values, 'firewall_name', ci._GCE_NAME_RE, 'a Compute Engine name (lower-case letters, digits and -)')
