@@ -150,9 +150,11 @@ class PlaybookRunner:
         # master persisting from another test (same alias, port and user) is reused.
         control_dir = tempfile.mkdtemp(prefix='prov-cp-')
         # Masters persist 15 s (not ansible.cfg's 300 s), so none outlives the test session by long.
+        # The caller's env wins (it may carry any of these keys: `make test` exports ANSIBLE_CONFIG).
         self.env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
                         ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
-                        ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=15s', **(env or {}))
+                        ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=15s')
+        self.env.update(env or {})
 
     def __call__(self, playbook, extra, *args, timeout=300, env=None):
         varsfile = self.tmp_path / ('vars-%s.json' % uuid.uuid4().hex[:6])
