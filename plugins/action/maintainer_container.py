@@ -38,6 +38,19 @@ case "$out" in
 "state=running "*) [ $# = 0 ] || { "$docker" exec --user 0 "$name" install -d -o %d -g %d "$@" 2>&1; echo "dirs=$?"; } ;;
 esac
 ''' % (INSPECT_FORMAT, JOB_UID, JOB_UID)
+# After a name conflict with another run's `docker run`: docker reserves the name
+# before the container can be inspected, so wait (on the worker, one round trip)
+# until it can be, at most $3 tenths of a second. $1 docker, $2 the container.
+APPEARED_SCRIPT = r'''
+i=0
+while [ "$i" -lt "$3" ]; do
+  "$1" container inspect --format '%s' "$2" 2>/dev/null && exit 0
+  i=$((i + 1))
+  sleep 0.1
+done
+exit 1
+''' % INSPECT_FORMAT
+APPEAR_TIMEOUT_TENTHS = 300
 
 
 class ActionModule(WorkerAction):
@@ -111,8 +124,10 @@ class ActionModule(WorkerAction):
         what = 'start the maintainer container %s from %s' % (name, image)
         rc, out, err = self.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
                                    what, docker, check=False)
-        if rc != 0 and not self._made_meanwhile(name, wanted, err, docker):
-            raise WorkerCommandError(what, [], rc, out, err)
+        if rc != 0:
+            found = self._made_meanwhile(name, wanted, err, docker)
+            if found is not True:
+                raise WorkerCommandError(what + found, [], rc, out, err)
 
     def _check(self, name, docker, make_dirs):
         """One round trip (CHECK_SCRIPT): (state or None, spec label, dirs), where dirs is
@@ -146,13 +161,24 @@ class ActionModule(WorkerAction):
                            + self._data_dirs(), 'create the data directories', docker, check=False)
 
     def _made_meanwhile(self, name, wanted, err, docker):
-        """True when `docker run` lost a race with another run that started the same
-        container (two jobs offloaded at once to a fresh worker): same spec, running."""
+        """True when `docker run` lost a race with another run that made the same
+        container (two jobs offloaded at once to a fresh worker) and it now runs;
+        else what was found, for the error message.
+
+        The other run's `docker run` reserves the name, creates the container, then
+        starts it. Until it can be inspected, this waits (APPEARED_SCRIPT); found
+        created but not started, it is started here too (`docker start` of a
+        running container changes nothing): this run does not depend on its timing."""
         if 'already in use' not in err:
-            return False
-        rc, out, _err = self.docker(['container', 'inspect', '--format', INSPECT_FORMAT, name],
-                                    'inspect container %s' % name, docker, check=False)
-        return rc == 0 and out.split() == ['state=running', wanted]
+            return ''
+        rc, out, _err = self.worker_run(['sh', '-c', APPEARED_SCRIPT, 'offload-maintainer', docker, name,
+                                         str(APPEAR_TIMEOUT_TENTHS)], 'inspect container %s' % name, check=False)
+        fields = out.split()
+        if rc != 0 or fields[1:] != [wanted] or fields[0] not in ('state=created', 'state=running'):
+            return ' (another run made %s meanwhile; found: %s)' % (name, out.strip() or 'nothing')
+        if fields[0] != 'state=running':
+            self.docker(['start', name], 'start container %s' % name, docker)
+        return True
 
     def _result(self, changed, name, before, after):
         result = {'changed': changed, 'container': name}

@@ -105,3 +105,78 @@ def test_inputs_are_arguments_not_script_text(fake):
     assert calls[0].endswith(' ' + name) and calls[1].startswith('exec --user 0 %s install ' % name)
     assert not (fake.dir / 'pwned').exists()
     assert '$2' in CHECK_SCRIPT and name not in CHECK_SCRIPT
+
+
+# --- losing the race to create the container ----------------------------------------
+
+# A docker client whose `container inspect` fails until its $FAKE_APPEAR_AFTER-th call
+# (the other run's container is still being created), then answers $FAKE_INSPECT.
+RACE_DOCKER = r'''#!/bin/sh
+echo "$*" >>"$FAKE_CALLS"
+case "$1" in
+container)
+  n=$(($(cat "$FAKE_COUNT" 2>/dev/null || echo 0) + 1)); echo "$n" >"$FAKE_COUNT"
+  [ "$n" -ge "$FAKE_APPEAR_AFTER" ] || { echo "Error: No such container: $5" >&2; exit 1; }
+  printf '%s\n' "$FAKE_INSPECT"; exit 0 ;;
+start) exit 0 ;;
+esac
+exit 99
+'''
+CONFLICT = 'docker: Error response from daemon: Conflict. The container name "/maint" is already in use by container "x".'
+
+
+@pytest.fixture
+def race(tmp_path, monkeypatch):
+    docker = tmp_path / 'docker'
+    docker.write_text(RACE_DOCKER)
+    docker.chmod(0o755)
+    calls = tmp_path / 'calls'
+    monkeypatch.setattr('ansible_collections.gcli.offload.plugins.action.maintainer_container.APPEAR_TIMEOUT_TENTHS', 20)
+
+    def make(inspect, appear_after):
+        env = dict(os.environ, FAKE_CALLS=str(calls), FAKE_COUNT=str(tmp_path / 'count'), FAKE_INSPECT=inspect,
+                   FAKE_APPEAR_AFTER=str(appear_after))
+        action = ActionModule.__new__(ActionModule)
+        action._task = types.SimpleNamespace(check_mode=False)
+
+        def worker_run(argv, what, stdin=None, check=True):
+            proc = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+            if check and proc.returncode != 0:
+                raise WorkerCommandError(what, argv, proc.returncode, proc.stdout, proc.stderr)
+            return proc.returncode, proc.stdout, proc.stderr
+
+        action.worker_run = worker_run
+        action.docker = lambda args, what, docker_bin, stdin=None, check=True: worker_run(
+            [docker_bin] + list(args), what, stdin, check)
+        return action
+
+    make.docker = str(docker)
+    make.calls = lambda: calls.read_text().splitlines() if calls.exists() else []
+    return make
+
+
+def test_a_container_still_being_made_by_another_run_is_waited_for_and_started(race):
+    action = race('state=created abc123', appear_after=3)
+    assert action._made_meanwhile('maint', 'abc123', CONFLICT, race.docker) is True
+    calls = race.calls()
+    assert [c.split()[0] for c in calls] == ['container', 'container', 'container', 'start']
+
+
+def test_a_running_one_is_taken_as_it_is(race):
+    action = race('state=running abc123', appear_after=1)
+    assert action._made_meanwhile('maint', 'abc123', CONFLICT, race.docker) is True
+    assert [c.split()[0] for c in race.calls()] == ['container']
+
+
+def test_one_of_another_spec_or_one_that_never_appears_is_an_error_saying_what_was_found(race):
+    found = race('state=running other', appear_after=1)._made_meanwhile('maint', 'abc123', CONFLICT, race.docker)
+    assert found == ' (another run made maint meanwhile; found: state=running other)'
+    found = race('state=running abc123', appear_after=10 ** 6)._made_meanwhile('maint', 'abc123', CONFLICT,
+                                                                               race.docker)
+    assert found == ' (another run made maint meanwhile; found: nothing)'
+
+
+def test_another_docker_error_is_not_a_race(race):
+    assert race('state=running abc123', appear_after=1)._made_meanwhile(
+        'maint', 'abc123', 'docker: invalid reference format', race.docker) == ''
+    assert race.calls() == []
