@@ -78,6 +78,16 @@ def job_name(pr, action='review'):
     return 'offload-%d-%s' % (pr, action)
 
 
+def assert_rerun_converges(w, pr, host='local-worker'):
+    """The re-run of the same PR succeeds and leaves nothing: no container, no worktree,
+    no registration but the main clone's."""
+    again = w.playbook('-e', 'pr=%d' % pr)
+    assert again.returncode == 0, again.stdout
+    assert 'job %s on %s succeeded' % (job_name(pr), host) in again.stdout
+    assert w.job_containers() == [] and not os.path.exists(w.worktree(pr))
+    assert worktrees_in_git(w).count('\n') == 1
+
+
 # ---- the job container killed ----------------------------------------------------------------
 
 @pytest.mark.parametrize('keep', [False, True], ids=['removed', 'kept'])
@@ -107,10 +117,7 @@ def test_a_killed_job_container_fails_clearly_and_a_rerun_succeeds(local, keep):
     else:
         assert not os.path.exists(local.worktree(pr)) and name not in listed
     # a re-run succeeds (the repository's tests), and leaves nothing either
-    again = local.playbook('-e', 'pr=%d' % pr)
-    assert again.returncode == 0, again.stdout
-    assert 'job %s on local-worker succeeded' % name in again.stdout
-    assert local.job_containers() == [] and not os.path.exists(local.worktree(pr))
+    assert_rerun_converges(local, pr)
 
 
 def ssh_sessions(host):
@@ -153,10 +160,7 @@ def test_ssh_dropping_mid_job_stops_the_job_cleanly_and_a_rerun_succeeds(cos, ke
         assert os.path.exists(os.path.join(cos.worktree(pr), 'calc.py')) and name in listed
     else:
         assert not os.path.exists(cos.worktree(pr)) and name not in listed
-    again = cos.playbook('-e', 'pr=%d' % pr)
-    assert again.returncode == 0, again.stdout
-    assert 'job %s on cos-worker succeeded' % name in again.stdout
-    assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
+    assert_rerun_converges(cos, pr, 'cos-worker')
 
 
 # ---- the VM stopping mid-job -----------------------------------------------------------------
@@ -190,11 +194,7 @@ def test_the_vm_stopping_mid_job_fails_clearly_and_the_worker_converges_after_it
     assert reconciled.returncode == 0, reconciled.stdout
     assert not os.path.exists(cos.worktree(pr)) and name not in worktrees_in_git(cos)
     # ...and the re-run converges: the job runs, nothing is left
-    again = cos.playbook('-e', 'pr=%d' % pr)
-    assert again.returncode == 0, again.stdout
-    assert 'job %s on cos-worker succeeded' % name in again.stdout
-    assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
-    assert worktrees_in_git(cos).count('\n') == 1  # only the main clone
+    assert_rerun_converges(cos, pr, 'cos-worker')
     # the interrupted run's log stayed on the worker, beside the new one
     assert len(os.listdir(os.path.join(cos.data_root, 'logs', name))) >= 3  # 2 logs, 1 exit (the new run's)
 
@@ -256,10 +256,7 @@ def test_a_full_disk_fails_the_fetch_clearly_and_a_rerun_converges_once_space_is
     # nothing half-made: no worktree, no registration
     assert not os.path.exists(w.worktree(27)) and worktrees_in_git(w).count('\n') == 1
     os.unlink(filler)
-    again = w.playbook('-e', 'pr=27')
-    assert again.returncode == 0, again.stdout
-    assert w.job_containers() == [] and not os.path.exists(w.worktree(27))
-    assert worktrees_in_git(w).count('\n') == 1
+    assert_rerun_converges(w, 27)
 
 
 @pytest.mark.parametrize('keep', [False, True], ids=['removed', 'kept'])
@@ -278,10 +275,7 @@ def test_a_job_filling_the_disk_says_so_and_a_rerun_converges(small_disk, keep):
     # kept for inspection with what filled the disk, or removed and the space with it
     assert os.path.exists(os.path.join(w.worktree(pr), 'hog')) is keep
     # the re-run converges either way (a kept worktree the job changed is made anew, freeing its space)
-    again = w.playbook('-e', 'pr=%d' % pr)
-    assert again.returncode == 0, again.stdout
-    assert w.job_containers() == [] and not os.path.exists(w.worktree(pr))
-    assert worktrees_in_git(w).count('\n') == 1
+    assert_rerun_converges(w, pr)
 
 
 # ---- the Compute API misbehaving during provision.yml -----------------------------------------
