@@ -13,10 +13,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import _GCE_NAME_RE as GCE_NAME_RE
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import compute_types
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown
 
-NAME_RE = re.compile(r'^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?\Z')
+# A rule, network or tag name: a Compute Engine name, the one rule for those.
+NAME_RE = GCE_NAME_RE
 MAX_DESCRIPTION = 2048
 PORT_RE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 # Fields that a rule of ours never has: any of them set would widen (or change) what the rule lets in.

@@ -17,7 +17,12 @@ from __future__ import annotations
 import re
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import FirewallInputError, desired_rule, shown
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import (
+    FirewallInputError,
+    check_name,
+    desired_rule,
+    shown,
+)
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import validate_options
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_int
 
@@ -138,7 +143,10 @@ def worker_vm_spec(state='present', **given):
     zone = _match(values, 'zone', ci.ZONE_RE, 'a zone name such as us-central1-a')
     data_root = _match(values, 'data_root', DATA_ROOT_RE,
                        '/mnt/disks/<name> (where COS mounts the data disk; <name> is its device name)')
-    _match(values, 'firewall_name', ci._GCE_NAME_RE, 'a Compute Engine name (lower-case letters, digits and -)')
+    try:
+        check_name(values['firewall_name'])  # compute_firewall's rule, also for teardown
+    except FirewallInputError as exc:
+        raise _renamed(exc, FIREWALL_VARIABLES) from None
     options = {
         'name': name, 'project': values['project'] or None, 'zone': zone, 'state': 'absent',
         'machine_type': values['machine_type'],
