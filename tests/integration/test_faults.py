@@ -165,16 +165,22 @@ def test_ssh_dropping_mid_job_stops_the_job_cleanly_and_a_rerun_succeeds(cos, ke
 
 # ---- the VM stopping mid-job -----------------------------------------------------------------
 
-def test_the_vm_stopping_mid_job_fails_clearly_and_the_worker_converges_after_it_is_back(cos):
-    pr = 24
-    name = job_name(pr)
+def power_off_mid_job(cos, pr):
+    """Start PR pr's job, then take the "VM" down under it as a VM going down does (every
+    container on it dies, sshd and the runner too); return the run and its output."""
     job = cos.start_blocking_job(pr)
     try:
-        # what a VM going down does: every container on it dies, sshd and the runner too
-        cos.host.power_off(name, cos.maintainer)
+        cos.host.power_off(job_name(pr), cos.maintainer)
         out = job.communicate(timeout=120)[0]
     finally:
         cos.reap(job, pr)
+    return job, out
+
+
+def test_the_vm_stopping_mid_job_fails_clearly_and_the_worker_converges_after_it_is_back(cos):
+    pr = 24
+    name = job_name(pr)
+    job, out = power_off_mid_job(cos, pr)
     assert job.returncode != 0
     assert 'lost the connection to cos-worker while job %s ran' % name in out, out
     assert 'and cannot reach it again' in out and 'clean.yml -e pr=%d' % pr in out
@@ -202,12 +208,7 @@ def test_the_vm_stopping_mid_job_fails_clearly_and_the_worker_converges_after_it
 def test_a_stale_hold_left_by_a_vm_stop_is_taken_over_after_the_grace(cos):
     pr = 25
     name = job_name(pr)
-    job = cos.start_blocking_job(pr)
-    try:
-        cos.host.power_off(name, cos.maintainer)
-        job.communicate(timeout=120)
-    finally:
-        cos.reap(job, pr)
+    power_off_mid_job(cos, pr)
     cos.host.power_on()
     # offload_lock_grace=0: any hold without a running container is a dead run's
     again = cos.playbook('-e', 'pr=%d' % pr, extra={'offload_lock_grace': 0})
