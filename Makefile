@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 COLLECTION := .build/collections/ansible_collections/gcli/offload
 DEMO := $(CURDIR)/.build/demo
 
-.PHONY: setup demo test lint sanity ansible-lint unit integration molecule bench images clean
+.PHONY: setup demo test lint sanity ansible-lint unit integration molecule bench images clean distclean
 
 setup: .build/apt.stamp $(VENV)/.stamp $(COLLECTION) images
 
@@ -39,7 +39,7 @@ test: setup
 
 lint: ansible-lint sanity
 	shellcheck docker/offload-entrypoint tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream \
-	  tests/emulator/run tests/sanity/run .ci/run
+	  tests/emulator/run tests/sanity/run tests/setup/fresh-state .ci/run
 	hadolint docker/Dockerfile.maintainer docker/demo/Dockerfile tests/images/*/Dockerfile
 
 ansible-lint:
@@ -48,18 +48,23 @@ ansible-lint:
 sanity:
 	tests/sanity/run
 
-unit:
+unit: setup
 	python -m pytest -q tests/unit
 
-integration:
+# Each test builds the images it runs (tests/integration/fixtures_images.py).
+integration: setup
 	python -m pytest -q tests/integration
 
 bench: setup
 	python bench/run.py
 
-molecule:
+molecule: setup
 	for s in $$(cd molecule && ls */molecule.yml | xargs -n1 dirname); do molecule test -s $$s; done
 
 clean:
 	-docker rm -f $$(docker ps -aq --filter label=gcli.offload.managed=true) 2>/dev/null
 	rm -rf .build
+
+# clean, and the project's images too: the state of a fresh machine (what CI starts from)
+distclean:
+	tests/setup/fresh-state

@@ -35,10 +35,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, 'tests', 'integration'), os.path.join(ROOT, 'tests'),
                 os.path.join(ROOT, 'tests', 'emulator'), os.path.join(ROOT, '.build', 'collections')]
 
-from fixtures_offload import JOB_IMAGE, Worker, docker  # noqa: E402  pylint: disable=wrong-import-position
+from fixtures_images import IMAGES, ensure  # noqa: E402  pylint: disable=wrong-import-position
+from fixtures_offload import Worker, docker  # noqa: E402  pylint: disable=wrong-import-position
 from fixtures_cosworker import CosWorker  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (  # noqa: E402 pylint: disable=wrong-import-position
     DEV, job_run_argv, job_spec)
+
+JOB_IMAGE = IMAGES['demo-job']
 
 RESULTS = os.path.join(ROOT, 'bench', 'results')
 PREFIX = 'bench-'
@@ -159,7 +162,7 @@ def bench_start(kind, runs, tmp):
     upstream = make_upstream(tmp / 'up')
     host = None
     if kind == 'ssh':
-        run([os.path.join(ROOT, 'tests/images/build'), 'cos-worker'])
+        ensure('cos-worker')
         (tmp / 'cos').mkdir()
         host = CosWorker(tmp / 'cos')
         w = bench_worker(tmp, upstream, data_root=host.data_root, inventory=host.inventory,
@@ -287,7 +290,7 @@ def bench_provision(runs, tmp):
     import harness  # pylint: disable=import-outside-toplevel
     from fixtures_emulator import DEFAULT_CONFIG  # pylint: disable=import-outside-toplevel
     from fixtures_provision import STAND_IN_IMAGE, PlaybookRunner, Sshd  # pylint: disable=import-outside-toplevel
-    run([os.path.join(ROOT, 'tests/images/build'), 'base'])
+    ensure('base')
     (tmp / 'emu').mkdir()
     (tmp / 'sshd').mkdir()
     (tmp / 'ssh').mkdir()
@@ -528,7 +531,7 @@ def main():
     opts = parser.parse_args()
     os.chdir(ROOT)
     os.environ.setdefault('ANSIBLE_CONFIG', os.path.join(ROOT, 'ansible.cfg'))
-    run([os.path.join(ROOT, 'tests/images/build'), 'base', 'demo-job'])
+    ensure('demo-job')
     os.makedirs(RESULTS, exist_ok=True)
     env = environment()
     results = {}

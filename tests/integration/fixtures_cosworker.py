@@ -17,6 +17,7 @@ import uuid
 import pytest
 import yaml
 
+from fixtures_images import ensure
 from fixtures_offload import ROOT, Worker, docker, wait_for
 
 
@@ -36,7 +37,7 @@ class CosWorker:
                '-v', '%s:%s' % (self.data_root, self.data_root),
                '-v', '%s:%s' % (self.secrets_dir, self.secrets_dir),
                '-v', '%s.pub:/etc/ssh/authorized_keys/worker:ro' % self.key,
-               'gcli-offload/cos-worker:latest')
+               ensure('cos-worker'))
         self._answer()
 
     def _answer(self):
@@ -74,7 +75,6 @@ class CosWorker:
 
 @pytest.fixture(scope='module')
 def cos_worker_host(tmp_path_factory):
-    subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'cos-worker'], check=True)
     host = CosWorker(tmp_path_factory.mktemp('cosworker'))
     yield host
     host.stop()

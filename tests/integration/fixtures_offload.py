@@ -14,7 +14,6 @@ import uuid
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-JOB_IMAGE = 'gcli-offload/demo-job:latest'
 # A job that runs until a file `stop` appears in its worktree (Worker.finish makes it).
 WAIT_FOR_STOP = 'echo JOB-STARTED; while [ ! -e stop ]; do sleep 0.05; done; echo JOB-DONE'
 
@@ -37,12 +36,6 @@ def wait_for(condition, timeout=60, what='condition'):
             return value
         time.sleep(0.05)
     raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
-
-
-@pytest.fixture(scope='session')
-def job_image():
-    subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'base', 'demo-job'], check=True)
-    return JOB_IMAGE
 
 
 @pytest.fixture(scope='session')

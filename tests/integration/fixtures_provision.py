@@ -23,7 +23,6 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROV_PREFIX = 'prov-'
-STAND_IN_IMAGE = 'gcli-offload/debian:bookworm'
 SSHD = shutil.which('sshd') or '/usr/sbin/sshd'
 
 
@@ -114,17 +113,8 @@ def docker(*args, check=True):
     return subprocess.run(['docker'] + list(args), capture_output=True, text=True, check=check)
 
 
-@pytest.fixture(scope='session')
-def stand_in_image():
-    build = subprocess.run([os.path.join(ROOT, 'tests/images/build'), 'base'], capture_output=True, text=True,
-                           check=False)
-    if build.returncode != 0 and docker('image', 'inspect', STAND_IN_IMAGE, check=False).returncode != 0:
-        raise RuntimeError('cannot build %s: %s' % (STAND_IN_IMAGE, (build.stdout + build.stderr)[-2000:]))
-    return STAND_IN_IMAGE
-
-
 @pytest.fixture
-def maintainer_stand_in(stand_in_image):
+def maintainer_stand_in(debian_image):
     """Starts, on the local Docker engine, a container named like a worker's maintainer container."""
     names = []
 
@@ -133,7 +123,7 @@ def maintainer_stand_in(stand_in_image):
         names.append(name)
         verb = ['run', '--detach'] if state == 'running' else ['create']
         docker(*verb, '--name', name, '--label', 'gcli.offload.test=provision', '--entrypoint', 'sleep',
-               stand_in_image, 'infinity')
+               debian_image, 'infinity')
         return name
 
     yield start

@@ -33,13 +33,14 @@ import uuid
 
 import pytest
 import yaml
+from fixtures_images import IMAGES
 from fixtures_offload import Worker, container_state, docker
 from fixtures_provision import PlaybookRunner, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CORPUS = os.path.join(HERE, 'bad_inputs.yml')
-IMAGE = 'gcli-offload/demo-job:latest'
+IMAGE = IMAGES['demo-job']  # built by the job_image fixture every test here takes
 MAINTAINER_IMAGE = 'us-docker.pkg.dev/corpus-project/offload/maintainer:latest'
 ZONE = 'us-central1-a'
 HUGE = 'x' * 100000

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
 from fixtures_emulator import create_running_instance
+from fixtures_images import ensure
 from fixtures_offload import docker
 
 ZONE = 'us-central1-a'
@@ -100,7 +101,7 @@ def test_an_ssh_session_or_a_running_job_keeps_the_vm_up(vm, emulator, run_scrip
 
     name = 'offload-idle-%s' % uuid.uuid4().hex[:6]
     docker('run', '-d', '--rm', '--name', name, '--label', 'gcli.offload.managed=true', '--entrypoint', 'sleep',
-           'gcli-offload/worker:latest', '600')
+           ensure('worker'), '600')
     try:
         run_script()
         busy = run_script()

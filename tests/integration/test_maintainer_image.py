@@ -22,8 +22,9 @@ import uuid
 
 import pytest
 
+from fixtures_images import ensure
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-IMAGE = 'gcli-offload/maintainer:local'
 PREFIX = 'gcli-offload-img-'
 TOKEN = 'ghp_IMAGEtest0123456789abcdefABCDEF'
 DOCKERFILES = ['docker/Dockerfile.maintainer', 'docker/demo/Dockerfile', 'tests/images/maintainer-base/Dockerfile']
@@ -81,10 +82,7 @@ def docker(*args, check=True, timeout=300):
 def image():
     if shutil.which('docker') is None or docker('info', check=False).returncode != 0:
         pytest.skip('needs a Docker engine')
-    proc = subprocess.run([os.path.join(ROOT, 'tests', 'images', 'build'), 'maintainer'],
-                          capture_output=True, text=True, timeout=3000, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return IMAGE
+    return ensure('maintainer')
 
 
 def run_in(image, *argv):

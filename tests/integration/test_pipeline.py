@@ -32,6 +32,7 @@ import requests
 import yaml
 
 from ansible_collections.gcli.offload.plugins.module_utils import _image_tags as it
+from fixtures_images import ensure
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PIPELINE = os.path.join(ROOT, 'docker', 'maintainer-worker.yml')
@@ -224,10 +225,8 @@ def docker_ok():
 def node_base():
     if not docker_ok():
         pytest.skip('needs a Docker engine')
-    proc = subprocess.run([os.path.join(ROOT, 'tests', 'images', 'build'), 'maintainer'],
-                          capture_output=True, text=True, timeout=3000, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return 'gcli-offload/maintainer:base-node20'
+    ensure('maintainer')  # builds its base too
+    return ensure('maintainer-base')
 
 
 @pytest.mark.parametrize('branch,pr', [('main', None), ('feature/Tag-Rule', 51)])
