@@ -1,13 +1,15 @@
 # Copyright (c) 2026, gcli.offload contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`make bench`: the benchmarks of issue 6, each against the baseline a user would
+"""`make bench`: the benchmarks, each against the baseline a user would
 otherwise use, measured side by side in this one process session.
 
   python bench/run.py [--runs N] [--only NAME[,NAME]]
 
-NAME: start_local, start_ssh, concurrency (see docs/benchmarks.md). Results go to
-bench/results/<name>.json (raw samples) and bench/results/summary.md.
+NAME: start_local, start_ssh (at 0, 25 and 50 ms round-trip time), provision, concurrency,
+tags, real_repo, history, housekeeping (see docs/benchmarks.md). Results go to
+bench/results/<benchmark>.json (raw samples), bench/results/summary.json (one entry per
+benchmark: ours_s, baseline_s, ratio, runs, round_trips) and bench/results/summary.md.
 
 The harness reuses the test fixtures (tests/integration/fixtures_*.py): the
 isolated local Worker, the COS-like SSH worker, the make-upstream repository.
@@ -17,6 +19,7 @@ These are benchmarks, not tests: nothing here asserts a timing.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import pathlib
@@ -33,11 +36,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, 'tests', 'integration'), os.path.join(ROOT, 'tests'),
+                os.path.join(ROOT, 'tests', 'fixtures'),
                 os.path.join(ROOT, 'tests', 'emulator'), os.path.join(ROOT, '.build', 'collections')]
 
 from fixtures_images import IMAGES, ensure  # noqa: E402  pylint: disable=wrong-import-position
 from fixtures_offload import Worker, docker  # noqa: E402  pylint: disable=wrong-import-position
 from fixtures_cosworker import CosWorker  # noqa: E402  pylint: disable=wrong-import-position
+from delay_proxy import DelayProxy  # noqa: E402  pylint: disable=wrong-import-position
+import make_big_repo  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (  # noqa: E402 pylint: disable=wrong-import-position
     DEV, job_run_argv, job_spec)
 
@@ -158,17 +164,30 @@ FLOOR_PLAY = '''- name: ansible-playbook's own start-up, one connection-free tas
 '''
 
 
-def bench_start(kind, runs, tmp):
+def _ssh_inventory(host, port, path):
+    """The COS-like worker's inventory, reached on `port` (the delay proxy in front of its sshd)."""
+    with open(host.inventory) as f:
+        text = f.read()
+    path.write_text(text.replace('ansible_port: %d' % host.port, 'ansible_port: %d' % port))
+    return str(path)
+
+
+def bench_start(kind, runs, tmp, rtts=(0,)):
+    """Job start, local or over SSH; over SSH once per round-trip time in `rtts` (ms),
+    through a delay proxy in front of the worker's sshd that also counts the turns
+    (network round trips) of each side."""
     upstream = make_upstream(tmp / 'up')
-    host = None
+    host = proxy = None
     if kind == 'ssh':
         ensure('cos-worker')
         (tmp / 'cos').mkdir()
         host = CosWorker(tmp / 'cos')
-        w = bench_worker(tmp, upstream, data_root=host.data_root, inventory=host.inventory,
+        proxy = DelayProxy('127.0.0.1', host.port).start()
+        w = bench_worker(tmp, upstream, data_root=host.data_root,
+                         inventory=_ssh_inventory(host, proxy.port, tmp / 'proxied-inventory.yml'),
                          secrets_dir=host.secrets_dir)
         control = str(tmp / 'cm-%C')
-        ssh = ['ssh', '-q', '-i', host.key, '-p', str(host.port), '-o', 'BatchMode=yes',
+        ssh = ['ssh', '-q', '-i', host.key, '-p', str(proxy.port), '-o', 'BatchMode=yes',
                '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
                '-o', 'ControlMaster=auto', '-o', 'ControlPersist=300s', '-o', 'ControlPath=' + control,
                'worker@127.0.0.1']
@@ -180,47 +199,242 @@ def bench_start(kind, runs, tmp):
 
         def baseline():
             run(baseline_argv(w, 1, 'fix'))
+    floor_play = tmp / 'floor.yml'
+    floor_play.write_text(FLOOR_PLAY)
+
+    def floor():
+        proc = w.playbook(playbook=str(floor_play))
+        if proc.returncode != 0:
+            raise RuntimeError('the floor playbook failed:\n%s' % proc.stdout[-2000:])
+
+    def turns(fn):
+        """The network round trips one warm call of fn makes (over SSH: counted by the proxy)."""
+        if not proxy:
+            return None
+        proxy.reset()
+        fn()
+        return proxy.counts()['turns']
+
+    results = []
     try:
         playbook_ok(w, 1)  # warm-up: maintainer container, clone, first worktree and job
         baseline()
         trips = count_round_trips(playbook_ok(w, 1, args=('-vvv',)).stdout)
-        floor_play = tmp / 'floor.yml'
-        floor_play.write_text(FLOOR_PLAY)
-
-        def floor():
-            proc = w.playbook(playbook=str(floor_play))
-            if proc.returncode != 0:
-                raise RuntimeError('the floor playbook failed:\n%s' % proc.stdout[-2000:])
-        ansible, bare, empty = [], [], []
-        cpu = {'ansible': [], 'baseline': [], 'floor': []}
-        for _run in range(runs):  # alternate, so that drift on the shared machine hits all three
-            ansible.append(timed(lambda: playbook_ok(w, 1), cpu['ansible']))
-            bare.append(timed(baseline, cpu['baseline']))
-            empty.append(timed(floor, cpu['floor']))
-        result = {
-            'benchmark': 'start_%s' % kind,
-            'what': 'ansible-playbook offload.yml -e pr=1 (no-op job, warm worker) vs a bare shell script '
-                    'doing fetch, worktree add, docker run --rm (same mounts), worktree remove'
-                    + (' over one SSH connection (ControlPersist)' if kind == 'ssh' else ''),
-            'ansible_s': ansible, 'baseline_s': bare,
-            'floor_s': empty,
-            'ansible': stats(ansible), 'baseline': stats(bare), 'floor': stats(empty),
-            'cpu_s': cpu, 'cpu': {side: stats(samples) for side, samples in cpu.items()},
-            'ratio': round(statistics.median(ansible) / statistics.median(bare), 2),
-            # what the collection adds over ansible-playbook's own start-up, against the baseline
-            'ratio_over_floor': round((statistics.median(ansible) - statistics.median(empty))
-                                      / statistics.median(bare), 2),
-            'target_ratio': 1.5,
-            'worker_round_trips': trips,
-            'baseline_round_trips': 1 if kind == 'ssh' else 4,
-        }
-        return result
+        for rtt in rtts:
+            if proxy:
+                proxy.set_delay(rtt / 2000.0)  # half the round trip each way
+            network = {'ours': turns(lambda: playbook_ok(w, 1)), 'baseline': turns(baseline), 'floor': turns(floor)}
+            ansible, bare, empty = [], [], []
+            cpu = {'ansible': [], 'baseline': [], 'floor': []}
+            for _run in range(runs):  # alternate, so that drift on the shared machine hits all three
+                ansible.append(timed(lambda: playbook_ok(w, 1), cpu['ansible']))
+                bare.append(timed(baseline, cpu['baseline']))
+                empty.append(timed(floor, cpu['floor']))
+            name = 'start_%s' % kind + ('_rtt%d' % rtt if kind == 'ssh' else '')
+            results.append({
+                'benchmark': name,
+                'what': 'ansible-playbook offload.yml -e pr=1 (no-op job, warm worker) vs a bare shell script '
+                        'doing fetch, worktree add, docker run --rm (same mounts), worktree remove'
+                        + (' over one SSH connection (ControlPersist), %d ms round-trip time added by a '
+                           'delay proxy in front of sshd' % rtt if kind == 'ssh' else ''),
+                'rtt_ms': rtt,
+                'ansible_s': ansible, 'baseline_s': bare,
+                'floor_s': empty,
+                'ansible': stats(ansible), 'baseline': stats(bare), 'floor': stats(empty),
+                'cpu_s': cpu, 'cpu': {side: stats(samples) for side, samples in cpu.items()},
+                'ratio': round(statistics.median(ansible) / statistics.median(bare), 2),
+                # what the collection adds over ansible-playbook's own start-up, against the baseline
+                'ratio_over_floor': round((statistics.median(ansible) - statistics.median(empty))
+                                          / statistics.median(bare), 2),
+                'target_ratio': 2.0 if kind == 'ssh' else 1.5,
+                'worker_round_trips': trips,
+                'baseline_round_trips': 1 if kind == 'ssh' else 4,
+                # turns of the TCP flow through the proxy (None on the local worker: no network)
+                'network_round_trips': network,
+            })
+        return results
     finally:
         docker('rm', '-f', w.maintainer, check=False)
+        if proxy:
+            proxy.stop()
         if host:
             host.stop()
         else:
             w.cleanup()
+
+
+# --- benchmark 5: a real-size repository ----------------------------------------
+
+BIG_REPO = os.path.join(ROOT, '.build', 'bench', 'big')
+BIG_ARGS = ['--commits', '6400', '--files', '3000', '--mib', '110', '--branches', '1200', '--prs', '20']
+
+BY_HAND_COLD = r"""
+set -eu
+root=$1 url=$2 pr=$3 job=$4
+shift 4
+mkdir -p "$root/gemini" "$root/worktrees"
+git clone --quiet --filter=blob:none "$url" "$root/main"
+git -C "$root/main" fetch --quiet origin "+refs/pull/$pr/head:refs/offload/pull/$pr"
+git -C "$root/main" worktree add --quiet --detach "$root/worktrees/$job" "refs/offload/pull/$pr"
+"$@" >/dev/null </dev/null
+git -C "$root/main" worktree remove --force "$root/worktrees/$job"
+"""
+
+
+def big_repo():
+    """The generated real-size repository (made once, then reused): its parent directory,
+    laid out as make_upstream's (<dir>/upstream.git)."""
+    repo = os.path.join(BIG_REPO, 'upstream.git')
+    os.makedirs(BIG_REPO, mode=0o755, exist_ok=True)
+    make_big_repo.main([repo] + BIG_ARGS)
+    return pathlib.Path(BIG_REPO)
+
+
+def repo_facts(repo):
+    git = ['git', '-C', str(repo)]
+    return {
+        'commits': int(run(git + ['rev-list', '--count', 'main']).stdout),
+        'files': len(run(git + ['ls-tree', '-r', '--name-only', 'main']).stdout.splitlines()),
+        'refs': len(run(git + ['for-each-ref']).stdout.splitlines()),
+        'pack_mib': round(sum(os.path.getsize(os.path.join(str(repo), 'objects', 'pack', f))
+                              for f in os.listdir(os.path.join(str(repo), 'objects', 'pack'))) / 2 ** 20, 1),
+    }
+
+
+def by_hand_cold_argv(root, upstream, pr, action):
+    """A person with git on the worker: a blobless clone (checking out main), the PR's
+    worktree, the same no-op job container, the worktree removed."""
+    spec = job_spec(pr, action, root, JOB_IMAGE, command=NOOP)
+    return ['sh', '-c', BY_HAND_COLD, 'by-hand', root, 'file://%s/upstream.git' % upstream, str(pr),
+            spec['name']] + job_run_argv(spec, 'docker')
+
+
+def bench_real_repo(runs, tmp):
+    upstream = big_repo()
+    facts = repo_facts(upstream / 'upstream.git')
+    cold, cold_hand, warm, warm_hand = [], [], [], []
+    workers = []
+    try:
+        for n in range(runs):  # cold: a new data root and maintainer container each time
+            w = bench_worker(tmp / ('cold-%d' % n), upstream)
+            os.makedirs(w.tmp_path, exist_ok=True)
+            workers.append(w)
+            cold.append(timed(lambda: playbook_ok(w, 1)))  # pylint: disable=cell-var-from-loop
+            root = str(tmp / ('hand-%d' % n))
+            cold_hand.append(timed(lambda: run(by_hand_cold_argv(root, upstream, 1, 'fix'))))  # pylint: disable=cell-var-from-loop
+            shutil.rmtree(root, ignore_errors=True)
+        w = workers[-1]
+        for _run in range(runs):  # warm: the worker of the last cold run
+            warm.append(timed(lambda: playbook_ok(w, 2)))
+            warm_hand.append(timed(lambda: run(baseline_argv(w, 2, 'fix'))))
+        playbook_ok(w, 3, extra={'offload_keep_worktree': True})
+        wt = w.worktree(3)
+        gitdir = os.path.join(w.data_root, 'main', '.git', 'worktrees', os.path.basename(wt))
+        checkout = du_kib(wt) - du_kib(os.path.join(wt, '.git')) if os.path.isdir(os.path.join(wt, '.git')) \
+            else du_kib(wt)
+        per_job = du_kib(wt, gitdir)
+        return [{
+            'benchmark': 'real_repo_cold', 'repository': facts,
+            'what': 'first job on a new worker (clone, worktree, no-op job) vs by hand: git clone --filter=blob:none '
+                    '+ fetch of the pull ref + worktree add + the same docker run + worktree remove',
+            'ours_s': cold, 'baseline_s': cold_hand, 'ours': stats(cold), 'baseline': stats(cold_hand),
+            'ratio': round(statistics.median(cold) / statistics.median(cold_hand), 2), 'target_ratio': 1.5,
+        }, {
+            'benchmark': 'real_repo_warm', 'repository': facts,
+            'what': 'a later job on the same worker vs the bare script (fetch, worktree add, docker run, remove)',
+            'ours_s': warm, 'baseline_s': warm_hand, 'ours': stats(warm), 'baseline': stats(warm_hand),
+            'ratio': round(statistics.median(warm) / statistics.median(warm_hand), 2), 'target_ratio': 2.0,
+        }, {
+            'benchmark': 'real_repo_disk', 'repository': facts,
+            'what': 'disk one kept job adds (its worktree and its admin dir in main/.git/worktrees) vs its checkout',
+            'job_kib': per_job, 'checkout_kib': checkout,
+            'ratio': round(per_job / checkout, 3), 'target_ratio': 1.05,
+        }]
+    finally:
+        for w in workers:
+            docker('rm', '-f', w.maintainer, check=False)
+            w.cleanup()
+
+
+# --- benchmark 6: history in jobs ----------------------------------------------
+
+TIMED_BLAME = ('s=$(date +%s%N); git blame -- hot.txt >/dev/null 2>blame.err || { cat blame.err; exit 3; }; '
+               'e=$(date +%s%N); echo BLAME_NS=$((e - s)); '
+               'git log -p -3 -- hot.txt >/dev/null && git diff "$(git rev-list --max-parents=0 HEAD)" --stat >/dev/null '
+               '&& echo HISTORY_OK')
+
+
+def _blame_seconds(text):
+    match = re.search(r'BLAME_NS=(\d+)', text)
+    return round(int(match.group(1)) / 1e9, 3) if match else None
+
+
+def bench_history(runs, tmp):
+    """git blame of a 300-commit file (and log -p, a diff against the root) in a job, the
+    first time and in later jobs, vs a full clone's blame."""
+    upstream = big_repo()
+    w = bench_worker(tmp, upstream)
+    command = ['sh', '-c', TIMED_BLAME]
+    jobs = []
+    try:
+        for n in range(1 + runs):
+            proc = w.playbook('-e', 'pr=%d' % (1 + n % 2), extra={'offload_job_command': command})
+            log = w.worker_log('offload-%d-review' % (1 + n % 2))
+            jobs.append({'ok': proc.returncode == 0 and 'HISTORY_OK' in log, 'blame_s': _blame_seconds(log),
+                         'error': None if proc.returncode == 0 else (log.strip().splitlines() or ['?'])[-1][:300]})
+        clone = str(tmp / 'full')
+        run(['git', 'clone', '--quiet', '--no-checkout', 'file://%s/upstream.git' % upstream, clone])
+        full = []
+        for _run in range(runs):
+            full.append(timed(lambda: run(['git', '-C', clone, 'blame', 'main', '--', 'hot.txt'])))
+        later = [j['blame_s'] for j in jobs[1:] if j['blame_s'] is not None]
+        works = all(j['ok'] for j in jobs)
+        return {
+            'benchmark': 'history', 'origin': 'file:// (a worker-local path)',
+            'what': 'git blame of a file with 300 commits (then git log -p, a diff against the root commit) in a '
+                    'job: the first job, then later jobs, vs git blame in a full clone',
+            'works': works, 'jobs': jobs,
+            'ours_s': later, 'baseline_s': full, 'baseline': stats(full),
+            'first_job_blame_s': jobs[0]['blame_s'],
+            'ratio': round(statistics.median(later) / statistics.median(full), 2) if works and later else None,
+            'target_ratio': 2.0,
+        }
+    finally:
+        docker('rm', '-f', w.maintainer, check=False)
+        w.cleanup()
+
+
+# --- benchmark 7: housekeeping over many jobs ------------------------------------
+
+def bench_housekeeping(runs, tmp):
+    """50 jobs on 20 PRs on one worker: main's pack count, its pull refs, and the job time, as they go."""
+    del runs
+    upstream = big_repo()
+    w = bench_worker(tmp, upstream)
+    main_git = os.path.join(w.data_root, 'main', '.git')
+    samples = []
+    try:
+        for n in range(50):
+            pr = 1 + n % 20
+            seconds = timed(lambda: playbook_ok(w, pr))  # pylint: disable=cell-var-from-loop
+            packs = len([f for f in os.listdir(os.path.join(main_git, 'objects', 'pack')) if f.endswith('.pack')])
+            refs = len(run(['git', '--git-dir', main_git, 'for-each-ref', 'refs/offload/']).stdout.splitlines())
+            samples.append({'job': n + 1, 'pr': pr, 'seconds': round(seconds, 3), 'packs': packs, 'offload_refs': refs})
+        first, last = samples[:10], samples[-10:]
+        return {
+            'benchmark': 'housekeeping',
+            'what': '50 no-op jobs on 20 PRs of the real-size repository on one worker',
+            'samples': samples,
+            'packs_first_last': [samples[0]['packs'], samples[-1]['packs']],
+            'offload_refs_last': samples[-1]['offload_refs'],
+            'ours_s': [x['seconds'] for x in last], 'baseline_s': [x['seconds'] for x in first],
+            'ratio': round(statistics.median(x['seconds'] for x in last)
+                           / statistics.median(x['seconds'] for x in first), 2),
+            'ratio_note': 'median job time of the last 10 jobs over the first 10 (flat is 1.0)',
+        }
+    finally:
+        docker('rm', '-f', w.maintainer, check=False)
+        w.cleanup()
 
 
 # --- benchmark 3: concurrency --------------------------------------------------
@@ -459,11 +673,10 @@ def _cpu(result, side):
 
 def summary(results, env):
     lines = ['# Benchmarks', '', 'Machine: %(cpus)s CPUs, %(ansible)s, Docker %(docker)s. %(note)s.' % env, '']
-    for name in ('start_local', 'start_ssh'):
-        r = results.get(name)
-        if not r:
-            continue
-        lines += ['## Job start overhead (%s worker)' % name.split('_')[1], '',
+    for name in sorted(n for n in results if n.startswith('start_')):
+        r = results[name]
+        rtt = ', %d ms round-trip time' % r['rtt_ms'] if r.get('rtt_ms') is not None and 'ssh' in name else ''
+        lines += ['## Job start overhead (%s worker%s)' % (name.split('_')[1], rtt), '',
                   '| | median s | min | max | controller CPU s (median) | worker round trips |',
                   '| --- | --- | --- | --- | --- | --- |',
                   '| offload.yml | %.2f | %.2f | %.2f | %s | %d |' % (
@@ -512,16 +725,92 @@ def summary(results, env):
                   'the shared blobless main clone: %s KiB.' % (
                       d['worktree_kib_median'], d['full_clone_kib'], d['ratio_worktree_vs_clone'],
                       d['shared_main_kib']), '']
+    lines += _summary_real(results)
     return '\n'.join(lines)
+
+
+def _summary_real(results):
+    lines = []
+    cold, warm, disk = (results.get('real_repo_' + k) for k in ('cold', 'warm', 'disk'))
+    if cold:
+        f = cold['repository']
+        lines += ['## A real-size repository (%(commits)d commits, %(files)d files, %(refs)d refs, '
+                  '%(pack_mib)s MiB pack)' % f, '', '| | ours median s | by hand median s | ratio | target |',
+                  '| --- | --- | --- | --- | --- |']
+        for label, r in (('cold first job', cold), ('warm job', warm)):
+            if r:
+                lines.append('| %s | %.2f | %.2f | %.2fx | %.1fx |' % (
+                    label, r['ours']['median'], r['baseline']['median'], r['ratio'], r['target_ratio']))
+        if disk:
+            lines += ['', 'Disk one job adds: %d KiB against its checkout\'s %d KiB (%.3fx, target %.2fx).' % (
+                disk['job_kib'], disk['checkout_kib'], disk['ratio'], disk['target_ratio'])]
+        lines.append('')
+    r = results.get('history')
+    if r:
+        lines += ['## History in jobs (%s origin)' % r['origin'], '']
+        if r['works']:
+            lines.append('git blame of a 300-commit file: first job %.2f s, later jobs %.2f s (median) against '
+                         '%.2f s in a full clone: **%.2fx** (target %.1fx).' % (
+                             r['first_job_blame_s'], statistics.median(r['ours_s']), r['baseline']['median'],
+                             r['ratio'], r['target_ratio']))
+        else:
+            errors = sorted({j['error'] or 'history commands failed' for j in r['jobs'] if not j['ok']})
+            lines.append('**Does not work**: %s' % '; '.join(errors))
+        lines.append('')
+    r = results.get('housekeeping')
+    if r:
+        lines += ['## Housekeeping (50 jobs on 20 PRs)', '',
+                  'Packs in main: %d after the first job, %d after the 50th; refs/offload/* left: %d; job time, last 10 '
+                  'over first 10: %.2fx.' % (r['packs_first_last'][0], r['packs_first_last'][1],
+                                               r['offload_refs_last'], r['ratio']), '']
+    return lines
 
 
 BENCHES = {
     'start_local': lambda runs, tmp: bench_start('local', runs, tmp),
-    'start_ssh': lambda runs, tmp: bench_start('ssh', runs, tmp),
+    'start_ssh': lambda runs, tmp: bench_start('ssh', runs, tmp, rtts=(0, 25, 50)),
     'provision': bench_provision,
     'concurrency': lambda runs, tmp: bench_concurrency(max(2, runs // 2), tmp),
     'tags': bench_tags,
+    'real_repo': lambda runs, tmp: bench_real_repo(max(2, runs // 2), tmp),
+    'history': lambda runs, tmp: bench_history(max(2, runs // 2), tmp),
+    'housekeeping': bench_housekeeping,
 }
+
+# summary.json: per benchmark, where its figures are (ours, the baseline) in its result
+_SIDES = {'start': ('ansible_s', 'baseline_s'), 'provision': ('provision_s', 'gcloud_s'),
+          'tags': ('module_s', 'skopeo_s')}
+
+
+def summary_json(results):
+    """One entry per benchmark: ours_s and baseline_s (medians), ratio, runs and, where
+    counted, round_trips: for a program to read (bench/results/summary.json)."""
+    entries = {}
+    for name, r in sorted(results.items()):
+        ours_key, base_key = _SIDES.get(name.split('_')[0], ('ours_s', 'baseline_s'))
+        ours, base = r.get(ours_key), r.get(base_key)
+        if name == 'concurrency':
+            ours, base = r['n8']['samples'], None
+        entry = {
+            'ours_s': round(statistics.median(ours), 3) if ours else None,
+            'baseline_s': round(statistics.median(base), 3) if base else None,
+            'ratio': r.get('ratio'),
+            'runs': len(ours) if ours else 0,
+        }
+        for key in ('target_ratio', 'rtt_ms', 'works'):
+            if key in r:
+                entry[key] = r[key]
+        if 'network_round_trips' in r and r['network_round_trips']['ours'] is not None:
+            entry['round_trips'] = r['network_round_trips']
+        elif 'worker_round_trips' in r:
+            entry['round_trips'] = {'ours': r['worker_round_trips']['total'], 'baseline': r['baseline_round_trips']}
+        if name == 'concurrency':
+            entry['ratio'] = round(r['n8']['median'] / r['n8']['serial_estimate'], 2)
+            entry['ratio_note'] = '8 PRs at once vs 8 x one'
+        if name == 'real_repo_disk':
+            entry.update(ours_kib=r['job_kib'], baseline_kib=r['checkout_kib'])
+        entries[name] = entry
+    return entries
 
 
 def main():
@@ -540,17 +829,21 @@ def main():
         os.chmod(tmp, 0o755)
         try:
             print('== %s' % name, flush=True)
-            results[name] = dict(BENCHES[name](opts.runs, tmp), environment=env)
-            with open(os.path.join(RESULTS, name + '.json'), 'w') as f:
-                json.dump(results[name], f, indent=2)
+            got = BENCHES[name](opts.runs, tmp)
+            for r in got if isinstance(got, list) else [got]:
+                results[r['benchmark']] = dict(r, environment=env)
+                with open(os.path.join(RESULTS, r['benchmark'] + '.json'), 'w') as f:
+                    json.dump(results[r['benchmark']], f, indent=2)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    # keep the figures of benchmarks not re-run this time in the summary
-    for name in BENCHES:
-        path = os.path.join(RESULTS, name + '.json')
-        if name not in results and os.path.exists(path):
+    # keep the figures of benchmarks not re-run this time in the summaries
+    for path in sorted(glob.glob(os.path.join(RESULTS, '*.json'))):
+        name = os.path.basename(path)[:-len('.json')]
+        if name != 'summary' and name not in results:
             with open(path) as f:
                 results[name] = json.load(f)
+    with open(os.path.join(RESULTS, 'summary.json'), 'w') as f:
+        json.dump(summary_json(results), f, indent=2, sort_keys=True)
     text = summary(results, env)
     with open(os.path.join(RESULTS, 'summary.md'), 'w') as f:
         f.write(text + '\n')
