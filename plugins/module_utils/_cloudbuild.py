@@ -23,12 +23,13 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     GcpAuthError,
+    check_endpoint_server,
     gcp_argument_spec,
     get_credentials,
     resolve_project,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import RetryPolicy, call
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown, redact_url
 
 AUTH_REQUESTS_IMPORT_ERROR = None
 try:
@@ -115,9 +116,10 @@ def cloudbuild_endpoint(value):
     if value.endswith('/v1'):
         value = value[:-3]
     if not re.match(r'^https?://[^/]+\Z', value):
-        raise TriggerError('api_endpoint %r: expected a server such as http://127.0.0.1:8080 (gcloud\'s '
+        raise TriggerError('api_endpoint %s: expected a server such as http://127.0.0.1:8080 (gcloud\'s '
                            'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD form, http://127.0.0.1:8080/, is accepted)'
-                           % value, 'api_endpoint')
+                           % _shown(redact_url(value)), 'api_endpoint')
+    check_endpoint_server(value, lambda message: TriggerError(message, 'api_endpoint'))
     return value
 
 

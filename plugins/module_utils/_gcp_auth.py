@@ -27,7 +27,7 @@ import sys
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, check_url_authority, redact_url
 
 
 def _find_google_auth():
@@ -147,9 +147,23 @@ def compute_endpoint(value):
             value = value[:-len(suffix)]
             break
     if '/' in value.split('://', 1)[-1]:
-        raise GcpAuthError('api_endpoint %r: expected a server such as http://127.0.0.1:8080 or the gcloud form '
-                           'http://127.0.0.1:8080/compute/v1/, not another path' % value)
+        raise GcpAuthError('api_endpoint %s: expected a server such as http://127.0.0.1:8080 or the gcloud form '
+                           'http://127.0.0.1:8080/compute/v1/, not another path' % _shown(redact_url(value)))
+    check_endpoint_server(value, GcpAuthError)
     return value
+
+
+def check_endpoint_server(value, error):
+    """An API endpoint's `[http[s]://]host[:port]`: no credentials, no host an HTTP client could
+    read as an option; raises error(message) naming api_endpoint, never showing credentials."""
+    scheme, sep, netloc = value.rpartition('://')
+    if sep and scheme not in ('http', 'https'):
+        raise error('api_endpoint %s: expected an http:// or https:// server' % _shown(redact_url(value)))
+    try:
+        check_url_authority(netloc, 'api_endpoint', what='the endpoint', hint=(
+            'they would travel to the server and show in errors; credentials come from auth_kind and its options'))
+    except JobInputError as exc:
+        raise error('%s; nothing was sent' % exc) from None
 
 
 def _scoped(credentials, scopes):

@@ -47,8 +47,11 @@ MAX_PATH = 1024
 _PATH_RE = re.compile(r'^/[A-Za-z0-9._/+-]*\Z')
 # docker reference: [registry[:port]/]name[/name...][:tag][@digest]; the first
 # component is a registry only when it has a dot or a port, or is localhost.
+# A registry's host labels never start or end with `-`: `-l.x/y` or `--privileged.a/b`
+# would reach docker's command line as an option.
+_LABEL = r'[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?'
 _IMAGE_RE = re.compile(
-    r'^(?:(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+(?::[0-9]+)?|[a-zA-Z0-9-]+:[0-9]+|localhost)/)?'
+    r'^(?:(?:%s(?:\.%s)+(?::[0-9]+)?|%s:[0-9]+|localhost)/)?' % (_LABEL, _LABEL, _LABEL) +
     r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
     r'(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
     r'(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?'
@@ -60,6 +63,11 @@ _URL_RE = re.compile(
     r'|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s\'"`$;|&<>\\]+'
     r'|/[^\s\'"`$;|&<>\\]+)\Z'
 )
+# A URL's host: DNS labels, an IPv4 address or a bracketed IPv6 one (nothing git, ssh or
+# an HTTP client could read as an option); an SSH user name.
+_URL_HOST_RE = re.compile(r'^(?:%s(?:\.%s)*\.?|\[[0-9A-Fa-f:.]+\])\Z' % (_LABEL, _LABEL))
+_URL_USER_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\Z')
+_SCP_RE = re.compile(r'^([^/@:]*)@([^/:]*):')
 _CONTAINER_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\Z')
 # The docker client: a command name (found in PATH) or an absolute path.
 _DOCKER_BIN_RE = re.compile(r'^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}|/[A-Za-z0-9._/+-]{1,1023})\Z')
@@ -122,10 +130,51 @@ def validate_worker_path(value, variable):
 
 
 def validate_image(value, variable='offload_image'):
+    if isinstance(value, str) and value.startswith('-'):
+        raise JobInputError(variable, 'must be a docker image reference, not an option (it starts with -), got %s'
+                            % _shown(value))
     if not isinstance(value, str) or len(value) > 512 or not _IMAGE_RE.match(value):
         raise JobInputError(variable, 'must be a docker image reference such as '
                                       'registry/name:tag or name@sha256:..., got %s' % _shown(value))
     return value
+
+
+def redact_url(value):
+    """value with whatever sits before a host's `@` (a user, a password, a token) shown as ***."""
+    return re.sub(r'^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@', lambda m: (m.group(1) or '') + '***@', value) \
+        if isinstance(value, str) else value
+
+
+# Why a git remote must not carry credentials, and what to do instead.
+GIT_CREDENTIALS_HINT = ('git would keep them in the main clone\'s config, which jobs can read, and show them in '
+                        'process lists and errors. Give the GitHub token with github_auth.yml (OFFLOAD_GH_TOKEN) '
+                        'and the URL without it, e.g. https://github.com/OWNER/REPO')
+
+
+def check_url_authority(netloc, variable, allow_user=False, what='the URL', hint=GIT_CREDENTIALS_HINT):
+    """Refuse a URL's `[user@]host[:port]` that carries credentials or that a client could read as an option.
+
+    allow_user: an SSH user name (`git@`) is fine, never a password or token (`user:secret@`).
+    hint says why credentials are refused and what to do. Raises JobInputError; the
+    message never shows what came before the `@`.
+    """
+    userinfo, at, hostport = netloc.rpartition('@')
+    if at and (not allow_user or ':' in userinfo or '%' in userinfo):
+        raise JobInputError(variable, 'must not carry credentials (user:TOKEN@ before the host): %s' % hint)
+    if at and not _URL_USER_RE.match(userinfo):
+        raise JobInputError(variable, 'the user name before the host must be letters, digits and . _ - '
+                                      '(not starting with - or .)')
+    host, port = hostport, ''
+    if hostport.startswith('['):
+        host, _sep, rest = hostport.partition(']')
+        host += ']'
+        port = rest[1:] if rest.startswith(':') else rest
+    elif ':' in hostport:
+        host, _sep, port = hostport.partition(':')
+    if host.startswith('-') or not _URL_HOST_RE.match(host) or not re.fullmatch(r'(?:[0-9]{1,5})?', port):
+        raise JobInputError(variable, 'the host of %s must be a host name or IP address (not starting with -), '
+                                      'got %s' % (what, _shown(hostport)))
+    return host
 
 
 def validate_repo_url(value, variable='offload_repo_url', required=True):
@@ -135,7 +184,19 @@ def validate_repo_url(value, variable='offload_repo_url', required=True):
         return ''
     if not isinstance(value, str) or len(value) > 2048 or not _URL_RE.match(value) or value.startswith('-'):
         raise JobInputError(variable, 'must be a git URL (https://, ssh://, git://, file://, user@host:path) '
-                                      'or an absolute path, got %s' % _shown(value))
+                                      'or an absolute path, got %s' % _shown(redact_url(value)))
+    scheme, sep, rest = value.partition('://')
+    if sep:
+        netloc = rest.split('/', 1)[0]
+        if scheme == 'file':
+            if netloc not in ('', 'localhost'):
+                raise JobInputError(variable, 'a file:// URL names a path on the worker (file:///path), got %s'
+                                    % _shown(redact_url(value)))
+        else:
+            check_url_authority(netloc, variable, allow_user=scheme == 'ssh', what='the repository URL')
+    elif not value.startswith('/'):
+        user, host = _SCP_RE.match(value).groups()
+        check_url_authority('%s@%s' % (user, host), variable, allow_user=True, what='the repository URL')
     return value
 
 

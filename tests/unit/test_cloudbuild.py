@@ -157,10 +157,11 @@ def test_endpoint(value, endpoint):
     assert cb.cloudbuild_endpoint(value) == endpoint
 
 
-@pytest.mark.parametrize('value', ['127.0.0.1:8080', 'http://h/x/y', 'ftp://h'])
+@pytest.mark.parametrize('value', ['127.0.0.1:8080', 'http://h/x/y', 'ftp://h', 'http://u:secret@h/', 'https://-x/'])
 def test_endpoint_refused(value):
-    with pytest.raises(cb.TriggerError):
+    with pytest.raises(cb.TriggerError) as err:
         cb.cloudbuild_endpoint(value)
+    assert err.value.option == 'api_endpoint' and 'secret' not in str(err.value)
 
 
 class Resp:

@@ -49,6 +49,19 @@ def test_compute_endpoint(value, expected):
     assert auth.compute_endpoint(value) == expected
 
 
+@pytest.mark.parametrize('value, words', [
+    ('http://user:secret@127.0.0.1:8080/compute/v1/', 'must not carry credentials'),
+    ('https://secret@compute.example.com', 'must not carry credentials'),
+    ('http://-oproxy:8080/', 'not starting with -'),
+    ('-h:9000', 'not starting with -'),
+    ('ftp://h/', 'http:// or https://'),
+])
+def test_compute_endpoint_refuses_credentials_and_option_hosts(value, words):
+    with pytest.raises(auth.GcpAuthError, match=words) as err:
+        auth.compute_endpoint(value)
+    assert 'secret' not in str(err.value)
+
+
 def test_compute_endpoint_refuses_other_paths():
     with pytest.raises(auth.GcpAuthError, match='not another path'):
         auth.compute_endpoint('http://127.0.0.1:8080/storage/v1/')

@@ -69,7 +69,8 @@ def test_images_allowed(image):
     assert jobs.validate_image(image) == image
 
 
-@pytest.mark.parametrize('image', ['', 'UPPER/case', 'a b', 'a;b', '-rm', 'a:', 'a@sha256:short', '--privileged'])
+@pytest.mark.parametrize('image', ['', 'UPPER/case', 'a b', 'a;b', '-rm', 'a:', 'a@sha256:short', '--privileged',
+                                   '-l.x/y', '--privileged.a/b', 'a.-x/y', 'x-.a/b', '-h:5000/a'])
 def test_images_refused(image):
     with pytest.raises(jobs.JobInputError, match='^offload_image: '):
         jobs.validate_image(image)
@@ -87,6 +88,43 @@ def test_repo_urls_allowed(url):
 def test_repo_urls_refused(url):
     with pytest.raises(jobs.JobInputError, match='^offload_repo_url: '):
         jobs.validate_repo_url(url)
+
+
+TOKEN = 'ghp_' + 'S3cret' * 6
+
+
+@pytest.mark.parametrize('url', [
+    'https://x-access-token:%s@github.com/me/r.git' % TOKEN, 'https://%s@github.com/me/r.git' % TOKEN,
+    'http://u:%s@127.0.0.1:8080/r' % TOKEN, 'ssh://git:%s@github.com/me/r' % TOKEN, 'git://%s@host/r' % TOKEN,
+    'me:%s@github.com:me/r.git' % TOKEN,
+])
+def test_repo_urls_with_credentials_are_refused_without_showing_them(url):
+    with pytest.raises(jobs.JobInputError) as err:
+        jobs.validate_repo_url(url, 'offload_upstream_url')
+    assert str(err.value).startswith('offload_upstream_url: ')
+    assert TOKEN not in str(err.value) and 'S3cret' not in str(err.value)
+    assert 'github_auth.yml' in str(err.value) or 'must be a git URL' in str(err.value)
+
+
+@pytest.mark.parametrize('url', [
+    'https://-oProxyCommand=x/r', 'ssh://-oProxyCommand=x/r', 'ssh://git@-oProxyCommand=x/r', 'git@-oProxy=x:r',
+    '-oProxy=x@host:r', 'https://h:port/r', 'https://a_b/r', 'https://h%2d/r', 'file://host/r', 'https://[zz]/r',
+])
+def test_repo_urls_whose_host_is_an_option_are_refused(url):
+    with pytest.raises(jobs.JobInputError, match='^offload_repo_url: '):
+        jobs.validate_repo_url(url)
+
+
+@pytest.mark.parametrize('url', ['ssh://git@github.com/me/r', 'http://127.0.0.1:9418/r.git', 'https://[::1]:8443/r',
+                                 'file://localhost/srv/r.git', 'git://git.example.com/r'])
+def test_repo_urls_with_a_plain_host_are_allowed(url):
+    assert jobs.validate_repo_url(url) == url
+
+
+def test_redact_url():
+    assert jobs.redact_url('https://u:%s@h/r' % TOKEN) == 'https://***@h/r'
+    assert jobs.redact_url('u:%s@h:r' % TOKEN) == '***@h:r'
+    assert jobs.redact_url('https://h/r') == 'https://h/r'
 
 
 def test_command_must_be_an_argv():

@@ -45,6 +45,9 @@ def test_parse_image(image, registry, repository):
     ('r.example.com/x y', 'without a scheme or spaces'),
     ('bad_host.example.com:x/y', 'registry host'),
     ('r.example.com/-x', 'not valid'),
+    ('-l.x/y', 'registry host'),
+    ('--privileged.a/b', 'registry host'),
+    ('-x/y', 'not valid'),
 ])
 def test_parse_image_refuses(image, words):
     with pytest.raises(reg.RegistryError) as err:
