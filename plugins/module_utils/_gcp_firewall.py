@@ -38,16 +38,25 @@ def normalize_ranges(ranges, allow_any_source):
     if not ranges:
         raise FirewallInputError('source_ranges: give at least one range (the IAP range is 35.235.240.0/20)')
     out = set()
+    nets = []
     for value in ranges:
         try:
             net = ipaddress.ip_network(str(value).strip(), strict=False)
         except ValueError:
-            raise FirewallInputError('source_ranges: %r is not an IP range such as 35.235.240.0/20' % (value,))
-        if net.prefixlen == 0 and not allow_any_source:
-            raise FirewallInputError(
-                'source_ranges: %s opens the port to the whole Internet; SSH goes through the IAP range '
-                '35.235.240.0/20. Set allow_any_source=true to force it.' % net)
+            raise FirewallInputError('source_ranges: %s is not an IP range such as 35.235.240.0/20' % _shown(value))
+        nets.append(net)
         out.add(str(net))
+    if not allow_any_source:
+        # Together the ranges may cover every address (0.0.0.0/1 + 128.0.0.0/1, ::/1 + 8000::/1):
+        # merged, they are a /0 as surely as 0.0.0.0/0 itself.
+        for version in (4, 6):
+            merged = list(ipaddress.collapse_addresses(n for n in nets if n.version == version))
+            if any(n.prefixlen == 0 for n in merged):
+                given = ' + '.join(str(n) for n in sorted(n for n in nets if n.version == version))
+                raise FirewallInputError(
+                    'source_ranges: %s opens the port to the whole Internet (together: %s); SSH goes through the '
+                    'IAP range 35.235.240.0/20. Set allow_any_source=true to force it.'
+                    % (_shown(given, 120), merged[0]))
     return sorted(out, key=_range_key)
 
 

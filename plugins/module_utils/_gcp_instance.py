@@ -240,6 +240,41 @@ def _unmanaged_drift(wanted, current):
     return out
 
 
+_IMAGE_URL_PREFIXES = ('https://www.googleapis.com/compute/v1/', 'https://compute.googleapis.com/compute/v1/')
+
+
+def parse_cos_image(value, variable='cos_image'):
+    """(project, image) of the cos_image option: `image` is an image name or `family/FAMILY`.
+
+    Takes NAME, family/FAMILY (in cos-cloud), projects/P/global/images/NAME or .../family/FAMILY,
+    and the same as a Compute Engine URL. The project is checked here, with everything else,
+    before the first request: a bad one found only when the instance is created would leave
+    the firewall rule made before it. Raises JobInputError.
+    """
+    spec = value or 'family/' + DEFAULT_COS_FAMILY
+    if isinstance(spec, str):
+        for prefix in _IMAGE_URL_PREFIXES:
+            if spec.startswith(prefix):
+                spec = spec[len(prefix):]
+                break
+    ci.validate_gce_reference(spec, variable)
+    parts = spec.split('/')
+    project = COS_PROJECT
+    if parts[0] == 'projects':
+        if len(parts) < 5 or parts[2:4] != ['global', 'images']:
+            raise JobInputError(variable, 'must be an image name, family/FAMILY, or projects/PROJECT/global/images/'
+                                          'NAME (or .../family/FAMILY), got %s' % ci._shown(value))
+        try:
+            project = validate_project(parts[1], variable)
+        except JobInputError as exc:
+            raise JobInputError(variable, 'the image\'s project %s' % str(exc).partition(': ')[2]) from None
+        parts = parts[4:]
+    if not (len(parts) == 1 or (len(parts) == 2 and parts[0] == 'family')):
+        raise JobInputError(variable, 'must be an image name, family/FAMILY, or projects/PROJECT/global/images/NAME '
+                                      '(or .../family/FAMILY), got %s' % ci._shown(value))
+    return project, '/'.join(parts)
+
+
 def validate_options(params):
     """The desired instance from the module options (validated), or JobInputError."""
     name = ci.validate_gce_name(params['name'], 'name')
@@ -279,9 +314,10 @@ def validate_options(params):
     for tag in wanted['tags']:
         ci.validate_gce_name(tag, 'tags')
     ci.validate_gce_name(wanted['machine_type'], 'machine_type')
-    for option in ('network', 'subnetwork', 'cos_image'):
+    for option in ('network', 'subnetwork'):
         if wanted[option]:
             ci.validate_gce_reference(wanted[option], option)
+    parse_cos_image(wanted['cos_image'])
     if wanted['boot_disk_size_gb'] is not None and wanted['boot_disk_size_gb'] < 10:
         raise JobInputError('boot_disk_size_gb', 'must be at least 10 (GB), got %r' % (wanted['boot_disk_size_gb'],))
     if wanted['boot_disk_size_gb'] is not None:
@@ -503,11 +539,7 @@ class InstanceManager:
     # ---- creation ----
     def resolve_cos_image(self):
         """(image self link, image name): a pinned image, or the newest of a family like gcloud picks it."""
-        spec = self.wanted['cos_image'] or 'family/' + DEFAULT_COS_FAMILY
-        project = COS_PROJECT
-        if spec.startswith('projects/'):
-            parts = spec.split('/')
-            project, spec = parts[1], '/'.join(parts[4:])  # projects/P/global/images/<rest>
+        project, spec = parse_cos_image(self.wanted['cos_image'])
         images = self.api.client('images')
         if not spec.startswith('family/'):
             image = self.api.call(lambda: images.get(project=project, image=spec, timeout=self.api.request_timeout),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import GcpAuthError, compute_endpoint
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import (
     FirewallInputError,
     check_name,
@@ -24,7 +25,12 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import 
     shown,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import validate_options
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_int
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    JobInputError,
+    _shown,
+    validate_docker_bin,
+    validate_int,
+)
 
 PREFIX = 'offload_'
 # The role's variables, without PREFIX, and their defaults (roles/worker_vm/defaults/main.yml).
@@ -39,6 +45,8 @@ DEFAULTS = {
     'ssh_host': '', 'ssh_port': 22, 'ssh_user': '', 'ssh_key': '~/.ssh/google_compute_engine',
     'ssh_known_hosts': '~/.ssh/google_compute_known_hosts', 'ssh_alias': 'gcli-worker',
     'ssh_config': '~/.ssh/gcli-offload.conf', 'gcloud_bin': 'gcloud', 'wait_timeout': 600, 'wait_interval': 5,
+    'api_endpoint': '', 'maintainer_image_pin': False, 'registry_plain_http': False, 'worker_become': True,
+    'docker_bin': 'docker', 'delete_data_disk': False, 'delete_firewall': False,
 }
 # cos_instance's option (as validate_options names it) -> the role variable (without PREFIX).
 INSTANCE_VARIABLES = {
@@ -147,12 +155,18 @@ def worker_vm_spec(state='present', **given):
         check_name(values['firewall_name'])  # compute_firewall's rule, also for teardown
     except FirewallInputError as exc:
         raise _renamed(exc, FIREWALL_VARIABLES) from None
+    try:  # the modules' endpoint rule: no credentials, no host read as an option
+        compute_endpoint(values['api_endpoint'] or None)
+    except GcpAuthError as exc:
+        raise JobInputError(_variable('api_endpoint'), str(exc).partition('api_endpoint')[2].lstrip(': ')) from None
     options = {
         'name': name, 'project': values['project'] or None, 'zone': zone, 'state': 'absent',
         'machine_type': values['machine_type'],
         'data_disk': {'name': values['data_disk_name'] or None, 'device_name': data_root.rsplit('/', 1)[-1]},
     }
     if state == 'absent':
+        for flag in ('delete_data_disk', 'delete_firewall'):
+            _bool(values, flag)
         try:
             wanted = validate_options(options)
         except JobInputError as exc:
@@ -161,6 +175,9 @@ def worker_vm_spec(state='present', **given):
                 'firewall': {'name': values['firewall_name']},
                 'ssh': {'alias': _match(values, 'ssh_alias', SSH_ALIAS_RE, 'an SSH host alias')}}
 
+    for flag in ('maintainer_image_pin', 'registry_plain_http', 'worker_become'):
+        _bool(values, flag)
+    validate_docker_bin(values['docker_bin'], _variable('docker_bin'))
     if values['maintainer_image'] in ('', None):
         raise JobInputError(_variable('maintainer_image'), (
             'is required: the image the worker runs as its maintainer container, e.g. -e '

@@ -200,6 +200,42 @@ options:
       - "Seconds between two checks of the maintainer container."
       - Role variable C(offload_wait_interval).
     type: raw
+  api_endpoint:
+    description:
+      - "The Compute Engine endpoint (gcloud's override form); empty: Google's. No credentials, no host starting
+        with C(-)."
+      - Role variable C(offload_api_endpoint).
+    type: raw
+  maintainer_image_pin:
+    description:
+      - "Deploy the maintainer image by digest (a boolean)."
+      - Role variable C(offload_maintainer_image_pin).
+    type: raw
+  registry_plain_http:
+    description:
+      - "Resolve the pin over plain HTTP (a boolean; loopback registries)."
+      - Role variable C(offload_registry_plain_http).
+    type: raw
+  worker_become:
+    description:
+      - "Run the worker's commands with sudo (a boolean)."
+      - Role variable C(offload_worker_become).
+    type: raw
+  docker_bin:
+    description:
+      - "The docker client on the worker (a command name or an absolute path)."
+      - Role variable C(offload_docker_bin).
+    type: raw
+  delete_data_disk:
+    description:
+      - "Teardown: delete the data disk too (a boolean)."
+      - Role variable C(offload_delete_data_disk).
+    type: raw
+  delete_firewall:
+    description:
+      - "Teardown: delete the firewall rule too (a boolean)."
+      - Role variable C(offload_delete_firewall).
+    type: raw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.checks

@@ -35,6 +35,22 @@ def test_the_whole_internet_is_refused(world):
         fw.desired_rule(params(source_ranges=[IAP, world]))
 
 
+@pytest.mark.parametrize('world', [
+    ['0.0.0.0/1', '128.0.0.0/1'], ['::/1', '8000::/1'], [IAP, '0.0.0.0/2', '64.0.0.0/2', '128.0.0.0/1'],
+    ['128.0.0.0/1', '0.0.0.0/1', '10.0.0.0/8'], ['0.0.0.0/1', '128.0.0.0/2', '192.0.0.0/2'],
+])
+def test_ranges_that_together_cover_the_whole_internet_are_refused(world):
+    with pytest.raises(fw.FirewallInputError, match='whole Internet.*allow_any_source=true'):
+        fw.desired_rule(params(source_ranges=world))
+    assert fw.desired_rule(params(source_ranges=world, allow_any_source=True))['source_ranges']
+
+
+@pytest.mark.parametrize('almost', [['0.0.0.0/1', '128.0.0.0/2'], ['0.0.0.0/1', '::/1', '8000::/2'],
+                                    ['0.0.0.0/1', '8000::/1']])
+def test_ranges_that_leave_addresses_out_are_allowed(almost):
+    assert fw.desired_rule(params(source_ranges=almost))['source_ranges']
+
+
 def test_the_whole_internet_when_forced():
     assert fw.desired_rule(params(source_ranges=['0.0.0.0/0'], allow_any_source=True))['source_ranges'] == ['0.0.0.0/0']
 

@@ -77,6 +77,19 @@ def test_strings_from_extra_vars_are_taken_as_numbers_and_booleans():
     ({'gcloud_bin': 'gcloud;touch x'}, 'offload_gcloud_bin'),
     ({'wait_timeout': 0}, 'offload_wait_timeout'),
     ({'wait_interval': 'soon'}, 'offload_wait_interval'),
+    # the union of the ranges is everything, as surely as 0.0.0.0/0
+    ({'ssh_source_ranges': ['0.0.0.0/1', '128.0.0.0/1']}, 'offload_ssh_source_ranges'),
+    ({'ssh_source_ranges': ['35.235.240.0/20', '::/1', '8000::/1']}, 'offload_ssh_source_ranges'),
+    # found only when the instance was created, after the firewall rule was made
+    ({'cos_image': 'projects/Bad_Project/global/images/cos-1'}, 'offload_cos_image'),
+    ({'cos_image': 'projects/p/zones/images/cos-1'}, 'offload_cos_image'),
+    ({'api_endpoint': 'http://user:secret@127.0.0.1:1/compute/v1/'}, 'offload_api_endpoint'),
+    ({'api_endpoint': '-oproxy:1'}, 'offload_api_endpoint'),
+    ({'maintainer_image': '-l.x/y'}, 'offload_maintainer_image'),
+    ({'maintainer_image_pin': 'perhaps'}, 'offload_maintainer_image_pin'),
+    ({'registry_plain_http': 'perhaps'}, 'offload_registry_plain_http'),
+    ({'worker_become': 'perhaps'}, 'offload_worker_become'),
+    ({'docker_bin': 'docker;touch x'}, 'offload_docker_bin'),
 ])
 def test_each_bad_value_is_refused_naming_its_variable(inputs, variable):
     with pytest.raises(JobInputError) as caught:
@@ -98,7 +111,10 @@ def test_teardown_checks_only_what_it_uses():
     for inputs, variable in (({'data_disk_name': '../d'}, 'offload_data_disk_name'),
                              ({'firewall_name': 'A'}, 'offload_firewall_name'),
                              ({'ssh_alias': 'a b'}, 'offload_ssh_alias'),
-                             ({'project': 'X'}, 'offload_project')):
+                             ({'project': 'X'}, 'offload_project'),
+                             ({'api_endpoint': 'http://u:p@h/'}, 'offload_api_endpoint'),
+                             ({'delete_data_disk': 'perhaps'}, 'offload_delete_data_disk'),
+                             ({'delete_firewall': 'perhaps'}, 'offload_delete_firewall')):
         with pytest.raises(JobInputError) as caught:
             worker_vm_spec(state='absent', worker_name='w1', **inputs)
         assert caught.value.variable == variable
@@ -118,3 +134,14 @@ def test_every_option_cos_instance_can_refuse_maps_to_a_role_variable():
         validate_options({'name': 'w1', 'zone': 'us-central1-a', 'state': 'started', 'machine_type': 'e2;x',
                           'container': {'image': 'img:1'}})
     assert direct.value.variable == 'machine_type'
+
+
+@pytest.mark.parametrize('image, project', [
+    ('', 'cos-cloud'), ('cos-stable-121', 'cos-cloud'), ('projects/my-images/global/images/cos-1', 'my-images'),
+    ('projects/my-images/global/images/family/cos-dev', 'my-images'),
+    ('https://www.googleapis.com/compute/v1/projects/cos-cloud/global/images/cos-1', 'cos-cloud'),
+])
+def test_the_cos_image_and_its_project_are_read_before_any_request(image, project):
+    from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import parse_cos_image
+    assert spec(cos_image=image)
+    assert parse_cos_image(image)[0] == project
