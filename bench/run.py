@@ -133,6 +133,7 @@ g fetch --quiet --no-write-fetch-head origin "+refs/pull/$pr/head:refs/offload/p
 g worktree add --quiet --force --detach "$dev/worktrees/$job" "refs/offload/pull/$pr"
 mkdir -p "$(dirname "$log")"
 "$@" >"$log" 2>&1 </dev/null
+docker rm -f "$job" >/dev/null
 g worktree remove --force "$dev/worktrees/$job"
 '''
 

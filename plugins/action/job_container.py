@@ -16,19 +16,22 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     MAX_TIMEOUT,
     disk_full_message,
     exit_reason,
+    fork_failed,
+    human_size,
     job_run_argv,
     job_spec,
     validate_env,
     validate_worker_path,
+    worker_limits,
 )
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
 # Runs on the worker host: a fixed script, inputs are positional parameters.
 # `timeout` sends TERM (proxied by `docker run` to the container's init), then
-# KILL to the client after the grace; the caller removes a container left over.
-# A non-zero exit may leave the container (a killed client): the script removes
-# it before it reports, so a reported rc means nothing is left. A zero exit means
-# `docker run --rm` saw the container removed.
+# KILL to the client after the grace. Whatever the exit, the script then reads
+# whether the out-of-memory killer ended the container and removes it (the job
+# runs without --rm so that its state can be read), before it reports: a
+# reported rc means nothing is left.
 RUN_SCRIPT = r'''
 log=$1 seconds=$2 grace=$3 name=$4 docker=$5
 shift 5
@@ -36,22 +39,28 @@ mkdir -p "$(dirname "$log")"
 timeout -k "$grace" "$seconds" "$@" >"$log" 2>&1 </dev/null
 rc=$?
 echo "$rc" >"${log%.log}.exit"
-[ "$rc" = 0 ] || "$docker" rm -f "$name" >/dev/null 2>&1 || true
+"$docker" container inspect --format 'oom={{.State.OOMKilled}}' "$name" 2>/dev/null
+"$docker" rm -f -v "$name" >/dev/null 2>&1 || true
 df -Pk "$(dirname "$log")" 2>/dev/null | { read -r _; read -r _ _ _ avail _; echo "avail_kb=$avail"; }
 echo "rc=$rc"
 '''
-# Before a run, one round trip: the job container's state, and whether the
-# token file exists ($3 empty: none configured).
+# Before a run, one round trip: the job container's state, whether the token
+# file exists ($3 empty: none configured), and what the job's default limits
+# and the disk reserve are derived from: the worker's CPUs and memory, the size
+# and free space of the data root's file system ($4).
 PRECHECK_SCRIPT = r'''
 "$1" container inspect --format 'status:{{.State.Status}}' "$2" 2>&1
 echo "inspect=$?"
 [ -z "$3" ] || { if test -f "$3"; then echo token=1; else echo token=0; fi; }
+echo "cpus=$(nproc)"
+while read -r key value _; do [ "$key" = MemTotal: ] && echo "mem_kb=$value"; done </proc/meminfo
+df -Pk "$4" 2>/dev/null | { read -r _; read -r _ size _ avail _; echo "disk_kb=$size $avail"; }
 '''
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)
 # Killed from outside before its timeout: SIGKILL, SIGTERM.
 KILLED_CODES = (137, 143)
-KILLED_HINT = (' from outside (docker kill or stop, the out-of-memory killer, the worker going down); '
+KILLED_HINT = (' from outside (docker kill or stop, the worker going down); '
                're-run it with offload.yml')
 
 
@@ -77,28 +86,36 @@ class ActionModule(WorkerAction):
         'log_dest': {'type': 'path', 'default': '~/.cache/gcli-offload/logs'},
         'tail_lines': {'type': 'int', 'default': 40},
         'gh_token_file': {'type': 'str'},
+        # raw: checked by job_spec (auto, sizes with units, decimals)
+        'memory': {'type': 'raw'},
+        'cpus': {'type': 'raw'},
+        'pids': {'type': 'raw'},
+        'disk_reserve': {'type': 'raw'},
     }
     RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'tail_lines': (0, MAX_LINES, 'lines')}
 
     def act(self, args, task_vars):
         docker = args['docker_bin']
         spec = job_spec(args['pr'], args['action'], args['data_root'], args['image'],
-                        command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'])
+                        command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'],
+                        memory=args['memory'], cpus=args['cpus'], pids=args['pids'],
+                        disk_reserve=args['disk_reserve'])
         args['env'] = validate_env(args['env'])
         name = spec['name']
         worker = self._worker_name(task_vars)
-        state, token = self._precheck(name, docker, args['gh_token_file'])
+        state, token, facts = self._precheck(name, docker, args['gh_token_file'], spec['data_root'])
         if state == 'running':
             raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
+        limits = self._limits(spec, facts, worker)
+        argv = job_run_argv(spec, docker, args['env'], token, limits)
         if self._task.check_mode:
-            return {'changed': True, 'job': name, 'argv': job_run_argv(spec, docker, args['env'], token),
+            return {'changed': True, 'job': name, 'argv': argv, 'limits': limits,
                     'msg': 'job %s would run on %s (check mode)' % (name, worker)}
-        if state is not None:  # a stopped leftover (no --rm run, or a crash)
+        if state is not None:  # a stopped leftover (a runner that died before removing it)
             self.docker(['rm', '-f', name], 'remove the stale container %s' % name, docker)
 
         stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
         worker_log = '%s/%s.log' % (spec['log_dir'], stamp)
-        argv = job_run_argv(spec, docker, args['env'], token)
         started = time.monotonic()
         out = ''
         lost = None
@@ -139,6 +156,7 @@ class ActionModule(WorkerAction):
             'worker_log': worker_log,
             'log_tail': last.splitlines(),
             'github_token': bool(token),
+            'limits': limits,
         }
         if lost:
             result.update(failed=True, connection_lost=True, msg=(
@@ -148,7 +166,20 @@ class ActionModule(WorkerAction):
         elif timed_out:
             result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
                 name, worker, spec['timeout'], local_log, last))
-        elif job_rc != 0 and self._disk_full(out):
+        elif job_rc != 0 and self._fact(out, 'oom') == 'true':
+            result.update(oom_killed=True, failed=True, msg=(
+                'job %s on %s was killed by the out-of-memory killer: it reached its memory limit of %s '
+                '(offload_job_memory; %s has %s). Raise offload_job_memory or make the job use less; log: %s\n'
+                '--- last lines ---\n%s' % (
+                    name, worker, human_size(limits['memory']), worker, human_size(facts['memory']), local_log,
+                    last)))
+        elif job_rc != 0 and fork_failed(log_text):
+            result.update(failed=True, msg=(
+                'job %s on %s %s, and its log shows processes or threads it could not create (Resource temporarily '
+                'unavailable): it most likely reached its limit of %d processes and threads (offload_job_pids). '
+                'Raise offload_job_pids, or look for a process leak or a fork loop; log: %s\n--- last lines ---\n%s'
+                % (name, worker, exit_reason(job_rc), limits['pids'], local_log, last)))
+        elif job_rc != 0 and self._fact(out, 'avail_kb') == '0':
             result.update(failed=True, msg='job %s on %s %s, and %s. Log (maybe cut short): %s\n%s%s' % (
                 name, worker, exit_reason(job_rc),
                 disk_full_message(worker, spec['data_root'], 'the job ran'), local_log, '--- last lines ---\n', last))
@@ -160,17 +191,19 @@ class ActionModule(WorkerAction):
             result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
         return result
 
-    def _precheck(self, name, docker, token_path):
-        """In one round trip: the job container's state (see container_state) and the
-        token file to mount, when one is configured and the worker has it."""
+    def _precheck(self, name, docker, token_path, data_root):
+        """In one round trip: the job container's state (see container_state), the
+        token file to mount, when one is configured and the worker has it, and the
+        worker's facts for the limits: cpus, memory (bytes), and the data root's
+        file system's disk_size and disk_free (bytes; None when df could not tell)."""
         if token_path:
             token_path = validate_worker_path(token_path, 'gh_token_file')
         rc, out, err = self.worker_run(['sh', '-c', PRECHECK_SCRIPT, 'offload-precheck', docker, name,
-                                        token_path or ''], 'inspect container %s' % name, check=False)
+                                        token_path or '', data_root], 'inspect container %s' % name, check=False)
         facts = {}
         for line in out.splitlines():
             key, sep, value = line.partition('=')
-            if sep and key in ('inspect', 'token'):
+            if sep and key in ('inspect', 'token', 'cpus', 'mem_kb', 'disk_kb'):
                 facts[key] = value
         if 'inspect' not in facts:
             raise WorkerCommandError('inspect container %s' % name, [], rc, out, err)
@@ -179,7 +212,31 @@ class ActionModule(WorkerAction):
             if 'no such' not in (out + err).lower():
                 raise WorkerCommandError('inspect container %s' % name, [], int(facts['inspect']), out, err)
             status = None
-        return status or None, token_path if facts.get('token') == '1' else None
+        try:
+            worker = {'cpus': int(facts['cpus']), 'memory': int(facts['mem_kb']) * 1024}
+        except (KeyError, ValueError):
+            raise WorkerCommandError('read the CPUs and memory of the worker (nproc, /proc/meminfo)', [], rc, out, err)
+        disk = facts.get('disk_kb', '').split()
+        known = len(disk) == 2 and all(d.isdigit() for d in disk)
+        worker['disk_size'], worker['disk_free'] = (int(disk[0]) * 1024, int(disk[1]) * 1024) if known else (None, None)
+        return status or None, token_path if facts.get('token') == '1' else None, worker
+
+    @staticmethod
+    def _limits(spec, facts, worker):
+        """The job's limits on this worker (the defaults derived from it), after the
+        disk reserve check: a job does not start on a data disk that is nearly full,
+        where it would fail half-way and take the space other jobs need."""
+        limits = worker_limits(spec['limits'], worker, facts['cpus'], facts['memory'], facts['disk_size'])
+        free = facts['disk_free']
+        if free is not None and free < limits['disk_reserve']:
+            raise AnsibleActionFail(
+                'job %s not started: the data disk of %s has %s free at %s, less than the %s that '
+                'offload_job_disk_reserve keeps free for the other jobs and the logs. Free space there (clean.yml '
+                '-e all=true removes the worktrees of jobs that are not running; old logs are under %s/logs), or '
+                'lower offload_job_disk_reserve' % (
+                    spec['name'], worker, human_size(free), spec['data_root'], human_size(limits['disk_reserve']),
+                    spec['data_root']))
+        return limits
 
     def _remove_after_lost_connection(self, name, docker, worker, exc, worker_log, pr):
         """After the connection dropped mid-job: through a new connection, remove the job
@@ -196,12 +253,13 @@ class ActionModule(WorkerAction):
                     worker, name, _first_line(exc), _first_line(again), pr, worker_log))
 
     @staticmethod
-    def _disk_full(out):
-        """The runner reports the space left on the log's disk after the job: none left?"""
+    def _fact(out, key):
+        """A `key=value` the runner reported (the space left on the log's disk after the
+        job, avail_kb; whether the out-of-memory killer ended it, oom), or None."""
         for line in out.splitlines():
-            if line.startswith('avail_kb='):
-                return line[len('avail_kb='):].strip() == '0'
-        return False
+            if line.startswith(key + '='):
+                return line[len(key) + 1:].strip()
+        return None
 
     @staticmethod
     def _reported(out):

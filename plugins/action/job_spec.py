@@ -22,6 +22,10 @@ class ActionModule(CheckAction):
         'gemini_dir': {'type': 'raw'},
         'keep_worktree': {'type': 'raw', 'default': False},
         'lock_grace': {'type': 'raw'},
+        'memory': {'type': 'raw'},
+        'cpus': {'type': 'raw'},
+        'pids': {'type': 'raw'},
+        'disk_reserve': {'type': 'raw'},
     }
     NOTHING_DONE = 'nothing was done on the worker'
 

@@ -242,6 +242,119 @@ def validate_timeout(value, variable='offload_job_timeout', maximum=MAX_TIMEOUT)
     return validate_int(value, variable, 1, maximum, 'seconds', 'a number of')
 
 
+# Resource limits of a job container. `auto` (or empty) takes the default derived
+# from the worker at job start (worker_limits); sizes are bytes or a number with
+# k, m or g (binary units, as docker reads them).
+AUTO = 'auto'
+MIB = 1024 ** 2
+GIB = 1024 ** 3
+MIN_MEMORY = 6 * MIB  # docker's own minimum
+MAX_SIZE = 2 ** 50
+MAX_PIDS = 4194304  # the kernel's pid_max ceiling
+MIN_PIDS = 8
+MAX_CPUS = 1024
+_SIZE_RE = re.compile(r'^([0-9]{1,16})([kmgKMG]?)\Z')
+_CPUS_RE = re.compile(r'^[0-9]{1,4}(?:\.[0-9]{1,2})?\Z')
+_UNITS = {'': 1, 'k': 1024, 'm': MIB, 'g': GIB}
+# The defaults: each job may use 3/4 of the worker's CPUs and memory (the rest
+# stays for the host, Docker and the maintainer container), 1024 processes and
+# threads per CPU, and a job starts only while 5 % of the data disk (at most
+# 2 GiB) is free.
+SHARE = 0.75
+PIDS_PER_CPU = 1024
+RESERVE_SHARE = 0.05
+MAX_AUTO_RESERVE = 2 * GIB
+
+
+def _auto(value):
+    return value is None or (isinstance(value, str) and value.strip().lower() in ('', AUTO))
+
+
+def validate_size(value, variable, minimum=0, maximum=MAX_SIZE):
+    """A size in bytes (an int, or digits with an optional k, m or g), or None for auto."""
+    if _auto(value):
+        return None
+    match = _SIZE_RE.match(value) if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif match:
+        number = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    else:
+        raise JobInputError(variable, 'must be auto or a size: bytes, or a number with k, m or g (512m, 4g), got %s'
+                            % _shown(value))
+    if not minimum <= number <= maximum:
+        raise JobInputError(variable, 'must be between %s and %s, got %s'
+                            % (human_size(minimum), human_size(maximum), _shown(value)))
+    return number
+
+
+def validate_cpus(value, variable='offload_job_cpus'):
+    """CPUs as a decimal with at most two places (1, 1.5, 0.25), or None for auto."""
+    if _auto(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _CPUS_RE.match(str(value)):
+        raise JobInputError(variable, 'must be auto or a number of CPUs such as 2 or 1.5 (two decimals at most), '
+                                      'got %s' % _shown(value))
+    number = float(value)
+    if not 0.01 <= number <= MAX_CPUS:
+        raise JobInputError(variable, 'must be between 0.01 and %d CPUs, got %s' % (MAX_CPUS, _shown(value)))
+    return round(number, 2)
+
+
+def validate_pids(value, variable='offload_job_pids'):
+    if _auto(value):
+        return None
+    return validate_int(value, variable, MIN_PIDS, MAX_PIDS, 'processes and threads', 'auto or a number of')
+
+
+def human_size(number):
+    """Bytes in words for messages: 512 MiB, 4 GiB, 300 KiB."""
+    for unit, size in (('TiB', 1024 * GIB), ('GiB', GIB), ('MiB', MIB), ('KiB', 1024)):
+        if number >= size:
+            value = number / size
+            return ('%d %s' if value == int(value) or value >= 100 else '%.1f %s') % (value, unit)
+    return '%d bytes' % number
+
+
+def job_limits(memory=None, cpus=None, pids=None, disk_reserve=None):
+    """The job's resource options as given (None: derive from the worker)."""
+    return {
+        'memory': validate_size(memory, 'offload_job_memory', MIN_MEMORY),
+        'cpus': validate_cpus(cpus),
+        'pids': validate_pids(pids),
+        'disk_reserve': validate_size(disk_reserve, 'offload_job_disk_reserve'),
+    }
+
+
+def worker_limits(limits, worker, cpus, memory, disk_size=None):
+    """The limits of a job on a worker with `cpus` CPUs and `memory` bytes (and a data
+    disk of `disk_size` bytes, when known): the given ones, checked against the
+    worker, and the defaults for the others. Raises JobInputError when a given
+    limit is more than the worker has (docker would refuse it less clearly)."""
+    resolved = dict(limits)
+    if resolved['cpus'] is None:
+        resolved['cpus'] = max(1.0, round(cpus * SHARE, 2)) if cpus >= 1 else cpus
+    elif resolved['cpus'] > cpus:
+        raise JobInputError('offload_job_cpus', 'must be at most %d, the CPUs of %s, got %g'
+                            % (cpus, worker, resolved['cpus']))
+    if resolved['memory'] is None:
+        resolved['memory'] = max(MIN_MEMORY, int(memory * SHARE) // MIB * MIB)
+    elif resolved['memory'] > memory:
+        raise JobInputError('offload_job_memory', 'must be at most %s, the memory of %s, got %s'
+                            % (human_size(memory), worker, human_size(resolved['memory'])))
+    if resolved['pids'] is None:
+        resolved['pids'] = PIDS_PER_CPU * max(1, int(cpus))
+    if resolved['disk_reserve'] is None:
+        resolved['disk_reserve'] = min(MAX_AUTO_RESERVE, int((disk_size or 0) * RESERVE_SHARE))
+    return resolved
+
+
+def limit_argv(limits):
+    """The `docker run` options of resolved limits: memory without swap on top of it."""
+    return ['--memory', str(limits['memory']), '--memory-swap', str(limits['memory']),
+            '--cpus', '%g' % limits['cpus'], '--pids-limit', str(limits['pids'])]
+
+
 def validate_docker_bin(value, variable='docker_bin'):
     """The docker client: a command name or an absolute path, nothing a shell would read."""
     if not isinstance(value, str) or not _DOCKER_BIN_RE.match(value) or '..' in value.split('/'):
@@ -304,6 +417,18 @@ def disk_full(text):
     return bool(_DISK_FULL_RE.search(text or ''))
 
 
+# What a process sees when fork() or clone() fails at the container's pids limit
+# (EAGAIN): bash, dash, Python, Node.js (spawn EAGAIN), glibc's pthread_create.
+_FORK_FAILED_RE = re.compile(r'fork: (?:retry: )?Resource temporarily unavailable|Cannot fork|'
+                             r"can't start new thread|spawn(?: \S+)? EAGAIN|\bEAGAIN\b.*\b(?:fork|spawn|clone|thread)|"
+                             r'BlockingIOError: \[Errno 11\]|pthread_create\S*: Resource temporarily unavailable', re.I)
+
+
+def fork_failed(text):
+    """Does a job's log show processes or threads it could not create (its pids limit)?"""
+    return bool(_FORK_FAILED_RE.search(text or ''))
+
+
 def disk_full_message(worker, data_root, doing):
     """What to say when the worker's data disk is full (instead of the raw errors)."""
     return ('the disk of %s is full at %s (no space left on device while %s): free space there '
@@ -322,7 +447,8 @@ def job_labels(pr, action):
 
 
 def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, command=None,
-             timeout=3600, gemini_dir=None, keep_worktree=False, lock_grace=None):
+             timeout=3600, gemini_dir=None, keep_worktree=False, lock_grace=None, memory=None, cpus=None,
+             pids=None, disk_reserve=None):
     """Validate every input of a job and derive all of its names and paths.
 
     Raises JobInputError naming the first offending variable. repo_url may be
@@ -342,6 +468,7 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
         raise JobInputError('offload_keep_worktree', 'must be a boolean, got %s' % _shown(keep_worktree))
     if lock_grace is not None:
         validate_int(lock_grace, 'offload_lock_grace', 0, MAX_GRACE, 'seconds')
+    limits = job_limits(memory, cpus, pids, disk_reserve)
     name = job_name(pr, action)
     return {
         'pr': pr,
@@ -361,10 +488,12 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
         'log_dir': '%s/logs/%s' % (data_root, name),
         'gemini_dir': gemini_dir,
         'labels': job_labels(pr, action),
+        # None: derived from the worker at job start (worker_limits)
+        'limits': limits,
     }
 
 
-def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None):
+def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limits=None):
     """The `docker run` argv of a job container (never a shell string).
 
     The worktree is read-write; the main clone and the gemini config are
@@ -373,13 +502,18 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None):
     per-job object directory (the shared object store stays read-only).
     gh_token_file (a worker path) is mounted read-only at JOB_GH_TOKEN and
     only its path is in the environment: `docker inspect` never shows a token.
+    limits are the resolved resource limits (worker_limits; None: docker's
+    defaults, for check mode's preview only). No `--rm`: the runner reads the
+    container's state (was it OOM-killed?) before it removes it.
     """
     name = spec['name']
     job_gitdir = '%s/.git/worktrees/%s' % (JOB_MAIN, name)
-    argv = [docker, 'run', '--rm', '--name', name, '--init',
+    argv = [docker, 'run', '--name', name, '--init',
             '--user', JOB_USER,
             '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
             '--workdir', JOB_WORKTREE]
+    if limits:
+        argv += limit_argv(limits)
     for key, value in sorted(spec['labels'].items()):
         argv += ['--label', '%s=%s' % (key, value)]
     mounts = [

@@ -10,8 +10,8 @@ module: job_container
 short_description: Run an offload job container on a worker and bring its log back
 version_added: 0.1.0
 description:
-  - Runs the job C(offload-<pr>-<action>) as C(docker run --rm) on the worker, built as an argv list, with the
-    job's worktree read-write at C(/home/node/dev/worktree), the main clone read-only at C(/home/node/dev/main),
+  - Runs the job C(offload-<pr>-<action>) as C(docker run) on the worker (removed when it ends), built as an argv
+    list, with the job's worktree read-write at C(/home/node/dev/worktree), the main clone read-only at C(/home/node/dev/main),
     the gemini config read-only at C(/home/node/.gemini), the worktree as working directory, uid 1000, all
     capabilities dropped, C(no-new-privileges), no Docker socket, and labels C(gcli.offload.job), C(.pr),
     C(.action) and C(.managed).
@@ -22,6 +22,11 @@ description:
   - The log is kept on the worker under C(<data_root>/logs/<job>/) (with a C(.exit) file) and copied to
     O(log_dest) on the controller. A failed or timed-out job fails the task with the log's last lines.
   - Refuses to start while a container of the same job runs.
+  - The container is limited to O(memory) (no swap on top of it), O(cpus) and O(pids) processes and threads, each
+    derived from the worker when V(auto) (read in the same command that inspects the job container, no extra round
+    trip). A job killed by the out-of-memory killer fails with a message naming the memory limit; a failed job
+    whose log shows failed forks, with one naming the pids limit. A job does not start when the data disk has less
+    than O(disk_reserve) free.
 options:
   pr:
     description: The pull request number.
@@ -62,6 +67,24 @@ options:
     description: How many of the log's last lines the result (and a failure message) shows.
     type: int
     default: 40
+  memory:
+    description: Memory limit (bytes, or with C(k), C(m), C(g)); V(auto) is 3/4 of the worker's memory.
+    type: raw
+    default: auto
+  cpus:
+    description: CPUs the job may use (C(1.5)); V(auto) is 3/4 of the worker's CPUs, at least 1.
+    type: raw
+    default: auto
+  pids:
+    description: Processes and threads the job may have at once; V(auto) is 1024 per worker CPU.
+    type: raw
+    default: auto
+  disk_reserve:
+    description:
+      - Free space the data root's file system must have for the job to start (bytes, or with C(k), C(m), C(g);
+        V(0) turns the check off); V(auto) is 5 % of that file system, at most 2 GiB.
+    type: raw
+    default: auto
   gh_token_file:
     description:
       - The GitHub token file on the worker (see the C(github_auth) role). When the worker has it, it is mounted
@@ -137,6 +160,15 @@ log_tail:
 github_token:
   description: Whether the job got the GitHub token file.
   returned: when the job ran
+  type: bool
+limits:
+  description: The limits the job ran with (memory and disk_reserve in bytes).
+  returned: always
+  type: dict
+  sample: {memory: 4294967296, cpus: 1.5, pids: 2048, disk_reserve: 1073741824}
+oom_killed:
+  description: Present (true) when the out-of-memory killer ended the job at its memory limit.
+  returned: when the job was OOM-killed
   type: bool
 argv:
   description: The C(docker run) argv (check mode).

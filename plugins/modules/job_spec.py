@@ -56,6 +56,20 @@ options:
         O(gcli.offload.git_worktree#module:lock_grace)); checked here so that a bad value stops the play before the
         worker is touched. Not part of RV(job).
     type: raw
+  memory:
+    description:
+      - The job container's memory limit, in bytes or with C(k), C(m) or C(g); V(auto) or empty derives it from the
+        worker at job start (M(gcli.offload.job_container)).
+    type: raw
+  cpus:
+    description: CPUs the job container may use (a decimal, two places at most); V(auto) or empty derives it.
+    type: raw
+  pids:
+    description: Processes and threads the job container may have at once; V(auto) or empty derives it.
+    type: raw
+  disk_reserve:
+    description: Free space the data disk must have for the job to start; V(auto) or empty derives it.
+    type: raw
   keep_worktree:
     description: Whether the job's worktree is kept after the job.
     type: raw
@@ -122,4 +136,8 @@ job:
       description: The labels the job container carries.
       type: dict
       sample: {gcli.offload.job: offload-123-review, gcli.offload.pr: "123"}
+    limits:
+      description: The resource limits as given (memory and disk_reserve in bytes); null ones are derived from the worker.
+      type: dict
+      sample: {memory: 4294967296, cpus: 1.5, pids: null, disk_reserve: null}
 '''

@@ -4,6 +4,7 @@ maintainer container) per test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -36,6 +37,26 @@ def wait_for(condition, timeout=60, what='condition'):
             return value
         time.sleep(0.05)
     raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
+
+
+def git(*args, env=None):
+    return subprocess.run(['git'] + list(args), capture_output=True, text=True, check=True, env=env).stdout.strip()
+
+
+def pr_upstream(base, prs, who):
+    """make-upstream's repository in `base` plus pull refs `prs`: new commits on PR 1 (its tests
+    pass), so that a test file's jobs have names no other file's jobs use on the shared engine."""
+    os.chmod(base, 0o755)  # the maintainer container's uid 1000 reads it
+    repo = str(base / 'upstream.git')
+    subprocess.run([os.path.join(ROOT, 'tests/fixtures/make-upstream'), repo], check=True)
+    env = dict(os.environ, GIT_AUTHOR_NAME=who, GIT_AUTHOR_EMAIL=who + '@example.invalid',
+               GIT_COMMITTER_NAME=who, GIT_COMMITTER_EMAIL=who + '@example.invalid')
+    parent = git('-C', repo, 'rev-parse', 'refs/pull/1/head')
+    tree = git('-C', repo, 'rev-parse', parent + '^{tree}')
+    for pr in prs:
+        commit = git('-C', repo, 'commit-tree', tree, '-p', parent, '-m', '%s PR %d' % (who, pr), env=env)
+        git('-C', repo, 'update-ref', 'refs/pull/%d/head' % pr, commit)
+    return base
 
 
 @pytest.fixture(scope='session')
@@ -164,6 +185,24 @@ class Worker:
         docker('rm', '-f', self.maintainer, check=False)
         shutil.rmtree(self.data_root, ignore_errors=True)
         shutil.rmtree(self.secrets_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def small_disk_worker(tmp_path, upstream, image, size):
+    """A local worker whose data root is on a tmpfs of `size` (a data disk that can fill up),
+    mounted at worker.mount while the block runs; its containers are removed after it."""
+    mount = tmp_path / 'disk'
+    mount.mkdir()
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=%s,mode=0755' % size, 'tmpfs', str(mount)], check=True)
+    w = Worker(tmp_path, upstream, image, data_root=str(mount / 'offload'))
+    w.mount = str(mount)
+    try:
+        yield w
+    finally:
+        for name in w.job_containers():
+            docker('rm', '-f', name, check=False)
+        docker('rm', '-f', w.maintainer, check=False)
+        subprocess.run(['umount', '--lazy', str(mount)], check=True)
 
 
 @pytest.fixture

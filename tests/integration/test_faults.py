@@ -16,32 +16,17 @@ import subprocess
 
 import pytest
 from fixtures_cosworker import CosWorker
-from fixtures_offload import ROOT, Worker, docker
+from fixtures_offload import Worker, docker, pr_upstream, small_disk_worker
 # the provision fixture: a fresh worker name, alias file and maintainer stand-in per test
 from test_provision import ZONE as PROV_ZONE, provision  # noqa: F401 pylint: disable=unused-import
 
 FAULT_PRS = range(20, 40)
 
 
-def git(*args, env=None):
-    return subprocess.run(['git'] + list(args), capture_output=True, text=True, check=True, env=env).stdout.strip()
-
-
 @pytest.fixture(scope='module')
 def fault_upstream(tmp_path_factory):
-    """make-upstream's repository plus pull refs 20-39: new commits on PR 1 (its tests pass)."""
-    base = tmp_path_factory.mktemp('fault-upstream')
-    os.chmod(base, 0o755)  # the maintainer container's uid 1000 reads it
-    repo = str(base / 'upstream.git')
-    subprocess.run([os.path.join(ROOT, 'tests/fixtures/make-upstream'), repo], check=True)
-    env = dict(os.environ, GIT_AUTHOR_NAME='faults', GIT_AUTHOR_EMAIL='faults@example.invalid',
-               GIT_COMMITTER_NAME='faults', GIT_COMMITTER_EMAIL='faults@example.invalid')
-    parent = git('-C', repo, 'rev-parse', 'refs/pull/1/head')
-    tree = git('-C', repo, 'rev-parse', parent + '^{tree}')
-    for pr in FAULT_PRS:
-        commit = git('-C', repo, 'commit-tree', tree, '-p', parent, '-m', 'faults PR %d' % pr, env=env)
-        git('-C', repo, 'update-ref', 'refs/pull/%d/head' % pr, commit)
-    return base
+    """make-upstream's repository plus pull refs 20-39."""
+    return pr_upstream(tmp_path_factory.mktemp('fault-upstream'), FAULT_PRS, 'faults')
 
 
 @pytest.fixture
@@ -222,18 +207,8 @@ def test_a_stale_hold_left_by_a_vm_stop_is_taken_over_after_the_grace(cos):
 @pytest.fixture
 def small_disk(tmp_path, fault_upstream, job_image):
     """A local worker whose data root is a small tmpfs (a data disk that can fill up)."""
-    mount = tmp_path / 'disk'
-    mount.mkdir()
-    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=24m,mode=0755', 'tmpfs', str(mount)], check=True)
-    w = Worker(tmp_path, fault_upstream, job_image, data_root=str(mount / 'offload'))
-    w.mount = str(mount)
-    try:
+    with small_disk_worker(tmp_path, fault_upstream, job_image, '24m') as w:
         yield w
-    finally:
-        for name in w.job_containers():
-            docker('rm', '-f', name, check=False)
-        docker('rm', '-f', w.maintainer, check=False)
-        subprocess.run(['umount', '--lazy', str(mount)], check=True)
 
 
 def fill(path):

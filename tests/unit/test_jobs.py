@@ -181,8 +181,8 @@ def _option_values(argv, option):
 
 def test_run_argv_mounts_labels_and_confinement():
     argv = jobs.job_run_argv(spec(command=['npm', 'test']))
-    assert argv[:4] == ['docker', 'run', '--rm', '--name']
-    assert argv[4] == 'offload-7-review'
+    # no --rm: the runner reads the container's state (OOM-killed?) before it removes it
+    assert argv[:4] == ['docker', 'run', '--name', 'offload-7-review']
     assert argv[-3:] == ['gcli-offload/demo-job:latest', 'npm', 'test']
     mounts = _option_values(argv, '--mount')
     assert mounts == [
@@ -240,3 +240,96 @@ def test_disk_full_message_says_where_and_what_to_do():
     assert msg.startswith('the disk of w1 is full at /mnt/disks/offload (no space left on device while git '
                           'prepared the worktree offload-1-review): free space there')
     assert 'clean.yml -e all=true' in msg and '/mnt/disks/offload/logs' in msg
+
+
+# ---- resource limits -------------------------------------------------------------------------
+
+GIB = 1024 ** 3
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('auto', None), ('', None), (None, None), ('AUTO', None), ('64m', 64 * 1024 ** 2), ('4g', 4 * GIB),
+    ('4G', 4 * GIB), ('1048576k', GIB), (GIB, GIB), (str(GIB), GIB),
+])
+def test_memory_takes_auto_bytes_and_units(value, expected):
+    assert spec(memory=value)['limits']['memory'] == expected
+
+
+@pytest.mark.parametrize('value,message', [
+    ('5m', 'must be between 6 MiB and'), (0, 'must be between'), ('4 g', 'must be auto or a size'),
+    ('4gb', 'must be auto or a size'), ('-1g', 'must be auto or a size'), ('1.5g', 'must be auto or a size'),
+    (True, 'must be auto or a size'), ('١٢m', 'must be auto or a size'), ('4g; touch /tmp/x', 'must be auto or a size'),
+    ('--memory=0', 'must be auto or a size'), (2 ** 64, 'must be between'),
+])
+def test_memory_refuses_anything_else(value, message):
+    with pytest.raises(jobs.JobInputError, match='offload_job_memory: ' + message):
+        spec(memory=value)
+
+
+@pytest.mark.parametrize('value,expected', [('1', 1.0), ('1.5', 1.5), (2, 2.0), (0.25, 0.25), ('auto', None)])
+def test_cpus_takes_decimals(value, expected):
+    assert spec(cpus=value)['limits']['cpus'] == expected
+
+
+@pytest.mark.parametrize('value', ['0', '0.001', '1.555', '-1', 'two', True, '1e3', '2000', ' 1', 'nan'])
+def test_cpus_refuses_anything_else(value):
+    with pytest.raises(jobs.JobInputError, match='offload_job_cpus: must be'):
+        spec(cpus=value)
+
+
+@pytest.mark.parametrize('value', ['7', 0, '-1', '1.5', True, '٣٢', 2 ** 64])
+def test_pids_refuses_out_of_range_and_non_numbers(value):
+    with pytest.raises(jobs.JobInputError, match='offload_job_pids: must be'):
+        spec(pids=value)
+
+
+def test_disk_reserve_can_be_turned_off():
+    assert spec(disk_reserve='0')['limits']['disk_reserve'] == 0
+
+
+def test_defaults_are_derived_from_the_worker():
+    limits = jobs.worker_limits(spec()['limits'], 'w', cpus=8, memory=32 * GIB, disk_size=200 * GIB)
+    assert limits == {'memory': 24 * GIB, 'cpus': 6.0, 'pids': 8192, 'disk_reserve': 2 * GIB}
+    small = jobs.worker_limits(spec()['limits'], 'w', cpus=1, memory=GIB, disk_size=20 * 1024 ** 2)
+    assert small == {'memory': 768 * 1024 ** 2, 'cpus': 1.0, 'pids': 1024, 'disk_reserve': 1024 ** 2}
+
+
+def test_given_limits_are_kept_and_checked_against_the_worker():
+    given = spec(memory='1g', cpus='1.5', pids='100', disk_reserve='10m')['limits']
+    assert jobs.worker_limits(given, 'w', 2, 4 * GIB) == {
+        'memory': GIB, 'cpus': 1.5, 'pids': 100, 'disk_reserve': 10 * 1024 ** 2}
+    with pytest.raises(jobs.JobInputError, match='offload_job_cpus: must be at most 2, the CPUs of w, got 3'):
+        jobs.worker_limits(spec(cpus=3)['limits'], 'w', 2, 4 * GIB)
+    with pytest.raises(jobs.JobInputError, match='offload_job_memory: must be at most 4 GiB, the memory of w, got 8 GiB'):
+        jobs.worker_limits(spec(memory='8g')['limits'], 'w', 2, 4 * GIB)
+
+
+def test_run_argv_carries_the_limits_without_swap():
+    limits = jobs.worker_limits(spec(memory='512m', cpus='1.5', pids='64')['limits'], 'w', 2, 4 * GIB)
+    argv = jobs.job_run_argv(spec(), limits=limits)
+    assert _option_values(argv, '--memory') == [str(512 * 1024 ** 2)]
+    assert _option_values(argv, '--memory-swap') == [str(512 * 1024 ** 2)]
+    assert _option_values(argv, '--cpus') == ['1.5']
+    assert _option_values(argv, '--pids-limit') == ['64']
+    assert argv.index('--memory') < argv.index('gcli-offload/demo-job:latest')
+
+
+@pytest.mark.parametrize('text,failed', [
+    ('bash: fork: retry: Resource temporarily unavailable', True),
+    ('bash: fork: Resource temporarily unavailable', True),
+    ('sh: 1: Cannot fork', True),
+    ('BlockingIOError: [Errno 11] Resource temporarily unavailable', True),
+    ('Error: spawn /bin/sh EAGAIN', True),
+    ("RuntimeError: can't start new thread", True),
+    ('read: Resource temporarily unavailable on a socket', False),
+    ('all 12 tests passed', False),
+    (None, False),
+])
+def test_fork_failures_are_recognised_in_a_log(text, failed):
+    assert jobs.fork_failed(text) is failed
+
+
+@pytest.mark.parametrize('number,words', [(512 * 1024 ** 2, '512 MiB'), (GIB, '1 GiB'), (1536 * 1024 ** 2, '1.5 GiB'),
+                                          (300 * 1024, '300 KiB'), (12, '12 bytes')])
+def test_human_size(number, words):
+    assert jobs.human_size(number) == words
