@@ -32,12 +32,38 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._worker import Worker
 # whether the out-of-memory killer ended the container and removes it (the job
 # runs without --rm so that its state can be read), before it reports: a
 # reported rc means nothing is left.
+#
+# The job's output reaches the log through mask: every occurrence of the GitHub token
+# ($6, the token file on the worker; empty: none) becomes ***, whatever the job prints,
+# as GitHub Actions masks secrets. awk reads the token from the file itself: it is never
+# in a process's arguments. The job's exit code comes back on fd 3 (sh has no pipefail).
+# mawk reads a pipe in blocks unless -W interactive, which mangles a last line without
+# a newline: so every line reaches awk terminated, then a random end marker, and awk
+# writes each line at once but its newline only when the next one comes (the marker
+# drops the newline added after the job's output): the log is the output, byte for
+# byte but the token, and follows the job line by line.
 RUN_SCRIPT = r'''
-log=$1 seconds=$2 grace=$3 name=$4 docker=$5
-shift 5
+log=$1 seconds=$2 grace=$3 name=$4 docker=$5 secret=$6
+shift 6
+if awk -W interactive 'BEGIN { exit }' </dev/null >/dev/null 2>&1; then
+  lines_awk() { LC_ALL=C awk -W interactive "$@"; }
+else
+  lines_awk() { LC_ALL=C awk "$@"; }
+fi
+end=offload-end-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+mask() {
+  lines_awk -v f="$1" -v end="$end" '
+    function emit(text) { if (started) printf "\n"; printf "%s", text; started = 1; fflush() }
+    BEGIN { if (f != "" && (getline t < f) > 0) sub(/\r$/, "", t); else t = ""; n = length(t) }
+    { if (held) { emit(end); held = 0 }
+      if ($0 == end) { held = 1; next }
+      s = $0; out = ""
+      if (n) while ((i = index(s, t)) > 0) { out = out substr(s, 1, i - 1) "***"; s = substr(s, i + n) }
+      emit(out s) }'
+}
 mkdir -p "$(dirname "$log")"
-timeout -k "$grace" "$seconds" "$@" >"$log" 2>&1 </dev/null
-rc=$?
+rc=$( { { timeout -k "$grace" "$seconds" "$@" 2>&1 </dev/null 3>&-; echo "$?" >&3; printf '\n%s\n' "$end"; } \
+  | mask "$secret" >"$log"; } 3>&1 )
 echo "$rc" >"${log%.log}.exit"
 "$docker" container inspect --format 'oom={{.State.OOMKilled}}' "$name" 2>/dev/null
 "$docker" rm -f -v "$name" >/dev/null 2>&1 || true
@@ -45,13 +71,14 @@ df -Pk "$(dirname "$log")" 2>/dev/null | { read -r _; read -r _ _ _ avail _; ech
 echo "rc=$rc"
 '''
 # Before a run, one round trip: the job container's state, whether the token
-# file exists ($3 empty: none configured), and what the job's default limits
+# file exists ($3 empty: none configured) and can be read here, to mask it, and what the job's default limits
 # and the disk reserve are derived from: the worker's CPUs and memory, the size
 # and free space of the data root's file system ($4).
 PRECHECK_SCRIPT = r'''
 "$1" container inspect --format 'status:{{.State.Status}}' "$2" 2>&1
 echo "inspect=$?"
-[ -z "$3" ] || { if test -f "$3"; then echo token=1; else echo token=0; fi; }
+[ -z "$3" ] || { if test -f "$3" && test -r "$3"; then echo token=1; elif test -f "$3"; then echo token=unreadable
+  else echo token=0; fi; }
 echo "cpus=$(nproc)"
 while read -r key value _; do [ "$key" = MemTotal: ] && echo "mem_kb=$value"; done </proc/meminfo
 df -Pk "$4" 2>/dev/null | { read -r _; read -r _ size _ avail _; echo "disk_kb=$size $avail"; }
@@ -103,14 +130,14 @@ class ActionModule(WorkerAction):
         args['env'] = validate_env(args['env'])
         name = spec['name']
         worker = self._worker_name(task_vars)
-        state, token, facts = self._precheck(name, docker, args['gh_token_file'], spec['data_root'])
+        state, token, facts, warnings = self._precheck(name, docker, args['gh_token_file'], spec['data_root'])
         if state == 'running':
             raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
         limits = self._limits(spec, facts, worker)
         argv = job_run_argv(spec, docker, args['env'], token, limits)
         if self._task.check_mode:
             return {'changed': True, 'job': name, 'argv': argv, 'limits': limits,
-                    'msg': 'job %s would run on %s (check mode)' % (name, worker)}
+                    'msg': 'job %s would run on %s (check mode)' % (name, worker), 'warnings': warnings}
         if state is not None:  # a stopped leftover (a runner that died before removing it)
             self.docker(['rm', '-f', name], 'remove the stale container %s' % name, docker)
 
@@ -122,7 +149,7 @@ class ActionModule(WorkerAction):
         try:
             rc, out, err = self.worker_run(
                 ['sh', '-c', RUN_SCRIPT, 'offload-job', worker_log, str(spec['timeout']), str(KILL_GRACE),
-                 name, docker] + argv,
+                 name, docker, token or ''] + argv,
                 'run job %s' % name, check=False)
         except AnsibleConnectionFailure as exc:
             # The connection dropped under the job. The runner dies with its session
@@ -158,6 +185,8 @@ class ActionModule(WorkerAction):
             'github_token': bool(token),
             'limits': limits,
         }
+        if warnings:
+            result['warnings'] = warnings
         if lost:
             result.update(failed=True, connection_lost=True, msg=(
                 'lost the connection to %s while job %s ran (%s): the job stopped with it and its container was '
@@ -195,7 +224,8 @@ class ActionModule(WorkerAction):
         """In one round trip: the job container's state (see container_state), the
         token file to mount, when one is configured and the worker has it, and the
         worker's facts for the limits: cpus, memory (bytes), and the data root's
-        file system's disk_size and disk_free (bytes; None when df could not tell)."""
+        file system's disk_size and disk_free (bytes; None when df could not tell);
+        then warnings."""
         if token_path:
             token_path = validate_worker_path(token_path, 'gh_token_file')
         rc, out, err = self.worker_run(['sh', '-c', PRECHECK_SCRIPT, 'offload-precheck', docker, name,
@@ -219,7 +249,14 @@ class ActionModule(WorkerAction):
         disk = facts.get('disk_kb', '').split()
         known = len(disk) == 2 and all(d.isdigit() for d in disk)
         worker['disk_size'], worker['disk_free'] = (int(disk[0]) * 1024, int(disk[1]) * 1024) if known else (None, None)
-        return status or None, token_path if facts.get('token') == '1' else None, worker
+        warnings = []
+        if facts.get('token') == 'unreadable':
+            # The job would get a token that the runner could not mask in its log.
+            warnings.append(
+                'the GitHub token file %s is not readable by the user running the job on the worker, so its value '
+                'could not be masked in the log: the job runs without it (run as root or with become, as on a COS '
+                'worker)' % token_path)
+        return status or None, token_path if facts.get('token') == '1' else None, worker, warnings
 
     @staticmethod
     def _limits(spec, facts, worker):

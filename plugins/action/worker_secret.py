@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from ansible.errors import AnsibleActionFail
 
@@ -39,6 +40,29 @@ trap - EXIT
 chown "$uid:$uid" "$dir"
 chmod 0700 "$dir"
 '''
+# A GitHub token: classic (ghp_ + 36), fine-grained (github_pat_ + 82), older 40-hex ones,
+# and the installation and OAuth kinds: letters, digits and _ only. The bounds leave room
+# for longer formats and refuse a value that is plainly something else (a file, a paste).
+GITHUB_TOKEN_RE = re.compile(r'^[A-Za-z0-9_]+\Z')
+GITHUB_TOKEN_LENGTH = (20, 255)
+GITHUB_TOKEN_FROM = 'offload_gh_token (OFFLOAD_GH_TOKEN or the prompt)'
+
+
+def github_token(content):
+    """The token with one trailing newline stripped, or AnsibleActionFail saying what is wrong
+    with it (its length, its kind of characters), never what it is."""
+    token = content[:-2] if content.endswith('\r\n') else content[:-1] if content.endswith('\n') else content
+    low, high = GITHUB_TOKEN_LENGTH
+    if not low <= len(token) <= high:
+        raise AnsibleActionFail('the GitHub token in %s has %d characters, a GitHub token %d to %d: give the token '
+                                'itself (nothing was written to the worker)' % (GITHUB_TOKEN_FROM, len(token), low, high))
+    if not GITHUB_TOKEN_RE.match(token):
+        raise AnsibleActionFail('the GitHub token in %s has characters a GitHub token never has (only letters, digits '
+                                'and _; a space, a quote, a shell character or a second line is not part of it): give '
+                                'the token itself (nothing was written to the worker)' % GITHUB_TOKEN_FROM)
+    return token
+
+
 # Prints the file's sha256, or nothing when it does not exist.
 HASH_SCRIPT = r'''
 [ -f "$1" ] || exit 0
@@ -52,11 +76,15 @@ class ActionModule(WorkerAction):
         'content': {'type': 'str', 'no_log': True},
         'owner': {'type': 'int', 'default': JOB_UID},
         'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+        'format': {'type': 'str', 'default': 'raw', 'choices': ['raw', 'github_token']},
     }
     RANGES = {'owner': (0, MAX_UID, '')}
 
     def act(self, args, task_vars):
         path = validate_worker_path(args['path'], 'path')
+        content = args['content']
+        if args['state'] == 'present' and content and args['format'] == 'github_token':
+            content = github_token(content)  # before anything reaches the worker
         worker = self._worker_name(task_vars)
         rc, out, err = self.worker_run(['sh', '-c', HASH_SCRIPT, 'hash', path], 'read %s' % path)
         current = out.strip() or None
@@ -66,7 +94,6 @@ class ActionModule(WorkerAction):
                 self.worker_run(['rm', '-f', path], 'remove %s' % path)
             return {'changed': changed, 'path': path}
 
-        content = args['content']
         if not content:
             raise AnsibleActionFail('content is required with state=present (the secret for %s)' % path)
         wanted = hashlib.sha256(content.encode('utf-8')).hexdigest()

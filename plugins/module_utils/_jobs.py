@@ -505,12 +505,16 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     limits are the resolved resource limits (worker_limits; None: docker's
     defaults, for check mode's preview only). No `--rm`: the runner reads the
     container's state (was it OOM-killed?) before it removes it.
+    The output goes to no docker log driver: only the runner, which masks the
+    token, stores it.
     """
     name = spec['name']
     job_gitdir = '%s/.git/worktrees/%s' % (JOB_MAIN, name)
     argv = [docker, 'run', '--name', name, '--init',
             '--user', JOB_USER,
             '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+            # the output is the runner's (masked, then stored): no copy in the daemon's log files
+            '--log-driver', 'none',
             '--workdir', JOB_WORKTREE]
     if limits:
         argv += limit_argv(limits)

@@ -32,6 +32,15 @@ options:
     type: str
     default: present
     choices: [present, absent]
+  format:
+    description:
+      - V(github_token) checks O(content) on the controller before anything reaches the worker, strips one trailing
+        newline, and refuses a value that is not a GitHub token (letters, digits and C(_), 20 to 255 of them) with a
+        message that never shows it; nothing is written then.
+      - V(raw) writes O(content) as it is.
+    type: str
+    default: raw
+    choices: [raw, github_token]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
@@ -45,6 +54,7 @@ EXAMPLES = r'''
   gcli.offload.worker_secret:
     path: /dev/shm/gcli-offload/gh_token
     content: "{{ offload_gh_token }}"
+    format: github_token
   no_log: true
 '''
 

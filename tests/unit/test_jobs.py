@@ -198,6 +198,7 @@ def test_run_argv_mounts_labels_and_confinement():
     assert _option_values(argv, '--cap-drop') == ['ALL']
     assert _option_values(argv, '--security-opt') == ['no-new-privileges']
     assert _option_values(argv, '--workdir') == ['/home/node/dev/worktree']
+    assert _option_values(argv, '--log-driver') == ['none']  # no unmasked copy of the output in the daemon's files
     assert 'gcli.offload.job=offload-7-review' in _option_values(argv, '--label')
     env = _option_values(argv, '--env')
     assert 'GIT_OBJECT_DIRECTORY=/home/node/dev/main/.git/worktrees/offload-7-review/objects' in env

@@ -254,31 +254,57 @@ def test_review_skips_checks_without_a_token(job):
 
 # --- the token --------------------------------------------------------------------
 
-def test_git_reads_the_token_from_the_file_through_its_credential_helper(job):
+CREDENTIAL_FILL = ('printf "protocol=https\\nhost=github.com\\n\\n" | GIT_TERMINAL_PROMPT=0 git credential fill'
+                   ' >"$TMPDIR/cred.$1" 2>/dev/null || true; '
+                   'printf "protocol=https\\nhost=example.com\\n\\n" | GIT_TERMINAL_PROMPT=0 '
+                   'git credential fill >/dev/null 2>&1 || echo no-credential-for-other-hosts')
+
+
+def test_git_reads_the_token_from_the_file_through_its_credential_helper_in_gh(job):
     job.token(TOKEN + '\r\n')  # a CRLF file works too
-    job.commit_pr(makefile='test:\n\t@printf "protocol=https\\nhost=github.com\\n\\n" | git credential fill'
-                           ' > "$$TMPDIR/cred"\n\t@grep -c password= "$$TMPDIR/cred"\n'
-                           '\t@printf "protocol=https\\nhost=example.com\\n\\n" | GIT_TERMINAL_PROMPT=0 '
-                           'git credential fill || echo no-credential-for-other-hosts\n')
+    job.commit_pr()
+    job.stub('gh', CREDENTIAL_FILL)
     proc = job.run('4', 'review')
     assert proc.returncode == 0, proc.log
-    with open(job.tmp / 'cred', encoding='utf-8') as f:
+    with open(job.tmp / 'cred.pr', encoding='utf-8') as f:
         cred = f.read()
-    os.remove(job.tmp / 'cred')
+    os.remove(job.tmp / 'cred.pr')
     assert 'username=x-access-token\npassword=%s\n' % TOKEN in cred
     assert 'no-credential-for-other-hosts' in proc.stdout
     assert 'GitHub token read from' in proc.stdout
+    (_argv, env), = job.calls_of('gh')
+    assert env['GH_TOKEN'] == TOKEN
     # nothing written to the user's or the repository's git config
     assert os.listdir(job.home) == []
     assert TOKEN not in job.git('-C', str(job.main), 'config', '--list')
     assert_token_nowhere(job, proc)
 
 
+@pytest.mark.parametrize('action', ['review', 'ready'])
+def test_the_pull_requests_build_and_tests_run_without_the_token(job, action):
+    """make test is the pull request's code: no GH_TOKEN, no credential helper for github.com."""
+    job.token()
+    job.commit_pr(makefile='test:\n\t@echo "GH_TOKEN=[$${GH_TOKEN:-}]"\n'
+                           '\t@env | grep -c "^GIT_CONFIG" || true\n'
+                           '\t@printf "protocol=https\\nhost=github.com\\n\\n" | GIT_TERMINAL_PROMPT=0 '
+                           'git credential fill 2>/dev/null | grep -c "^password=" || echo no-credential-in-the-build\n')
+    job.stub('gh')
+    proc = job.run('4', action)
+    assert proc.returncode == 0, proc.log
+    assert 'GH_TOKEN=[]' in proc.stdout
+    assert 'no-credential-in-the-build' in proc.stdout
+    if action == 'review':  # gh still gets it
+        (_argv, env), = job.calls_of('gh')
+        assert env['GH_TOKEN'] == TOKEN
+    assert_token_nowhere(job, proc)
+
+
 def test_the_token_file_can_be_changed_after_start(job):
     """The helper reads the file when git asks, not a copy made at start."""
     job.token()
-    job.commit_pr(makefile='test:\n\t@echo ghp_rotated > "$$OFFLOAD_GH_TOKEN_FILE"\n'
-                           '\t@printf "protocol=https\\nhost=github.com\\n\\n" | git credential fill\n')
+    job.commit_pr()
+    job.stub('gh', 'echo ghp_rotated > "$OFFLOAD_GH_TOKEN_FILE"; '
+                   'printf "protocol=https\\nhost=github.com\\n\\n" | git credential fill')
     proc = job.run('4', 'review')
     assert proc.returncode == 0, proc.log
     assert 'password=ghp_rotated' in proc.stdout
