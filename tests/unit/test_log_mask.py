@@ -3,7 +3,6 @@ sh and the system's awk) and the controller's check of a token (worker_secret)."
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 
