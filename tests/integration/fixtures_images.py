@@ -24,6 +24,7 @@ IMAGES = {
     'demo-job': 'gcli-offload/demo-job:latest',
     'worker': 'gcli-offload/worker:latest',
     'cos-worker': 'gcli-offload/cos-worker:latest',
+    'cos-vm': 'gcli-offload/cos-vm:latest',
     'maintainer-base': 'gcli-offload/maintainer:base-node20',
     'maintainer': 'gcli-offload/maintainer:local',
 }

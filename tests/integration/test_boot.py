@@ -1,0 +1,248 @@
+"""The worker VM's own side, run for real: a COS-like VM (fixtures_cosvm) boots with
+the exact user-data cos_instance sent the emulator; its cloud-init writes the unit,
+the unit formats and mounts the data disk, pulls the maintainer image with
+docker-credential-gcr's credentials and runs the container, and the idle-stop
+timer stops the instance through the emulator.
+
+One VM for the module (booted once); the second boot is a restart of it. Tests
+that change the VM put it back as they found it, so any order works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from fixtures_cosvm import DATA_ROOT, DEVICE, DISK_LINK, IMAGE, PROJECT, UNIT, ZONE
+from fixtures_offload import ROOT, Worker, wait_for
+from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
+
+MAINTAINER = 'maintainer-worker'
+
+
+def run_playbook(vm, tmp_path, tasks):
+    """Tasks in one play against the VM over SSH; (returncode, JSON results of each task)."""
+    path = tmp_path / 'play.yml'
+    path.write_text(yaml.safe_dump([{'hosts': 'offload_workers', 'gather_facts': False, 'tasks': tasks}]))
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', vm.inventory,
+                           str(path)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+                          env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1',
+                                   ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg')))
+    try:
+        data = json.loads(proc.stdout[proc.stdout.index('{'):])
+    except ValueError:
+        raise AssertionError('no JSON from ansible-playbook: %s %s' % (proc.stdout[-2000:], proc.stderr[-2000:]))
+    return proc.returncode, [t['hosts']['cos-vm'] for play in data['plays'] for t in play['tasks']]
+
+
+def container(vm, name=MAINTAINER):
+    out = vm.docker('container', 'inspect', name).stdout
+    return json.loads(out)[0] if out.strip() else None
+
+
+def unit_active(vm):
+    return vm.exec('systemctl', 'is-active', UNIT).stdout.strip() == 'active'
+
+
+def mount_options(vm):
+    return vm.exec('findmnt', '-n', '-o', 'SOURCE,OPTIONS', DATA_ROOT).stdout.split()
+
+
+def test_the_vm_got_the_user_data_cos_instance_sent(cos_vm):
+    seeded = cos_vm.exec('cat', '/var/lib/cloud/instance/user-data.txt').stdout
+    items = dict((i['key'], i['value']) for i in cos_vm.instance['metadata']['items'])
+    assert seeded == items['user-data'] == cos_vm.user_data
+    assert cos_vm.exec('cloud-init', 'status').stdout.split()[-1] == 'done'
+    assert cos_vm.sh('command -v python3 python git; echo end').stdout.strip() == 'end'
+
+
+def test_first_boot_formats_mounts_pulls_with_gcr_credentials_and_runs_an_adoptable_container(cos_vm, tmp_path):
+    first = cos_vm.first_boot
+    assert first['unit_journal'].count('Creating filesystem with') == 1, first['unit_journal']
+    assert first['uuid']
+    source, options = mount_options(cos_vm)
+    assert os.path.basename(cos_vm.exec('readlink', '-f', DISK_LINK).stdout.strip()) == \
+        os.path.basename(cos_vm.disk_loop) and source.endswith(os.path.basename(cos_vm.disk_loop))
+    assert 'noexec' not in options.split(',')
+    assert cos_vm.exec('stat', '-c', '%u:%g', DATA_ROOT).stdout.strip() == '1000:1000'
+    # exec allowed: a program on the disk runs
+    probe = DATA_ROOT + '/.exec-probe'
+    assert cos_vm.sh("printf '#!/bin/sh\\necho ran\\n' >%s && chmod +x %s && %s; rm -f %s"
+                     % (probe, probe, probe, probe)).stdout.strip() == 'ran'
+
+    # the registry was reached with the metadata server's token, through the credential helper's config
+    config = json.loads(cos_vm.exec('cat', '/home/gcli-offload/.docker/config.json').stdout)
+    assert config == {'credHelpers': {'us-docker.pkg.dev': 'gcr'}}
+    pulls = [r for r in first['registry_requests'] if '/manifests/' in r[1]]
+    assert pulls and all(ok for _m, _p, ok in pulls)
+    assert any(not ok for _m, path, ok in first['registry_requests'] if path.rstrip('/') == '/v2')  # challenged
+
+    info = first['container']
+    assert info['State']['Running'] and info['Config']['Image'] == IMAGE
+    assert {'Source': DATA_ROOT, 'Destination': '/home/node/dev'}.items() <= \
+        {k: v for m in info['Mounts'] for k, v in m.items() if k in ('Source', 'Destination')}.items()
+
+    wait_for(lambda: unit_active(cos_vm), 120, 'the unit to be active')
+    before = container(cos_vm)
+    rc, results = run_playbook(cos_vm, tmp_path, [{'gcli.offload.maintainer_container': {
+        'name': MAINTAINER, 'image': IMAGE, 'data_root': DATA_ROOT}}])
+    assert rc == 0, results
+    assert results[0]['changed'] is False, results[0]
+    assert container(cos_vm)['Id'] == before['Id']
+
+
+def test_second_boot_keeps_the_disk_and_runs_the_container_again(cos_vm):
+    wait_for(lambda: unit_active(cos_vm), 120, 'the unit to be active')
+    marker = 'kept-%d' % time.time_ns()
+    assert cos_vm.exec('sh', '-c', 'echo %s >%s/marker' % (marker, DATA_ROOT), user='1000').returncode == 0
+    before = container(cos_vm)
+    unit_file = '/etc/systemd/system/' + UNIT
+    assert cos_vm.exec('touch', '/etc/gone-at-reboot').returncode == 0
+
+    cos_vm.reboot()
+
+    assert cos_vm.exec('blkid', '-p', '-s', 'UUID', '-o', 'value', DISK_LINK).stdout.strip() == \
+        cos_vm.first_boot['uuid']
+    journal = cos_vm.journal(UNIT)
+    assert 'Creating filesystem with' not in journal, journal
+    assert cos_vm.exec('cat', DATA_ROOT + '/marker').stdout.strip() == marker
+    assert cos_vm.exec('stat', '-c', '%u:%g', DATA_ROOT).stdout.strip() == '1000:1000'
+    # /etc is a tmpfs: the unit is there again because cloud-init wrote it at this boot
+    assert cos_vm.exec('findmnt', '-n', '-o', 'FSTYPE', '/etc').stdout.strip() == 'tmpfs'
+    assert cos_vm.exec('test', '-e', '/etc/gone-at-reboot').returncode != 0
+    assert cos_vm.exec('test', '-f', unit_file).returncode == 0
+    assert unit_active(cos_vm)
+    after = container(cos_vm)
+    assert after['State']['Running'] and after['State']['StartedAt'] != before['State']['StartedAt']
+    assert after['Config']['Labels']['gcli.offload.spec'] == before['Config']['Labels']['gcli.offload.spec']
+
+
+def _fingerprint(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read(8 * 1024 * 1024)).hexdigest()
+
+
+def _ambiguous(path):
+    """An ext4 file system with a second (BFS) signature at offset 0: `blkid -p` says ambivalent (exit 8)."""
+    subprocess.run(['mkfs.ext4', '-q', '-F', path], check=True, capture_output=True)
+    with open(path, 'r+b') as f:
+        f.write(b'\xce\xfa\xad\x1b')
+
+
+def _point_disk_link(vm, loop):
+    assert vm.exec('ln', '-sfn', '../../' + os.path.basename(loop), DISK_LINK).returncode == 0
+
+
+@pytest.mark.xfail(strict=True, reason='the unit formats any disk `blkid -p` does not identify cleanly (exit 8, '
+                                       'ambivalent, included); fixed by the formatting rule change in _cloud_init')
+def test_a_disk_with_an_ambiguous_signature_is_not_formatted(cos_vm):
+    _ambiguous(cos_vm.spare_image)
+    assert cos_vm.exec('blkid', '-p', cos_vm.spare_loop).returncode == 8
+    before = _fingerprint(cos_vm.spare_image)
+    wait_for(lambda: unit_active(cos_vm), 120, 'the unit to be active')
+    assert cos_vm.exec('systemctl', 'stop', UNIT).returncode == 0
+    assert cos_vm.exec('umount', DATA_ROOT).returncode == 0
+    _point_disk_link(cos_vm, cos_vm.spare_loop)
+    try:
+        started = cos_vm.exec('systemctl', 'start', UNIT)
+        assert started.returncode != 0
+        journal = cos_vm.journal(UNIT)
+        assert 'blkid' in journal and 'not formatting' in journal.lower(), journal
+        assert _fingerprint(cos_vm.spare_image) == before
+        assert cos_vm.exec('mountpoint', '-q', DATA_ROOT).returncode != 0
+        assert container(cos_vm) is None or not container(cos_vm)['State']['Running']
+    finally:
+        cos_vm.exec('systemctl', 'stop', UNIT)
+        _point_disk_link(cos_vm, cos_vm.disk_loop)
+        cos_vm.exec('systemctl', 'reset-failed', UNIT)
+        assert cos_vm.exec('systemctl', 'start', UNIT).returncode == 0
+    assert cos_vm.exec('blkid', '-p', '-s', 'UUID', '-o', 'value', DISK_LINK).stdout.strip() == \
+        cos_vm.first_boot['uuid']
+
+
+DROPIN_DIR = '/run/systemd/system/%s.d' % idle.SERVICE
+TIMER_DROPIN_DIR = '/run/systemd/system/%s.d' % idle.TIMER
+
+
+def _speed_up_idle_timer(vm):
+    """Runtime drop-ins (not the user-data): the check every 3 s from now instead of every minute from 5
+    minutes after boot, and the Compute API over plain http (the emulator); the idle time stays the
+    user-data's 1 minute."""
+    script = ('mkdir -p {s} {t} && '
+              'printf "[Service]\\nEnvironment=OFFLOAD_COMPUTE_URL=http://compute.googleapis.com/compute/v1\\n" '
+              '>{s}/test.conf && '
+              'printf "[Timer]\\nOnBootSec=\\nOnUnitActiveSec=\\nOnActiveSec=1s\\nOnUnitActiveSec=3s\\n'
+              'AccuracySec=1s\\n" >{t}/test.conf && '
+              'rm -f /run/gcli-offload/idle-since && systemctl daemon-reload && systemctl restart {timer}'
+              ).format(s=DROPIN_DIR, t=TIMER_DROPIN_DIR, timer=idle.TIMER)
+    assert vm.sh(script).returncode == 0
+
+
+def _restore_idle_timer(vm):
+    vm.sh('rm -rf {s} {t} && systemctl daemon-reload && systemctl restart {timer}'.format(
+        s=DROPIN_DIR, t=TIMER_DROPIN_DIR, timer=idle.TIMER))
+
+
+def _idle_log(vm):
+    return vm.exec('journalctl', '--no-pager', '-o', 'short-unix', '-b', '0', '-u', idle.SERVICE).stdout
+
+
+def _stops(vm, since):
+    path = '/compute/v1/projects/%s/zones/%s/instances/%s/stop' % (PROJECT, ZONE, vm.instance['name'])
+    return [r for r in vm.emulator.requests(since) if r['method'] == 'POST' and r['path'] == path]
+
+
+def test_the_idle_stop_timer_stops_the_vm_unless_a_job_or_ssh_session_runs(cos_vm):
+    assert cos_vm.exec('systemctl', 'is-active', idle.TIMER).stdout.strip() == 'active'
+    since = cos_vm.emulator.mark()
+    job = 'offload-77-review'
+    assert cos_vm.docker('run', '-d', '--name', job, '--label', 'gcli.offload.managed=true',
+                         '--entrypoint', 'sleep', IMAGE, 'infinity').returncode == 0
+    ssh = None
+    _speed_up_idle_timer(cos_vm)
+    try:
+        wait_for(lambda: 'busy: a job container runs' in _idle_log(cos_vm), 60, 'the timer to see the job')
+        ssh = subprocess.Popen(cos_vm.ssh_argv('cat'), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        cos_vm.docker('rm', '-f', job)
+        wait_for(lambda: 'busy: an SSH session is open' in _idle_log(cos_vm), 60, 'the timer to see the session')
+        ssh.stdin.close()
+        ssh.wait(timeout=30)
+        wait_for(lambda: 'idle since now' in _idle_log(cos_vm), 60, 'the timer to see the VM idle')
+        idle_from = time.time()
+        wait_for(lambda: _stops(cos_vm, since), 120, 'the stop request')
+        stopped_after = time.time() - idle_from
+    finally:
+        if ssh is not None and ssh.poll() is None:
+            ssh.kill()
+        cos_vm.docker('rm', '-f', job)
+        _restore_idle_timer(cos_vm)
+    stops = _stops(cos_vm, since)
+    assert len(stops) == 1 and stops[0]['auth'] == 'bearer' and stops[0]['status'] == 200, stops
+    assert stopped_after >= 55, stopped_after  # the user-data's 1 minute (from the first idle check)
+    log = _idle_log(cos_vm)
+    assert 'stopping %s in %s (%s)' % (cos_vm.instance['name'], ZONE, PROJECT) in log, log
+
+
+def test_offload_runs_a_pr_job_over_ssh_and_status_reports_it(cos_vm, tmp_path, upstream_dir):
+    w = Worker(tmp_path, upstream_dir, IMAGE, data_root=DATA_ROOT, inventory=cos_vm.inventory,
+               secrets_dir='/dev/shm/gcli-offload-boot')
+    w.vars['offload_maintainer_name'] = MAINTAINER
+    try:
+        proc = w.playbook('-e', 'pr=1')
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        assert 'job offload-1-review on cos-vm succeeded' in proc.stdout
+        assert 'Ran 2 tests' in open(w.logs()[0]).read()
+        status = w.playbook(playbook='status.yml')
+        assert status.returncode == 0, status.stdout[-4000:] + status.stderr[-2000:]
+        assert 'offload-1-review' in status.stdout, status.stdout[-4000:]
+    finally:
+        # the maintainer container back to the unit's own spec (offload.yml added the upstream's mount)
+        cos_vm.exec('systemctl', 'restart', UNIT)
