@@ -191,13 +191,14 @@ class CosVM:
         os.makedirs(self.seed, exist_ok=True)
         items = dict((i['key'], i['value']) for i in instance['metadata'].get('items', []))
         self.user_data = items['user-data']
+        self.hostname = instance['name']  # docker's /etc/hosts resolves it, as GCE's DNS does
         with open(os.path.join(self.seed, 'user-data'), 'w') as f:
             f.write(self.user_data)
         with open(os.path.join(self.seed, 'meta-data'), 'w') as f:
             yaml.safe_dump({'instance-id': instance['id'], 'local-hostname': instance['name']}, f)
 
     def start(self):
-        argv = ['run', '-d', '--name', self.name, '--hostname', 'boot-vm', '--network', self.network,
+        argv = ['run', '-d', '--name', self.name, '--hostname', self.hostname, '--network', self.network,
                 '--cgroupns=private', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
                 '--security-opt', 'systempaths=unconfined', '--device-cgroup-rule', 'b 7:* rwm',
                 '--read-only', '--tmpfs', '/run:rw,exec,mode=755', '--tmpfs', '/run/lock',

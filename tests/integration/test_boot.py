@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from fixtures_cosvm import DATA_ROOT, DEVICE, DISK_LINK, IMAGE, PROJECT, UNIT, ZONE
-from fixtures_offload import ROOT, Worker, wait_for
+from fixtures_offload import ROOT, WAIT_FOR_STOP, Worker, wait_for
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
 
 MAINTAINER = 'maintainer-worker'
@@ -235,14 +235,26 @@ def test_offload_runs_a_pr_job_over_ssh_and_status_reports_it(cos_vm, tmp_path, 
     w = Worker(tmp_path, upstream_dir, IMAGE, data_root=DATA_ROOT, inventory=cos_vm.inventory,
                secrets_dir='/dev/shm/gcli-offload-boot')
     w.vars['offload_maintainer_name'] = MAINTAINER
+    job = 'offload-3-review'
+    worktree = '%s/worktrees/%s' % (DATA_ROOT, job)
+    proc = w.start('-e', 'pr=3', extra={'offload_job_command': ['sh', '-c', WAIT_FOR_STOP]})
     try:
-        proc = w.playbook('-e', 'pr=1')
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-        assert 'job offload-1-review on cos-vm succeeded' in proc.stdout
-        assert 'Ran 2 tests' in open(w.logs()[0]).read()
+        wait_for(lambda: proc.poll() is not None or cos_vm.docker(
+            'container', 'inspect', '-f', '{{.State.Status}}', job).stdout.strip() == 'running',
+            180, 'the job container %s in the VM' % job)
+        assert proc.poll() is None, proc.communicate()[0][-4000:]
         status = w.playbook(playbook='status.yml')
         assert status.returncode == 0, status.stdout[-4000:] + status.stderr[-2000:]
-        assert 'offload-1-review' in status.stdout, status.stdout[-4000:]
+        assert job in status.stdout and 'running' in status.stdout, status.stdout[-4000:]
+        assert cos_vm.exec('touch', worktree + '/stop', user='1000').returncode == 0
+        out = proc.communicate(timeout=180)[0]
+        assert proc.returncode == 0, out[-4000:]
+        assert 'job %s on cos-vm succeeded' % job in out, out[-4000:]
+        assert any('JOB-DONE' in open(log).read() for log in w.logs())
+        assert cos_vm.exec('test', '-e', worktree).returncode != 0
     finally:
+        if proc.poll() is None:
+            cos_vm.docker('rm', '-f', job)
+            proc.communicate(timeout=120)
         # the maintainer container back to the unit's own spec (offload.yml added the upstream's mount)
         cos_vm.exec('systemctl', 'restart', UNIT)
