@@ -167,6 +167,7 @@ class CosVM:
         self.network = None
         self.key = os.path.join(self.workdir, 'id_ed25519')
         self.inventory = os.path.join(self.workdir, 'vm-inventory.yml')
+        self.control_dir = os.path.join(self.workdir, 'cp')  # Ansible's SSH control masters for this VM
         self.seed = os.path.join(self.workdir, 'seed')
         os.makedirs(os.path.join(self.workdir, 'disks'))
         # the data disk (empty, so the first boot formats it) and a spare one the tests may point the link at
@@ -234,7 +235,14 @@ class CosVM:
                 'ansible_host': '127.0.0.1', 'ansible_port': self.port, 'ansible_user': 'worker',
                 'ansible_ssh_private_key_file': self.key, 'ansible_become': True,
                 'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
+                'ansible_control_path_dir': self.control_dir,
             }}}}, f)
+
+    def close_ssh_masters(self):
+        """End the SSH connections Ansible keeps open to the VM (ControlPersist): each is an SSH session."""
+        for sock in os.listdir(self.control_dir) if os.path.isdir(self.control_dir) else ():
+            subprocess.run(['ssh', '-o', 'ControlPath=%s' % os.path.join(self.control_dir, sock), '-O', 'exit',
+                            'worker@127.0.0.1'], capture_output=True, timeout=30, check=False)
 
     def exec(self, *argv, timeout=120, user=None):
         return subprocess.run(['docker', 'exec'] + (['--user', user] if user else []) + [self.name] + list(argv),
