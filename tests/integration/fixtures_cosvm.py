@@ -36,6 +36,7 @@ import requests
 import yaml
 
 import harness
+from fixtures_cosworker import ssh_argv, write_ssh_inventory
 from fixtures_images import ensure
 from fixtures_offload import docker, wait_for
 from fixtures_registry import Registry
@@ -230,13 +231,8 @@ class CosVM:
                  in ('running', 'degraded'), timeout, 'the VM %s to boot' % self.name)
         self.port = int(docker('port', self.name, '22/tcp').stdout.split(':')[-1])
         wait_for(lambda: self.ssh('true').returncode == 0, 60, 'sshd in %s' % self.name)
-        with open(self.inventory, 'w') as f:
-            yaml.safe_dump({'offload_workers': {'hosts': {'cos-vm': {
-                'ansible_host': '127.0.0.1', 'ansible_port': self.port, 'ansible_user': 'worker',
-                'ansible_ssh_private_key_file': self.key, 'ansible_become': True,
-                'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
-                'ansible_control_path_dir': self.control_dir,
-            }}}}, f)
+        write_ssh_inventory(self.inventory, 'cos-vm', self.port, self.key,
+                            ansible_control_path_dir=self.control_dir)
 
     def close_ssh_masters(self):
         """End the SSH connections Ansible keeps open to the VM (ControlPersist): each is an SSH session."""
@@ -259,9 +255,7 @@ class CosVM:
         return self.exec('journalctl', '--no-pager', '-o', 'cat', '-b', boot, '-u', unit).stdout
 
     def ssh_argv(self, *command):
-        return ['ssh', '-q', '-i', self.key, '-p', str(self.port), '-o', 'BatchMode=yes',
-                '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5',
-                'worker@127.0.0.1'] + list(command)
+        return ssh_argv(self.key, self.port, *command)
 
     def ssh(self, *command):
         return subprocess.run(self.ssh_argv(*command), capture_output=True, text=True, timeout=60, check=False)
@@ -291,8 +285,8 @@ def create_instance(emulator, workdir, name):
                GCP_AUTH_KIND='accesstoken', CLOUDSDK_AUTH_ACCESS_TOKEN=emulator.issue_token(),
                ANSIBLE_CONFIG=os.path.join(root, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                           '-c', 'local', '-e', 'ansible_python_interpreter=%s' % sys.executable, path], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+                           '-c', 'local', '-e', 'ansible_python_interpreter=%s' % sys.executable, path],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return emulator.call('GET', '/compute/v1/projects/%s/zones/%s/instances/%s' % (PROJECT, ZONE, name))
 

@@ -21,6 +21,22 @@ from fixtures_images import ensure
 from fixtures_offload import ROOT, Worker, docker, wait_for
 
 
+def ssh_argv(key, port, *command):
+    """ssh to worker@127.0.0.1:port with the test's key, no host-key checks, no prompts."""
+    return ['ssh', '-q', '-i', key, '-p', str(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+            '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', 'worker@127.0.0.1'] + list(command)
+
+
+def write_ssh_inventory(path, host, port, key, **host_vars):
+    """An inventory whose offload_workers group is `host`, the COS-like worker on 127.0.0.1:port."""
+    with open(path, 'w') as f:
+        yaml.safe_dump({'offload_workers': {'hosts': {host: dict({
+            'ansible_host': '127.0.0.1', 'ansible_port': port, 'ansible_user': 'worker',
+            'ansible_ssh_private_key_file': key, 'ansible_become': True,
+            'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
+        }, **host_vars)}}}, f)
+
+
 class CosWorker:
     def __init__(self, tmp_path):
         self.id = uuid.uuid4().hex[:8]
@@ -44,12 +60,7 @@ class CosWorker:
         """Wait for sshd on the (possibly new) loopback port, and write the inventory for it."""
         self.port = int(docker('port', self.name, '22/tcp').stdout.split(':')[-1])
         wait_for(lambda: self.ssh('true').returncode == 0, 60, 'sshd in %s' % self.name)
-        with open(self.inventory, 'w') as f:
-            yaml.safe_dump({'offload_workers': {'hosts': {'cos-worker': {
-                'ansible_host': '127.0.0.1', 'ansible_port': self.port, 'ansible_user': 'worker',
-                'ansible_ssh_private_key_file': self.key, 'ansible_become': True,
-                'ansible_ssh_common_args': '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null',
-            }}}}, f)
+        write_ssh_inventory(self.inventory, 'cos-worker', self.port, self.key)
 
     def power_off(self, *containers):
         """The VM going down at once: `containers` (the job and maintainer containers, which on
@@ -62,10 +73,7 @@ class CosWorker:
         self._answer()
 
     def ssh(self, *command):
-        return subprocess.run(
-            ['ssh', '-q', '-i', self.key, '-p', str(self.port), '-o', 'BatchMode=yes',
-             '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5',
-             'worker@127.0.0.1'] + list(command), capture_output=True, text=True, check=False)
+        return subprocess.run(ssh_argv(self.key, self.port, *command), capture_output=True, text=True, check=False)
 
     def stop(self):
         docker('rm', '-f', self.name, check=False)

@@ -19,7 +19,7 @@ import time
 import pytest
 import yaml
 
-from fixtures_cosvm import DATA_ROOT, DEVICE, DISK_LINK, IMAGE, PROJECT, UNIT, ZONE
+from fixtures_cosvm import DATA_ROOT, DISK_LINK, IMAGE, PROJECT, UNIT, ZONE
 from fixtures_offload import ROOT, WAIT_FOR_STOP, Worker, wait_for
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
 
@@ -85,8 +85,7 @@ def test_first_boot_formats_mounts_pulls_with_gcr_credentials_and_runs_an_adopta
 
     info = first['container']
     assert info['State']['Running'] and info['Config']['Image'] == IMAGE
-    assert {'Source': DATA_ROOT, 'Destination': '/home/node/dev'}.items() <= \
-        {k: v for m in info['Mounts'] for k, v in m.items() if k in ('Source', 'Destination')}.items()
+    assert [(m['Source'], m['Destination']) for m in info['Mounts']] == [(DATA_ROOT, '/home/node/dev')]
 
     wait_for(lambda: unit_active(cos_vm), 120, 'the unit to be active')
     before = container(cos_vm)
