@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from fixtures_images import ensure
-from fixtures_offload import ROOT, Worker, docker, wait_for
+from fixtures_offload import Worker, docker, wait_for
 
 
 def ssh_argv(key, port, *command):
