@@ -22,12 +22,15 @@ LABEL_PREFIX = 'gcli.offload.'
 MANAGED_LABEL = LABEL_PREFIX + 'managed'
 
 # Where things live inside the containers. The maintainer container mounts the
-# whole data root at DEV; a job container sees only its own worktree (rw), the
-# main clone (ro) and the worker's gemini config (ro).
+# whole data root at DEV; a job container sees only its own worktree (rw), its
+# own git admin dir (rw), the main clone (ro) without any other job's admin dir,
+# and the worker's gemini config (ro).
 CONTAINER_HOME = '/home/node'
 DEV = CONTAINER_HOME + '/dev'
 JOB_WORKTREE = DEV + '/worktree'
 JOB_MAIN = DEV + '/main'
+# git's admin dirs of all worktrees: an empty file system in a job, but for its own.
+JOB_ADMIN_DIRS = JOB_MAIN + '/.git/worktrees'
 JOB_GEMINI = CONTAINER_HOME + '/.gemini'
 # The GitHub token, when the worker has one: a read-only file, never an env value.
 JOB_GH_TOKEN = '/run/secrets/gh_token'
@@ -500,6 +503,8 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     read-only; git's admin dir for this one worktree is writable so that git
     in the job can update its index and HEAD, and new objects go to a
     per-job object directory (the shared object store stays read-only).
+    Main's directory of admin dirs is covered by an empty, root-owned tmpfs:
+    no job sees another's index, HEAD or objects.
     gh_token_file (a worker path) is mounted read-only at JOB_GH_TOKEN and
     only its path is in the environment: `docker inspect` never shows a token.
     limits are the resolved resource limits (worker_limits; None: docker's
@@ -509,7 +514,7 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     token, stores it.
     """
     name = spec['name']
-    job_gitdir = '%s/.git/worktrees/%s' % (JOB_MAIN, name)
+    job_gitdir = '%s/%s' % (JOB_ADMIN_DIRS, name)
     argv = [docker, 'run', '--name', name, '--init',
             '--user', JOB_USER,
             '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
@@ -530,6 +535,8 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
         mounts.append((validate_worker_path(gh_token_file, 'gh_token_file'), JOB_GH_TOKEN, True))
     for source, target, readonly in mounts:
         argv += ['--mount', 'type=bind,source=%s,target=%s%s' % (source, target, ',readonly' if readonly else '')]
+    # docker mounts by depth: main, then this tmpfs over its admin dirs, then the job's own
+    argv += ['--mount', 'type=tmpfs,target=%s,tmpfs-size=65536,tmpfs-mode=0755' % JOB_ADMIN_DIRS]
     env = {
         'OFFLOAD_PR': str(spec['pr']),
         'OFFLOAD_ACTION': spec['action'],

@@ -10,13 +10,23 @@ It prints `key=value` lines that the git_worktree action parses.
 
 Layout (DEV is the data root as the maintainer container sees it):
   DEV/main                  blobless clone; origin = the repo, upstream if given
+  DEV/main/.git/worktrees/JOB  the job's git admin dir (HEAD, index, objects/)
   DEV/worktrees/JOB         the job's worktree, detached at refs/offload/pull/PR
   DEV/worktrees/.offload-git.lock  serialises what git needs serialised (fetch, refs,
                             config, prune); checkouts of different jobs run in
                             parallel.
 
-A worktree being used by a job is held with `git worktree lock`; its reason
-records when. prepare refuses a held worktree younger than the grace period
+Everything in a job's worktree and admin dir was writable by the job: its `.git`
+file, the admin dir's `commondir`, `gitdir`, `HEAD`, `index`, `config.worktree`,
+object files, submodules, attributes. Git never discovers a repository there:
+`gw` pins GIT_DIR, GIT_COMMON_DIR and GIT_WORK_TREE to what `git worktree add`
+made, overrides on the command line every setting that runs a program, never
+recurses into submodules, never writes (no optional locks), never fetches, and
+is bounded in time (a FIFO in place of a file git reads). The worktree's hold
+and its removal are plain file operations, not git reading the admin dir.
+
+A worktree being used by a job is held by a `locked` file in its admin dir
+(what `git worktree lock` writes); it records when. prepare refuses a held worktree younger than the grace period
 (another run is preparing or running it) and takes over an older one (a run
 that died without releasing it), or one made before the worker last booted (its
 run died with the VM: the kernel's boot time, which containers share).
@@ -28,12 +38,26 @@ umask 022
 cmd=$1 dev=$2 job=$3
 shift 3
 main=$dev/main
+common=$main/.git
 wt=$dev/worktrees/$job
+admin=$common/worktrees/$job
 lock=$dev/worktrees/.offload-git.lock
 lock_timeout=${OFFLOAD_GIT_LOCK_TIMEOUT:-600}
+# Bound on git reading what a job left (seconds).
+job_git_timeout=${OFFLOAD_JOB_GIT_TIMEOUT:-300}
 
 die() { echo "error=$*"; echo "offload-git: $*" >&2; exit 1; }
 g() { git -c gc.auto=0 -c maintenance.auto=false "$@"; }
+# Git on a job's worktree ($wt, $admin): see the module's docstring.
+gw() {
+  GIT_DIR=$admin GIT_COMMON_DIR=$common GIT_WORK_TREE=$wt GIT_OPTIONAL_LOCKS=0 \
+  GIT_ALTERNATE_OBJECT_DIRECTORIES=$admin/objects GIT_CONFIG_COUNT=0 GIT_TERMINAL_PROMPT=0 \
+    timeout -k 5 "$job_git_timeout" git -c gc.auto=0 -c maintenance.auto=false \
+    -c core.fsmonitor=false -c core.hooksPath=/dev/null -c core.untrackedCache=false \
+    -c core.sshCommand=false -c core.askPass=false -c credential.helper= \
+    -c diff.ignoreSubmodules=all -c submodule.recurse=false \
+    -c status.submoduleSummary=false -c protocol.allow=never "$@"
+}
 with_lock() {
   exec 9>"$lock"
   flock -w "$lock_timeout" 9 || die "timed out after ${lock_timeout}s waiting for the git lock $lock"
@@ -41,12 +65,38 @@ with_lock() {
 unlock_repo() { flock -u 9; }
 now() { date +%s; }
 
-# Holder of a worktree lock: "offload <epoch>" or nothing.
+# A small file the job could have written, read only when it is a plain file
+# (not a link, not a FIFO or device), at most 4 KiB.
+plain() { [ -f "$1" ] && [ ! -L "$1" ] && head -c 4096 -- "$1"; }
+
+# Holder of a worktree: "offload <epoch>" or nothing (a time in the future is nobody's).
 held_since() {
-  f=$(g -C "$main" rev-parse --absolute-git-dir)/worktrees/$job/locked
-  [ -f "$f" ] || return 0
-  sed -n 's/^offload \([0-9][0-9]*\)$/\1/p' "$f"
+  since=$(plain "$admin/locked" | sed -n 's/^offload \([0-9][0-9]*\)$/\1/p' || true)
+  if [ -n "$since" ] && [ "$since" -le "$(now)" ]; then echo "$since"; fi
 }
+hold() {
+  rm -f -- "$admin/locked"
+  ( set -C; echo "offload $(now)" >"$admin/locked" ) || die "cannot hold the worktree $job"
+}
+
+# Are the files that tell git where the repository is still what `git worktree add`
+# wrote? A job that rewrote them does not get its worktree kept or reused.
+sealed() {
+  if [ ! -d "$admin" ] || [ -L "$admin" ]; then return 1; fi
+  [ "$(plain "$wt/.git")" = "gitdir: $admin" ] || return 1
+  [ "$(plain "$admin/commondir")" = "../.." ] || return 1
+  [ "$(plain "$admin/gitdir")" = "$wt/.git" ] || return 1
+  for f in HEAD index; do  # absent, or a plain file
+    if [ -L "$admin/$f" ] || { [ -e "$admin/$f" ] && [ ! -f "$admin/$f" ]; }; then return 1; fi
+  done
+}
+
+# Remove a tree a job wrote (rm never follows a link; a job may have left
+# directories without write permission).
+rm_tree() {
+  rm -rf -- "$1" 2>/dev/null || { chmod -R u+rwx -- "$1" 2>/dev/null || true; rm -rf -- "$1"; }
+}
+discard() { rm_tree "$wt"; rm_tree "$admin"; }
 
 # The worker's boot, in epoch seconds (empty when unknown).
 booted() { sed -n 's/^btime \([0-9][0-9]*\)$/\1/p' /proc/stat 2>/dev/null || true; }
@@ -111,24 +161,21 @@ prepare() {  # pr origin_url upstream_url grace
   fi
 
   # The job's worktree: reuse a clean one at the same head, else make it anew.
-  if [ -e "$wt/.git" ]; then
+  if [ -e "$wt" ] || [ -e "$admin" ]; then
     since=$(held_since)
     boot=$(booted)
     if [ -n "$since" ] && [ $(( $(now) - since )) -lt "$grace" ] && [ "$since" -ge "${boot:-0}" ]; then
       die "worktree $job is held by another offload run since $(date -u -d "@$since" +%FT%TZ); wait for it or run clean.yml"
     fi
-    if [ "$(g -C "$wt" rev-parse HEAD 2>/dev/null || true)" = "$head" ] \
-       && [ -z "$(g -C "$wt" status --porcelain 2>/dev/null || echo dirty)" ]; then
-      g -C "$main" worktree unlock "$wt" 2>/dev/null || true
-      g -C "$main" worktree lock --reason "offload $(now)" "$wt"
-      gitdir=$(g -C "$wt" rev-parse --absolute-git-dir)
-      mkdir -p "$gitdir/objects"
-      echo "changed=$changed"; echo "head=$head"; echo "base=$base"; echo "gitdir=$gitdir"
+    if sealed && [ "$(gw rev-parse HEAD 2>/dev/null || true)" = "$head" ] \
+       && [ -z "$(gw status --porcelain --ignore-submodules=all 2>/dev/null || echo dirty)" ]; then
+      hold
+      mkdir -p "$admin/objects"
+      echo "changed=$changed"; echo "head=$head"; echo "base=$base"; echo "gitdir=$admin"
       return 0
     fi
-    g -C "$main" worktree remove --force --force "$wt" 2>/dev/null || rm -rf "$wt"
+    discard
   fi
-  rm -rf "$wt"
   g -C "$main" worktree prune
   mkdir -p "$dev/worktrees"
   unlock_repo
@@ -136,53 +183,59 @@ prepare() {  # pr origin_url upstream_url grace
   # initialises it, so a concurrent prune leaves it alone.
   g -C "$main" worktree add --quiet --force --detach --lock --reason "offload $(now)" "$wt" "$head" \
     || die "cannot create the worktree $wt at $head"
-  gitdir=$(g -C "$wt" rev-parse --absolute-git-dir)
-  mkdir -p "$gitdir/objects"
-  echo "changed=1"; echo "head=$head"; echo "base=$base"; echo "gitdir=$gitdir"
+  sealed || die "git made the worktree $wt with another admin dir than $admin"
+  mkdir -p "$admin/objects"
+  echo "changed=1"; echo "head=$head"; echo "base=$base"; echo "gitdir=$admin"
 }
 
-# The state a job leaves: did it move HEAD or touch files?
-report_state() {  # start_head
-  [ -e "$wt/.git" ] || { echo "exists=0"; return 0; }
+# The state a job leaves: did it move HEAD or touch files? (Its own claim: only
+# `changed` depends on it.)
+report_state() {
+  [ -d "$wt" ] || { echo "exists=0"; return 0; }
   echo "exists=1"
-  echo "head=$(g -C "$wt" rev-parse HEAD)"
-  if [ -n "$(g -C "$wt" status --porcelain)" ]; then echo "dirty=1"; else echo "dirty=0"; fi
+  echo "head=$(gw rev-parse HEAD 2>/dev/null || echo unknown)"
+  if [ -n "$(gw status --porcelain --ignore-submodules=all 2>/dev/null || echo dirty)" ]; then
+    echo "dirty=1"
+  else
+    echo "dirty=0"
+  fi
 }
 
 remove() {
   report_state
-  [ -e "$wt" ] || { with_lock; g -C "$main" worktree prune 2>/dev/null || true; echo "changed=0"; return 0; }
-  g -C "$main" worktree remove --force --force "$wt" 2>/dev/null || rm -rf "$wt"
+  if [ ! -e "$wt" ] && [ ! -e "$admin" ]; then
+    with_lock; g -C "$main" worktree prune 2>/dev/null || true; echo "changed=0"; return 0
+  fi
+  discard
   with_lock
   g -C "$main" worktree prune
   echo "changed=1"
 }
 
+# Keep the worktree after its job: not held any more. A job's objects stay in
+# its admin dir (never in main's store, which every job reads). One whose git
+# control files were rewritten is removed instead.
 release() {
   report_state
-  [ -e "$wt/.git" ] || { echo "changed=0"; return 0; }
-  gitdir=$(g -C "$wt" rev-parse --absolute-git-dir)
-  common=$(g -C "$main" rev-parse --absolute-git-dir)
-  # Objects a job wrote went to its own directory; the kept worktree's HEAD
-  # must stay readable by git in main, so hand them over (they are immutable
-  # and content-named: copying never overwrites anything).
-  if [ -d "$gitdir/objects" ] && [ -n "$(ls -A "$gitdir/objects")" ]; then
-    cp -Rn "$gitdir/objects/." "$common/objects/"
-    rm -rf "$gitdir/objects"
-    mkdir -p "$gitdir/objects"
+  [ -e "$wt" ] || { echo "changed=0"; return 0; }
+  if ! sealed; then
+    discard
+    echo "tampered=1"
+    echo "changed=1"
+    return 0
   fi
-  g -C "$main" worktree unlock "$wt" 2>/dev/null || true
+  rm -f -- "$admin/locked"
   echo "changed=0"
 }
 
 list() {  # worktree=<name> <head> <held since epoch, or 0>
   [ -d "$dev/worktrees" ] || return 0
   for d in "$dev"/worktrees/*/; do
-    [ -e "$d.git" ] || continue
-    name=$(basename "$d")
-    job=$name
+    if [ ! -d "$d" ] || [ -L "${d%/}" ]; then continue; fi
+    job=$(basename "$d")
+    wt=$dev/worktrees/$job admin=$common/worktrees/$job
     since=$(held_since)
-    echo "worktree=$name $(g -C "$d" rev-parse HEAD 2>/dev/null || echo unknown) ${since:-0}"
+    echo "worktree=$job $(gw rev-parse HEAD 2>/dev/null || echo unknown) ${since:-0}"
   done
   with_lock
   g -C "$main" worktree prune 2>/dev/null || true

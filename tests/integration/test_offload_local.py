@@ -84,9 +84,11 @@ def test_job_sandbox_worktree_rw_main_and_gemini_ro_git_works(worker):
     log = read(worker.logs()[0])
     assert proc.returncode == 0, proc.stdout + log
     assert 'PROBE-OK' in log and 'job: add a note' in log
-    # the kept worktree holds the job's commit, readable by git in main
-    head = docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/worktrees/offload-1-review',
-                  'log', '-1', '--format=%s').stdout.strip()
+    # the kept worktree holds the job's commit, in the job's own object directory (never in main's store)
+    admin = '/home/node/dev/main/.git/worktrees/offload-1-review'
+    head = docker('exec', '--env', 'GIT_DIR=' + admin, '--env', 'GIT_COMMON_DIR=/home/node/dev/main/.git',
+                  '--env', 'GIT_ALTERNATE_OBJECT_DIRECTORIES=%s/objects' % admin, worker.maintainer,
+                  'git', 'log', '-1', '--format=%s').stdout.strip()
     assert head == 'job: add a note'
     assert os.path.exists(os.path.join(worker.worktree(1), 'note.txt'))
     assert not os.path.exists(os.path.join(worker.data_root, 'main', 'should-fail'))
@@ -106,6 +108,7 @@ def test_the_job_container_carries_its_labels_and_limits(worker):
         assert {k: labels.get(k) for k in wanted} == wanted
         mounts = {m['Destination']: (m['Source'], m['RW']) for m in info['Mounts']}
         assert mounts == {
+            '/home/node/dev/main/.git/worktrees': ('', True),  # a tmpfs: no other job's admin dir
             '/home/node/dev/worktree': (worker.worktree(1), True),
             '/home/node/dev/main': (os.path.join(worker.data_root, 'main'), False),
             '/home/node/dev/main/.git/worktrees/offload-1-review':

@@ -134,14 +134,21 @@ def test_remove_deletes_and_prunes(dev, upstream):
     assert run(dev, 'remove', 'offload-2-review')['changed'] == '0'
 
 
-def test_objects_a_job_wrote_survive_release(dev, upstream):
+def job_env(prep):
+    """The environment git has in a job: new objects in its admin dir, main's store as an alternate."""
+    return dict(os.environ, GIT_OBJECT_DIRECTORY=prep['gitdir'] + '/objects',
+                GIT_ALTERNATE_OBJECT_DIRECTORIES=os.path.join(os.path.dirname(os.path.dirname(prep['gitdir'])),
+                                                              'objects'),
+                GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@e', GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@e')
+
+
+def test_objects_a_job_wrote_stay_its_own_after_release(dev, upstream):
     """A job commits with GIT_OBJECT_DIRECTORY in its own admin dir (main is read-only
-    in the job); release hands the objects to main so the kept HEAD stays readable."""
+    in the job); release reads the new HEAD through them but never hands them to
+    main's store, which every other job reads."""
     prep = run(dev, 'prepare', 'offload-1-fix', 1, upstream, '', 120)
     wt = str(dev / 'worktrees' / 'offload-1-fix')
-    env = dict(os.environ, GIT_OBJECT_DIRECTORY=prep['gitdir'] + '/objects',
-               GIT_ALTERNATE_OBJECT_DIRECTORIES=str(dev / 'main' / '.git' / 'objects'),
-               GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@e', GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@e')
+    env = job_env(prep)
     with open(os.path.join(wt, 'NEW'), 'w') as f:
         f.write('new\n')
     subprocess.run(['git', '-C', wt, 'add', 'NEW'], check=True, env=env)
@@ -150,10 +157,77 @@ def test_objects_a_job_wrote_survive_release(dev, upstream):
                               capture_output=True, text=True).stdout.strip()
     out = run(dev, 'release', 'offload-1-fix', check=True)
     assert out['head'] == new_head and out['dirty'] == '0'
-    # without the job's environment, git in main reads the new commit
-    assert git('-C', str(dev / 'main'), 'cat-file', '-t', new_head) == 'commit'
-    subprocess.run(['git', '-C', str(dev / 'main'), 'fsck', '--no-dangling', '--connectivity-only'], check=True,
-                   capture_output=True)
+    assert subprocess.run(['git', '-C', str(dev / 'main'), 'cat-file', '-e', new_head],
+                          capture_output=True, check=False).returncode != 0
+    assert os.listdir(os.path.join(prep['gitdir'], 'objects'))
+
+
+FSMONITOR_MARK = 'fsmonitor-ran'
+
+
+def evil_repo(path, mark):
+    """A repository whose config runs a program on `git status` (fsmonitor) and on hooks."""
+    subprocess.run(['git', 'init', '-q', str(path)], check=True)
+    cmd = 'touch %s; false' % mark
+    for key, value in (('core.fsmonitor', cmd), ('core.hooksPath', str(path)), ('core.pager', cmd)):
+        subprocess.run(['git', '-C', str(path), 'config', key, value], check=True)
+
+
+def tamper_dot_git(dev, wt, admin, mark):
+    evil_repo(wt / '.evil', mark)
+    (wt / '.git').write_text('gitdir: .evil/.git\n')
+
+
+def tamper_commondir(dev, wt, admin, mark):
+    evil_repo(wt / '.evil', mark)
+    (admin / 'commondir').write_text(str(wt / '.evil' / '.git') + '\n')
+
+
+def tamper_submodule(dev, wt, admin, mark):
+    """A gitlink in the index whose directory holds a repository with a hostile config."""
+    evil_repo(wt / 'sub', mark)
+    subprocess.run(['git', '-C', str(wt / 'sub'), '-c', 'core.fsmonitor=false', 'commit', '-q', '--allow-empty',
+                    '-m', 'x'], check=True, env=dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@e',
+                                                     GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@e'))
+    sha = git('-C', str(wt / 'sub'), '-c', 'core.fsmonitor=false', 'rev-parse', 'HEAD')
+    subprocess.run(['git', '-C', str(wt), 'update-index', '--add', '--cacheinfo', '160000,%s,sub' % sha], check=True)
+
+
+@pytest.mark.parametrize('tamper', [tamper_dot_git, tamper_commondir, tamper_submodule])
+@pytest.mark.parametrize('step', ['release', 'remove', 'reuse'])
+def test_git_on_a_worktree_a_job_tampered_with_runs_nothing_of_it(dev, upstream, tamper, step):
+    """What a job wrote (its .git file, its admin dir, a submodule) never makes the
+    maintainer's git run a program: release, remove, and prepare reusing the kept worktree."""
+    prep = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    wt = dev / 'worktrees' / 'offload-1-review'
+    mark = dev / FSMONITOR_MARK
+    tamper(dev, wt, dev / 'main' / '.git' / 'worktrees' / 'offload-1-review', mark)
+    if step == 'reuse':
+        run(dev, 'release', 'offload-1-review')
+        out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+        assert out['head'] == prep['head']
+        assert (wt / 'calc.py').exists()
+    else:
+        run(dev, step, 'offload-1-review')
+    assert not mark.exists(), 'git in the maintainer ran a program the job planted'
+
+
+def test_a_tampered_worktree_is_not_kept(dev, upstream):
+    run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    wt = dev / 'worktrees' / 'offload-1-review'
+    tamper_dot_git(dev, wt, None, dev / FSMONITOR_MARK)
+    out = run(dev, 'release', 'offload-1-review')
+    assert out['tampered'] == '1'
+    assert not wt.exists() and not (dev / 'main' / '.git' / 'worktrees' / 'offload-1-review').exists()
+
+
+def test_a_hold_in_the_future_holds_nothing(dev, upstream):
+    first = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    with open(os.path.join(first['gitdir'], 'locked'), 'w') as f:
+        f.write('offload %d\n' % (time.time() + 10 ** 6))
+    out = run(dev, 'list', '-')
+    assert out['worktree'].endswith(' 0')
+    assert run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)['changed'] == '0'
 
 
 def test_concurrent_prepares_of_different_prs_both_succeed(dev, upstream):

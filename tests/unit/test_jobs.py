@@ -191,6 +191,8 @@ def test_run_argv_mounts_labels_and_confinement():
         'type=bind,source=/mnt/disks/offload/main/.git/worktrees/offload-7-review,'
         'target=/home/node/dev/main/.git/worktrees/offload-7-review',
         'type=bind,source=/mnt/disks/offload/gemini,target=/home/node/.gemini,readonly',
+        # no other job's admin dir is visible: an empty root-owned tmpfs under the job's own
+        'type=tmpfs,target=/home/node/dev/main/.git/worktrees,tmpfs-size=65536,tmpfs-mode=0755',
     ]
     assert not any('docker.sock' in a for a in argv)
     assert '-v' not in argv and '--volume' not in argv and '--privileged' not in argv
