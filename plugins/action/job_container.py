@@ -24,9 +24,12 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_worker_path,
     worker_limits,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import ENTER_LOG_DIR, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
 # Runs on the worker host: a fixed script, inputs are positional parameters.
+# The log folder is entered and the log and exit files are created as _log_dir
+# says: never through a link, never over an existing name.
 # `timeout` sends TERM (proxied by `docker run` to the container's init), then
 # KILL to the client after the grace. Whatever the exit, the script then reads
 # whether the out-of-memory killer ended the container and removes it (the job
@@ -42,9 +45,10 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._worker import Worker
 # writes each line at once but its newline only when the next one comes (the marker
 # drops the newline added after the job's output): the log is the output, byte for
 # byte but the token, and follows the job line by line.
-RUN_SCRIPT = r'''
+RUN_SCRIPT = ENTER_LOG_DIR + r'''
 log=$1 seconds=$2 grace=$3 name=$4 docker=$5 secret=$6
 shift 6
+umask 022
 if awk -W interactive 'BEGIN { exit }' </dev/null >/dev/null 2>&1; then
   lines_awk() { LC_ALL=C awk -W interactive "$@"; }
 else
@@ -61,13 +65,20 @@ mask() {
       if (n) while ((i = index(s, t)) > 0) { out = out substr(s, 1, i - 1) "***"; s = substr(s, i + n) }
       emit(out s) }'
 }
-mkdir -p "$(dirname "$log")"
+dir=${log%/*} base=${log##*/}
+enter_log_dir "${dir%/logs/*}" "${dir##*/}" 1 || exit 1
+for f in "$base" "${base%.log}.exit"; do
+  if [ -e "$f" ] || [ -L "$f" ]; then echo "error=$dir/$f exists already: refusing to write through it"; exit 1; fi
+done
+set -C
 rc=$( { { timeout -k "$grace" "$seconds" "$@" 2>&1 </dev/null 3>&-; echo "$?" >&3; printf '\n%s\n' "$end"; } \
-  | mask "$secret" >"$log"; } 3>&1 )
-echo "$rc" >"${log%.log}.exit"
+  | mask "$secret" >"$base"; } 3>&1 )
+echo "$rc" >"${base%.log}.exit"
+set +C
 "$docker" container inspect --format 'oom={{.State.OOMKilled}}' "$name" 2>/dev/null
 "$docker" rm -f -v "$name" >/dev/null 2>&1 || true
-df -Pk "$(dirname "$log")" 2>/dev/null | { read -r _; read -r _ _ _ avail _; echo "avail_kb=$avail"; }
+df -Pk . 2>/dev/null | { read -r _; read -r _ _ _ avail _; echo "avail_kb=$avail"; }
+measure "$base"
 echo "rc=$rc"
 '''
 # Before a run, one round trip: the job container's state, whether the token
@@ -167,10 +178,13 @@ class ActionModule(WorkerAction):
         timed_out = job_rc in TIMEOUT_CODES and duration >= spec['timeout']
 
         local_log = os.path.join(os.path.expanduser(args['log_dest']), worker, name, stamp + '.log')
-        os.makedirs(os.path.dirname(local_log), mode=0o700, exist_ok=True)
-        self._connection.fetch_file(worker_log, local_log)
-        with open(local_log, 'rb') as f:
-            log_text = to_text(f.read(), errors='surrogate_or_replace')
+        if lost:
+            # no measure of the log from the runner: logs.yml fetches it once the worker answers
+            local_log, log_text = worker_log + ' (on the worker: logs.yml -e pr=%s brings it)' % args['pr'], ''
+        else:
+            fetch_log(self, worker_log, local_log, out, worker)
+            with open(local_log, 'rb') as f:
+                log_text = to_text(f.read(), errors='surrogate_or_replace')
         last = tail(log_text, args['tail_lines'])
 
         result = {

@@ -16,20 +16,32 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     job_name,
     validate_worker_path,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import ENTER_LOG_DIR, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
-# Prints the newest log of a job folder and its exit code. With follow ($2 = 1),
-# first waits until that run has ended: the runner writes the .exit file after
-# the job's output is complete (the container's own exit comes a little earlier).
-NEWEST = r'''
-cd "$1" 2>/dev/null || exit 0
-log=$(ls -1 -- *.log 2>/dev/null | sort | tail -n 1)
+# Prints the newest log of a job folder, its measure (see _log_dir) and its exit
+# code. With follow ($3 = 1), first waits until that run has ended: the runner
+# writes the .exit file after the job's output is complete (the container's own
+# exit comes a little earlier). Links are refused, never followed.
+NEWEST = ENTER_LOG_DIR + r'''
+enter_log_dir "$1" "$2" 0
+case $? in 0) ;; 2) exit 0 ;; *) exit 1 ;; esac
+log=
+for f in *.log; do
+  if [ -e "$f" ] || [ -L "$f" ]; then log=$f; fi
+done
 [ -n "$log" ] || exit 0
-echo "log=$1/$log"
-if [ "$2" = 1 ]; then
-  while [ ! -f "${log%.log}.exit" ]; do sleep 0.2; done
+if [ -L "$log" ] || [ ! -f "$log" ]; then
+  echo "error=$PWD/$log is a link or not a regular file: refusing it"
+  exit 1
 fi
-[ -f "${log%.log}.exit" ] && echo "rc=$(cat "${log%.log}.exit")"
+echo "log=$1/logs/$2/$log"
+exit_file=${log%.log}.exit
+if [ "$3" = 1 ]; then
+  while [ ! -e "$exit_file" ]; do sleep 0.2; done
+fi
+if [ -f "$exit_file" ] && [ ! -L "$exit_file" ]; then echo "rc=$(head -c 16 "$exit_file")"; fi
+measure "$log"
 exit 0
 '''
 
@@ -53,19 +65,19 @@ class ActionModule(WorkerAction):
         worker = self._worker_name(task_vars)
         follow = args['follow'] and self.container_state(name, docker) == 'running'
         rc, out, err = self.worker_run(
-            ['timeout', str(args['timeout']), 'sh', '-c', NEWEST, 'newest', '%s/logs/%s' % (data_root, name),
+            ['timeout', str(args['timeout']), 'sh', '-c', NEWEST, 'newest', data_root, name,
              '1' if follow else '0'], 'find the log of %s' % name, check=False)
         if rc == 124:
             raise AnsibleActionFail('job %s on %s still runs after %ds of following' % (name, worker, args['timeout']))
         if rc != 0:
-            raise AnsibleActionFail('cannot read the logs of %s on %s: %s' % (name, worker, (err or out).strip()))
+            reason = out.partition('error=')[2].strip() or (err or out).strip()
+            raise AnsibleActionFail('cannot read the logs of %s on %s: %s' % (name, worker, reason))
         running = self.container_state(name, docker) == 'running'
         facts = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
         if 'log' not in facts:
             raise AnsibleActionFail('job %s has no log on %s (under %s/logs/%s)' % (name, worker, data_root, name))
         local = os.path.join(os.path.expanduser(args['log_dest']), worker, name, os.path.basename(facts['log']))
-        os.makedirs(os.path.dirname(local), mode=0o700, exist_ok=True)
-        self._connection.fetch_file(facts['log'], local)
+        fetch_log(self, facts['log'], local, out, worker)
         with open(local, 'rb') as f:
             text = to_text(f.read(), errors='surrogate_or_replace').splitlines()
         shown = text[-args['lines']:] if args['lines'] > 0 else text

@@ -20,8 +20,9 @@ from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
 SPEC_LABEL = LABEL_PREFIX + 'spec'
-# The data directories a job needs, owned by the job user.
-DATA_DIRS = ('main', 'worktrees', 'gemini', 'logs')
+# The data directories a job needs, owned by the job user. Not logs/: the
+# worker's user makes it and only that user writes it (see _log_dir).
+DATA_DIRS = ('main', 'worktrees', 'gemini')
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
 # The converged case in one round trip: the container's state and spec, and,
 # when it runs, the data directories made in it (cheap and idempotent; also the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -65,6 +66,19 @@ def upstream_dir(tmp_path_factory):
     os.chmod(base, 0o755)  # the maintainer container's uid 1000 reads it (pytest makes it 0700)
     subprocess.run([os.path.join(ROOT, 'tests/fixtures/make-upstream'), str(base / 'upstream.git')], check=True)
     return base
+
+
+@pytest.fixture
+def private_pr(upstream_dir):
+    """pr(base=1) -> a pull request number of this test's own, whose head is PR base's.
+    Job container names are engine-wide, so others' tests running at the same time
+    (offload-1-review...) never collide with this test's jobs."""
+    def make(base=1):
+        number = random.randint(10 ** 5, 10 ** 8)
+        subprocess.run(['git', '-C', str(upstream_dir / 'upstream.git'), 'update-ref', 'refs/pull/%d/head' % number,
+                        'refs/pull/%d/head' % base], check=True)
+        return number
+    return make
 
 
 class Worker:

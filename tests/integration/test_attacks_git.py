@@ -59,26 +59,27 @@ def marks(worker):
 
 @pytest.mark.parametrize('keep', [False, True], ids=['removed', 'kept-and-reused'])
 @pytest.mark.parametrize('tamper', sorted(TAMPER))
-def test_git_after_a_job_runs_nothing_the_job_planted(worker, tamper, keep):
+def test_git_after_a_job_runs_nothing_the_job_planted(worker, private_pr, tamper, keep):
     """The reported attack: the job points its worktree's git at a repository of its own
     with core.fsmonitor set to its own program; the release step's `git status` in the
     maintainer container ran it. Also through the admin dir's commondir and a submodule,
     and for a kept worktree that the next run's prepare reuses."""
+    pr = private_pr()
     extra = {'offload_job_command': job_command(TAMPER[tamper]), 'offload_keep_worktree': keep}
-    proc = worker.playbook('-e', 'pr=1', extra=extra)
+    proc = worker.playbook('-e', 'pr=%d' % pr, extra=extra)
     assert 'TAMPERED' in open(worker.logs()[-1]).read(), proc.stdout
     if keep:
         # the next run of the same job prepares (reuses or remakes) the kept worktree
-        again = worker.playbook('-e', 'pr=1', extra={'offload_keep_worktree': True})
+        again = worker.playbook('-e', 'pr=%d' % pr, extra={'offload_keep_worktree': True})
         assert again.returncode == 0, again.stdout
-        assert os.path.exists(os.path.join(worker.worktree(1), 'calc.py'))
+        assert os.path.exists(os.path.join(worker.worktree(pr), 'calc.py'))
     assert marks(worker) == [], 'the maintainer container ran a program the job planted'
     assert proc.returncode == 0, proc.stdout
 
 
-def test_git_after_a_job_runs_nothing_the_job_planted_over_ssh(cos_worker):
+def test_git_after_a_job_runs_nothing_the_job_planted_over_ssh(cos_worker, private_pr):
     """The same attack on the COS-like worker (no git on the host: git runs in the maintainer)."""
-    proc = cos_worker.playbook('-e', 'pr=1', extra={'offload_job_command': job_command(TAMPER['dot-git'])})
+    proc = cos_worker.playbook('-e', 'pr=%d' % private_pr(), extra={'offload_job_command': job_command(TAMPER['dot-git'])})
     assert proc.returncode == 0, proc.stdout
     assert marks(cos_worker) == []
 
@@ -110,24 +111,25 @@ SECRET_WORK = ('printf "%s\\n" "$0" > secret.txt; git add secret.txt; '
                'git -c user.name=b -c user.email=b@b commit -qm "$0"; printf "%s\\n" "$0" > uncommitted.txt; ')
 
 
-def test_a_job_cannot_see_another_jobs_work(worker):
+def test_a_job_cannot_see_another_jobs_work(worker, private_pr):
     """Job B (kept) and job C (running) commit and write a secret; job A, running at the
     same time as C, finds neither their admin dirs, nor their objects (also not copied
     into main's store when B's worktree was kept), nor their files; git works in A."""
     secret = 'job-secret-%s' % uuid.uuid4().hex
     half = len(secret) // 2
-    kept = worker.playbook('-e', 'pr=3', extra={'offload_keep_worktree': True, 'offload_job_command': [
+    a, b, c = private_pr(), private_pr(3), private_pr(2)
+    kept = worker.playbook('-e', 'pr=%d' % b, extra={'offload_keep_worktree': True, 'offload_job_command': [
         'sh', '-c', SECRET_WORK + 'echo B-DONE', secret]})
     assert kept.returncode == 0, kept.stdout
-    running = worker.start_blocking_job(pr=2, before=SECRET_WORK.replace('"$0"', '"%s"' % secret))
+    running = worker.start_blocking_job(pr=c, before=SECRET_WORK.replace('"$0"', '"%s"' % secret))
     try:
         # A gets the secret in two halves: its own command line holds no copy to find
-        probe = worker.playbook('-e', 'pr=1', extra={'offload_job_command': [
+        probe = worker.playbook('-e', 'pr=%d' % a, extra={'offload_job_command': [
             'sh', '-c', 'exec sh -c "$0" look "$1$2"', LOOK_AROUND, secret[:half], secret[half:]]})
         log = open(sorted(worker.logs(), key=os.path.getmtime)[-1]).read()
         assert 'LOOKED' in log, probe.stdout + log
         assert [line for line in log.splitlines() if line.startswith('LEAK:')] == []
         assert 'job A' in log and probe.returncode == 0, probe.stdout
-        assert worker.finish(running, pr=2) and running.returncode == 0
+        assert worker.finish(running, pr=c) and running.returncode == 0
     finally:
-        worker.reap(running, pr=2)
+        worker.reap(running, pr=c)

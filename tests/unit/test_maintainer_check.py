@@ -59,7 +59,7 @@ def test_running_and_converged_in_one_call_makes_the_data_dirs(fake):
     assert (status, spec, dirs) == ('running', 'abc123', (0, '', ''))
     calls = fake.calls()
     assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint install -d -o 1000 -g 1000 ')
-    assert calls[1].endswith('/home/node/dev/main /home/node/dev/worktrees /home/node/dev/gemini /home/node/dev/logs')
+    assert calls[1].endswith('/home/node/dev/main /home/node/dev/worktrees /home/node/dev/gemini')  # not logs/: the worker's user owns it
 
 
 def test_check_mode_only_inspects(fake):
