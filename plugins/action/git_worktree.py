@@ -84,4 +84,10 @@ class ActionModule(WorkerAction):
                     args['start_head'] and args['start_head'] != result['head'])
                 if state == 'released':
                     result['changed'] = result['modified']
+                    result['tampered'] = facts.get('tampered') == '1'
+                    if result['tampered']:
+                        result['changed'] = True
+                        result['warnings'] = [
+                            'job %s rewrote the files that tell git where its repository is (.git, commondir, '
+                            'gitdir, HEAD or index): its worktree was removed instead of kept' % name]
         return result

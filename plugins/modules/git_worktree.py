@@ -113,4 +113,11 @@ modified:
   description: Whether the job left changes or moved HEAD away from O(start_head).
   returned: when it existed and O(state) is not C(present)
   type: bool
+tampered:
+  description:
+    - Whether the job rewrote the files that tell git where its repository is (the worktree's C(.git) file,
+      the admin dir's C(commondir) or C(gitdir), or HEAD or the index as something else than a plain file).
+    - Such a worktree is removed instead of kept, with a warning.
+  returned: when O(state=released)
+  type: bool
 '''

@@ -68,6 +68,8 @@ def test_git_after_a_job_runs_nothing_the_job_planted(worker, private_pr, tamper
     extra = {'offload_job_command': job_command(TAMPER[tamper]), 'offload_keep_worktree': keep}
     proc = worker.playbook('-e', 'pr=%d' % pr, extra=extra)
     assert 'TAMPERED' in open(worker.logs()[-1]).read(), proc.stdout
+    if keep and tamper != 'submodule':  # a submodule leaves git's own files as they were: kept, and dirty
+        assert 'its worktree was removed instead of kept' in proc.stdout + proc.stderr
     if keep:
         # the next run of the same job prepares (reuses or remakes) the kept worktree
         again = worker.playbook('-e', 'pr=%d' % pr, extra={'offload_keep_worktree': True})
