@@ -9,7 +9,6 @@ exit code, and where logs.yml picks the log it prints.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 
@@ -89,8 +88,8 @@ def fetched(worker):
 
 
 @pytest.mark.parametrize('where', ['in-the-job-folder', 'the-logs-folder-swapped'])
-def test_links_planted_for_the_root_run_runner_and_logs_yml_are_never_followed(any_worker, private_pr, tmp_path,
-                                                                                 where):
+def test_links_planted_for_the_root_run_runner_and_logs_yml_are_never_followed(any_worker, private_pr,
+                                                                               tmp_path, where):
     worker = any_worker
     host = Host(worker, tmp_path)
     pr = private_pr()
