@@ -27,7 +27,7 @@ def facts(out):
 
 def runner(data_root, command=('sh', '-c', 'echo from the job'), stamp=STAMP):
     log = '%s/logs/%s/%s.log' % (data_root, JOB, stamp)
-    return subprocess.run(['sh', '-c', RUN_SCRIPT, 'offload-job', log, '10', '1', JOB, 'true'] + list(command),
+    return subprocess.run(['sh', '-c', RUN_SCRIPT, 'offload-job', log, '10', '1', JOB, 'true', ''] + list(command),
                           capture_output=True, text=True, check=False)
 
 
