@@ -7,7 +7,7 @@ The container declared by the cos_instance options becomes:
 - `docker run` arguments (`container_run_args`): by default exactly the
   maintainer container of `_maintainer.py`, so the worktree role adopts it as is;
 - a systemd unit (`render_unit`) that mounts the data disk (formatting it only
-  when it has no file system), lets docker pull from Artifact Registry with
+  when `blkid -p` finds no signature on it), lets docker pull from Artifact Registry with
   docker-credential-gcr, and runs the container;
 - a `#cloud-config` (`render_cloud_config`) whose `write_files` puts the unit
   under /etc/systemd/system and whose `runcmd` reloads systemd and starts it
@@ -16,7 +16,7 @@ The container declared by the cos_instance options becomes:
 
 Nothing here touches a host or an API; every value is validated before it is
 placed in a unit, and the unit runs argv lists (systemd-quoted), not shells,
-except for two fixed one-liners whose only variable is a validated GCE name.
+except for two fixed sh scripts whose only variable is a validated GCE name.
 """
 
 from __future__ import annotations
@@ -243,6 +243,28 @@ def device_unit(device_name):
     return 'dev-disk-by\\x2did-google\\x2d%s.device' % device_name.replace('-', '\\x2d')
 
 
+# blkid -p (low-level probe) exit codes: 0 a signature was found, 2 none was found;
+# 4 is a usage error and 8 an ambivalent probe (several signatures): not "empty".
+BLKID_NO_SIGNATURE = 2
+MKFS = ['mkfs.ext4', '-F', '-m', '0', '-E', 'lazy_itable_init=0,lazy_journal_init=0,discard']
+
+
+def format_script(device):
+    """The sh script that formats `device` only when `blkid -p` reports no signature (exit 2).
+
+    Any other failure of blkid (usage, an ambivalent probe, an I/O error) leaves the disk
+    untouched and fails the unit with a message saying what to check: a disk that might hold
+    data is never reformatted. `device` is a fixed /dev/disk/by-id path of a checked GCE name.
+    """
+    return ('blkid -p %(dev)s >/dev/null; rc=$?; '
+            'if [ "$rc" -eq %(empty)d ]; then exec %(mkfs)s %(dev)s; fi; '
+            'if [ "$rc" -ne 0 ]; then echo "gcli.offload: not formatting %(dev)s: blkid -p exited $rc (only %(empty)d, '
+            'no signature, means empty: 8 is an ambivalent probe, 4 a usage error); the disk is left untouched. '
+            'Inspect it (blkid -p, wipefs --no-act) and wipe it yourself only if it holds nothing you need" >&2; '
+            'exit 1; fi'
+            % {'dev': device, 'empty': BLKID_NO_SIGNATURE, 'mkfs': ' '.join(MKFS)})
+
+
 def render_unit(container, device_name):
     """The systemd unit that mounts the data disk and runs the container."""
     device_name = validate_gce_name(device_name, 'data_disk.device_name')
@@ -267,9 +289,7 @@ def render_unit(container, device_name):
         'RestartSec=15',
         'Environment=HOME=%s' % CONFIG_HOME,
         'ExecStartPre=' + _exec(['/bin/mkdir', '-p', CONFIG_HOME, data_root]),
-        # Format once: only a disk with no file system signature gets mkfs.
-        'ExecStartPre=/bin/sh -c "blkid -p %s >/dev/null || mkfs.ext4 -F -m 0 -E '
-        'lazy_itable_init=0,lazy_journal_init=0,discard %s"' % (device, device),
+        'ExecStartPre=' + _exec(['/bin/sh', '-c', format_script(device)]),
         'ExecStartPre=/bin/sh -c "mountpoint -q %s || mount -o discard,defaults %s %s"'
         % (data_root, device, data_root),
         'ExecStartPre=' + _exec(['/bin/chown', '1000:1000', data_root]),

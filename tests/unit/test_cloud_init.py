@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -99,7 +100,6 @@ def test_cloud_config_is_yaml_with_unit_and_runcmd():
     assert argv == ['/usr/bin/docker', 'run', '--detach', '--label', 'gcli.offload.spec=%s' % spec_hash(wanted)] \
         + wanted
     assert 'ExecStartPre=/usr/bin/docker-credential-gcr configure-docker --registries=us-docker.pkg.dev' in lines
-    assert any('blkid -p /dev/disk/by-id/google-offload >/dev/null || mkfs.ext4' in line for line in lines)
     assert any('mountpoint -q /mnt/disks/offload || mount' in line for line in lines)
     assert 'Requires=docker.service dev-disk-by\\x2did-google\\x2doffload.device' in lines
 
@@ -180,3 +180,68 @@ def test_idle_stop_timer_is_rendered_into_the_cloud_config_only_when_asked():
                                 ['systemctl', 'start', idle_stop.TIMER]]
     # without the option, the cloud-config is byte for byte what it was
     assert cloud_init.render_cloud_config(container, 'offload', 0) == cloud_init.render_cloud_config(container, 'offload')
+
+
+# A stand-in for blkid or mkfs.ext4: records its name and arguments, exits with a fixed code.
+FAKE_TOOL = """#!/bin/sh
+printf '%%s\\n' "$0 $*" >> "$CALLS"
+exit %d
+"""
+
+
+def _format_argv(device_name='offload'):
+    """The argv of the unit's format step, as systemd will run it."""
+    lines = ci.render_unit(container(), device_name).splitlines()
+    (line,) = [entry for entry in lines if entry.startswith('ExecStartPre=') and 'blkid' in entry]
+    return systemd_split(line[len('ExecStartPre='):])
+
+
+def _run_format_step(tmp_path, blkid_exit, mkfs_exit=0):
+    """Run the rendered format step with a fake blkid (exiting `blkid_exit`) and mkfs.ext4 on PATH;
+    (process, the calls the fakes recorded)."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    for tool, code in (('blkid', blkid_exit), ('mkfs.ext4', mkfs_exit)):
+        (bin_dir / tool).write_text(FAKE_TOOL % code)
+        (bin_dir / tool).chmod(0o755)
+    calls = tmp_path / 'calls'
+    calls.write_text('')
+    env = {'PATH': '%s:/usr/bin:/bin' % bin_dir, 'CALLS': str(calls)}
+    proc = subprocess.run(_format_argv(), env=env, capture_output=True, text=True, check=False, timeout=30)
+    return proc, [line.split(' ', 1) for line in calls.read_text().splitlines()]
+
+
+def test_format_step_is_sh_with_one_fixed_script():
+    argv = _format_argv()
+    assert argv[:2] == ['/bin/sh', '-c'] and len(argv) == 3
+    assert argv[2] == ci.format_script('/dev/disk/by-id/google-offload')
+
+
+def test_format_step_leaves_a_disk_with_a_file_system_alone(tmp_path):
+    proc, calls = _run_format_step(tmp_path, blkid_exit=0)
+    assert proc.returncode == 0, proc.stderr
+    assert [(os.path.basename(tool), args) for tool, args in calls] == [
+        ('blkid', '-p /dev/disk/by-id/google-offload')]
+
+
+def test_format_step_formats_only_a_disk_with_no_signature(tmp_path):
+    proc, calls = _run_format_step(tmp_path, blkid_exit=2)
+    assert proc.returncode == 0, proc.stderr
+    assert [(os.path.basename(tool), args) for tool, args in calls] == [
+        ('blkid', '-p /dev/disk/by-id/google-offload'),
+        ('mkfs.ext4', '-F -m 0 -E lazy_itable_init=0,lazy_journal_init=0,discard /dev/disk/by-id/google-offload')]
+
+
+@pytest.mark.parametrize('blkid_exit', [1, 4, 8, 126])
+def test_format_step_fails_and_never_formats_on_any_other_blkid_exit(tmp_path, blkid_exit):
+    proc, calls = _run_format_step(tmp_path, blkid_exit=blkid_exit)
+    assert proc.returncode != 0
+    assert [os.path.basename(tool) for tool, _args in calls] == ['blkid']
+    assert 'not formatting /dev/disk/by-id/google-offload: blkid -p exited %d' % blkid_exit in proc.stderr
+    assert 'left untouched' in proc.stderr
+
+
+def test_format_step_fails_when_mkfs_fails(tmp_path):
+    proc, calls = _run_format_step(tmp_path, blkid_exit=2, mkfs_exit=1)
+    assert proc.returncode == 1
+    assert [os.path.basename(tool) for tool, _args in calls] == ['blkid', 'mkfs.ext4']
