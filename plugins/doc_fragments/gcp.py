@@ -48,7 +48,9 @@ options:
     type: str
   scopes:
     description:
-      - OAuth2 scopes the credentials ask for; short names such as C(cloud-platform) are expanded.
+      - OAuth2 scopes the credentials ask for, URLs or gcloud's C(--scopes) aliases with gcloud's meaning
+        (C(cloud-platform), C(compute-ro) for C(https://www.googleapis.com/auth/compute.readonly)...); another short
+        name C(N) is C(https://www.googleapis.com/auth/N).
       - Defaults to E(GCP_SCOPES) (comma-separated), else C(https://www.googleapis.com/auth/cloud-platform).
     type: list
     elements: str

@@ -57,6 +57,47 @@ def _google():
 AUTH_KINDS = ('application', 'serviceaccount', 'accesstoken', 'machineaccount')
 DEFAULT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform']
 SCOPE_PREFIX = 'https://www.googleapis.com/auth/'
+
+
+def _scopes(*names):
+    return tuple(SCOPE_PREFIX + name for name in names)
+
+
+# The scope aliases gcloud accepts in `--scopes` (gcloud compute instances create --help lists
+# them), with the same meanings: an alias is not always its URL's last segment (compute-ro is
+# compute.readonly, storage-ro devstorage.read_only), and `default`/`gke-default` are several scopes.
+_GCE_DEFAULT = _scopes('devstorage.read_only', 'logging.write', 'monitoring.write', 'pubsub',
+                       'service.management.readonly', 'servicecontrol', 'trace.append')
+SCOPE_ALIASES = {
+    'bigquery': _scopes('bigquery'),
+    'cloud-platform': _scopes('cloud-platform'),
+    'cloud-source-repos': _scopes('source.full_control'),
+    'cloud-source-repos-ro': _scopes('source.read_only'),
+    'compute-ro': _scopes('compute.readonly'),
+    'compute-rw': _scopes('compute'),
+    'datastore': _scopes('datastore'),
+    'default': _GCE_DEFAULT,
+    'gke-default': _scopes('devstorage.read_only', 'logging.write', 'monitoring', 'service.management.readonly',
+                           'servicecontrol', 'trace.append'),
+    'logging-write': _scopes('logging.write'),
+    'monitoring': _scopes('monitoring'),
+    'monitoring-read': _scopes('monitoring.read'),
+    'monitoring-write': _scopes('monitoring.write'),
+    'pubsub': _scopes('pubsub'),
+    'service-control': _scopes('servicecontrol'),
+    'service-management': _scopes('service.management.readonly'),
+    'sql': _scopes('sqlservice'),  # deprecated by gcloud: it grants no instance management
+    'sql-admin': _scopes('sqlservice.admin'),
+    'storage-full': _scopes('devstorage.full_control'),
+    'storage-ro': _scopes('devstorage.read_only'),
+    'storage-rw': _scopes('devstorage.read_write'),
+    'taskqueue': _scopes('taskqueue'),
+    'trace': _scopes('trace.append'),
+    'userinfo-email': _scopes('userinfo.email'),
+}
+# A scope URL, or a short name (an alias, else a scope name under SCOPE_PREFIX such as compute.readonly).
+_SCOPE_URL_RE = re.compile(r'^https://[A-Za-z0-9.-]{1,253}/[A-Za-z0-9._~/-]{1,200}\Z')
+_SCOPE_NAME_RE = re.compile(r'^[a-z][a-z0-9._-]{0,99}\Z')
 # gcloud's override variable for the Compute API, e.g. http://127.0.0.1:PORT/compute/v1/
 COMPUTE_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'
 
@@ -128,9 +169,24 @@ def gcp_argument_spec():
     )
 
 
-def expand_scopes(scopes):
-    """`cloud-platform` -> its URL (gcloud's alias form); URLs unchanged."""
-    return [s if '://' in s else SCOPE_PREFIX + s for s in (scopes or DEFAULT_SCOPES)]
+def expand_scopes(scopes, variable='scopes'):
+    """Scope URLs for `scopes` (None or empty: DEFAULT_SCOPES), in order, each once.
+
+    A URL stays as is; an alias of SCOPE_ALIASES becomes its URLs (gcloud's table: compute-ro is
+    .../auth/compute.readonly); another short name is a scope name under SCOPE_PREFIX
+    (compute.readonly). Anything else raises JobInputError naming `variable`.
+    """
+    out = []
+    for scope in scopes or DEFAULT_SCOPES:
+        if isinstance(scope, str) and _SCOPE_URL_RE.match(scope):
+            urls = (scope,)
+        elif isinstance(scope, str) and _SCOPE_NAME_RE.match(scope):
+            urls = SCOPE_ALIASES.get(scope, (SCOPE_PREFIX + scope,))
+        else:
+            raise JobInputError(variable, 'must be scope URLs (https://www.googleapis.com/auth/...) or gcloud\'s '
+                                          'aliases (%s), got %s' % (', '.join(sorted(SCOPE_ALIASES)), _shown(scope)))
+        out += [url for url in urls if url not in out]
+    return out
 
 
 def compute_endpoint(value):
@@ -191,7 +247,10 @@ def get_credentials(params, project=None, need_project=True):
                            'the task (%s: %s); reinstall it (pip install --force-reinstall google-auth)'
                            % (type(exc).__name__, exc)) from None
     kind = params.get('auth_kind') or 'application'
-    scopes = expand_scopes(params.get('scopes'))
+    try:
+        scopes = expand_scopes(params.get('scopes'))
+    except JobInputError as exc:
+        raise GcpAuthError('%s; nothing was sent' % exc) from None
     found = None
     try:
         if kind == 'application':
@@ -212,7 +271,7 @@ def get_credentials(params, project=None, need_project=True):
             credentials = compute_engine.Credentials(
                 service_account_email=params.get('service_account_email') or 'default', scopes=scopes)
         else:
-            raise GcpAuthError('auth_kind %r: expected one of %s' % (kind, ', '.join(AUTH_KINDS)))
+            raise GcpAuthError('auth_kind %s: expected one of %s' % (_shown(kind), ', '.join(AUTH_KINDS)))
     except google.auth.exceptions.DefaultCredentialsError as exc:
         raise GcpAuthError('auth_kind=application found no application default credentials (%s); run '
                            '`gcloud auth application-default login`, or set auth_kind and its options'

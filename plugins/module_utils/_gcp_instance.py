@@ -13,13 +13,12 @@ waits.
 from __future__ import annotations
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import validate_project
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import expand_scopes, validate_project
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, validate_int
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_int
 
 COS_PROJECT = 'cos-cloud'
 DEFAULT_COS_FAMILY = 'cos-stable'
-SCOPE_PREFIX = 'https://www.googleapis.com/auth/'
 # Metadata keys the module owns; other keys (ssh-keys, ...) are left alone.
 USER_DATA = 'user-data'
 DECLARATION = 'gce-container-declaration'
@@ -35,10 +34,6 @@ STOPPED_STATES = ('TERMINATED', 'STOPPED', 'SUSPENDED')
 
 def basename(url):
     return (url or '').rstrip('/').rsplit('/', 1)[-1]
-
-
-def expand_scope(scope):
-    return scope if '://' in scope else SCOPE_PREFIX + scope
 
 
 def _status(instance):
@@ -280,9 +275,7 @@ def validate_options(params):
     name = ci.validate_gce_name(params['name'], 'name')
     if params.get('project'):
         validate_project(params['project'], 'project')
-    zone = params['zone']
-    if not isinstance(zone, str) or not ci._GCE_NAME_RE.match(zone):
-        raise JobInputError('zone', 'must be a zone name such as us-central1-a, got %r' % (zone,))
+    zone = ci.validate_zone(params['zone'], 'zone')
     disk = dict(params.get('data_disk') or {})
     disk_name = ci.validate_gce_name(disk.get('name') or '%s-data' % name, 'data_disk.name')
     device = ci.validate_gce_name(disk.get('device_name') or 'offload', 'data_disk.device_name')
@@ -294,7 +287,8 @@ def validate_options(params):
         'tags': list(params.get('tags') or []),
         'provisioning_model': params.get('provisioning_model') or 'STANDARD',
         'service_account_email': params.get('service_account_email'),
-        'service_account_scopes': [expand_scope(s) for s in (params.get('service_account_scopes') or [])],
+        'service_account_scopes': (expand_scopes(params['service_account_scopes'], 'service_account_scopes')
+                                   if params.get('service_account_scopes') else []),
         'deletion_protection': bool(params.get('deletion_protection')),
         'network': params.get('network') or 'default', 'subnetwork': params.get('subnetwork'),
         'external_ip': bool(params.get('external_ip')),
@@ -319,7 +313,7 @@ def validate_options(params):
             ci.validate_gce_reference(wanted[option], option)
     parse_cos_image(wanted['cos_image'])
     if wanted['boot_disk_size_gb'] is not None and wanted['boot_disk_size_gb'] < 10:
-        raise JobInputError('boot_disk_size_gb', 'must be at least 10 (GB), got %r' % (wanted['boot_disk_size_gb'],))
+        raise JobInputError('boot_disk_size_gb', 'must be at least 10 (GB), got %s' % _shown(wanted['boot_disk_size_gb']))
     if wanted['boot_disk_size_gb'] is not None:
         validate_int(wanted['boot_disk_size_gb'], 'boot_disk_size_gb', 10, ci.MAX_DISK_GB, 'GB')
     if disk.get('size_gb') is not None:

@@ -123,7 +123,10 @@ options:
     type: str
     default: default
   service_account_scopes:
-    description: The service account's scopes; short names such as C(cloud-platform) are expanded.
+    description:
+      - The service account's scopes, URLs or gcloud's C(--scopes) aliases with gcloud's meaning (C(compute-ro) is
+        C(https://www.googleapis.com/auth/compute.readonly), C(storage-ro) C(.../devstorage.read_only), C(default)
+        gcloud's default scopes); another short name C(N) is C(https://www.googleapis.com/auth/N).
     type: list
     elements: str
     default: [cloud-platform]

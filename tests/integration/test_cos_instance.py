@@ -213,8 +213,7 @@ def test_every_drift_path_is_corrected_then_converged(emulator, env, tmp_path):
     assert inst['labels'] == {'type': 'offload-worker', 'team': 'blue'}
     assert sorted(inst['tags']['items']) == ['offload-ssh', 'web']
     assert inst['machineType'].endswith('/n2-standard-8') and inst['status'] == 'RUNNING'
-    assert inst['serviceAccounts'][0] == {'email': sa, 'scopes': ['https://www.googleapis.com/auth/compute.readonly']} \
-        or inst['serviceAccounts'][0]['email'] == sa
+    assert inst['serviceAccounts'] == [{'email': sa, 'scopes': ['https://www.googleapis.com/auth/compute.readonly']}]
     assert inst['scheduling']['provisioningModel'] == 'SPOT' and inst['deletionProtection'] is True
     meta = metadata_of(inst)
     assert meta['owner'] == 'me' and ':v2' in meta['user-data']

@@ -10,6 +10,8 @@ import subprocess
 
 import pytest
 import yaml
+
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import SCOPE_ALIASES
 from test_cos_instance import IMAGE, PROJECT, ZONE, base_env, get_instance, metadata_of, mutations, play, worker
 
 pytestmark = pytest.mark.skipif(shutil.which('gcloud') is None, reason='the gcloud CLI is not installed')
@@ -123,3 +125,18 @@ def test_legacy_declaration_matches_what_gcloud_writes(emulator, gcloud, tmp_pat
     for doc in (ours, theirs):  # env order is the user's in gcloud, sorted in ours
         doc['spec']['containers'][0]['env'].sort(key=lambda e: e['name'])
     assert ours == theirs
+
+
+def test_scope_aliases_mean_what_they_mean_to_gcloud(emulator, gcloud, tmp_path):
+    """Every alias gcloud documents for --scopes, given to gcloud for one instance and to the module for
+    another: the emulator stores the same scope URLs for both."""
+    aliases = sorted(SCOPE_ALIASES)
+    gcloud('compute', 'instances', 'create', 'by-gcloud', '--image-family=cos-stable', '--image-project=cos-cloud',
+           '--scopes=' + ','.join(aliases))
+    run = play(tmp_path, [worker(name='by-module', service_account_scopes=aliases)], base_env(emulator)).result
+    assert run['changed'] is True, run
+    (by_gcloud,) = get_instance(emulator, 'by-gcloud')['serviceAccounts']
+    (by_module,) = get_instance(emulator, 'by-module')['serviceAccounts']
+    assert sorted(by_module['scopes']) == sorted(set(by_gcloud['scopes']))
+    assert 'https://www.googleapis.com/auth/compute.readonly' in by_module['scopes']
+    assert not [scope for scope in by_module['scopes'] if scope.endswith(('-ro', '-rw', '-write'))]

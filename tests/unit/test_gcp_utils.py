@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import types
 
 import pytest
@@ -17,6 +21,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import (
     call,
     error_details,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
 
 
 def params(**kw):
@@ -70,6 +75,61 @@ def test_compute_endpoint_refuses_other_paths():
 def test_expand_scopes():
     assert auth.expand_scopes(None) == ['https://www.googleapis.com/auth/cloud-platform']
     assert auth.expand_scopes(['compute', 'https://x/y']) == ['https://www.googleapis.com/auth/compute', 'https://x/y']
+
+
+@pytest.mark.parametrize('alias,urls', [
+    ('compute-ro', ['https://www.googleapis.com/auth/compute.readonly']),
+    ('compute-rw', ['https://www.googleapis.com/auth/compute']),
+    ('storage-ro', ['https://www.googleapis.com/auth/devstorage.read_only']),
+    ('storage-full', ['https://www.googleapis.com/auth/devstorage.full_control']),
+    ('logging-write', ['https://www.googleapis.com/auth/logging.write']),
+    ('cloud-source-repos-ro', ['https://www.googleapis.com/auth/source.read_only']),
+    ('compute.readonly', ['https://www.googleapis.com/auth/compute.readonly']),  # a scope name, not an alias
+])
+def test_scope_aliases_are_gclouds(alias, urls):
+    assert auth.expand_scopes([alias]) == urls
+
+
+def test_scope_alias_of_several_scopes_and_duplicates():
+    got = auth.expand_scopes(['storage-ro', 'default', 'https://www.googleapis.com/auth/pubsub'])
+    assert got[0] == 'https://www.googleapis.com/auth/devstorage.read_only'
+    assert sorted(got) == sorted(auth.SCOPE_ALIASES['default']) and len(got) == 7
+
+
+@pytest.mark.parametrize('scope', ['compute ro', 'Compute-RO', '../x', 'http://x/y', 'https://x/y\nz', '', 7,
+                                   'a' * 100000])
+def test_bad_scopes_are_refused_without_echoing_them_whole(scope):
+    with pytest.raises(JobInputError) as info:
+        auth.expand_scopes([scope], 'service_account_scopes')
+    assert info.value.variable == 'service_account_scopes'
+    assert 'compute-ro' in str(info.value) and len(str(info.value)) < 700
+
+
+def test_bad_auth_scopes_fail_before_any_credentials():
+    with pytest.raises(auth.GcpAuthError, match='scopes: must be scope URLs.*nothing was sent'):
+        auth.get_credentials({'auth_kind': 'accesstoken', 'access_token': 't', 'scopes': ['a b']})
+
+
+def _gcloud_scope_table():
+    """gcloud's own alias table (googlecloudsdk.api_lib.compute.constants.SCOPES), read by a separate
+    Python from the installed SDK; None when gcloud is not installed."""
+    gcloud = shutil.which('gcloud')
+    if gcloud is None:
+        return None
+    lib = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(gcloud))), 'lib')
+    code = ('import json; from googlecloudsdk.api_lib.compute import constants; '
+            'print(json.dumps(constants.SCOPES))')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60, check=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join([lib, os.path.join(lib, 'third_party')])))
+    return json.loads(proc.stdout)
+
+
+def test_scope_alias_table_is_the_installed_gclouds():
+    table = _gcloud_scope_table()
+    if table is None:
+        pytest.skip('the gcloud CLI is not installed')
+    assert {alias: sorted(urls) for alias, urls in auth.SCOPE_ALIASES.items()} == {
+        alias: sorted(urls) for alias, urls in table.items()}
 
 
 def test_env_fallbacks_follow_gcloud_names():
