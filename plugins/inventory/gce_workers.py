@@ -140,7 +140,7 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import ZONE_RE
+from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import ZONE_RE, validate_zone
 from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import _GCE_NAME_RE as GCE_NAME_RE
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import PROJECT_RE
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
@@ -148,6 +148,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     ComputeApi,
     GcpError,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown
 
 CONFIG_NAMES = ('gce.yml', 'gce.yaml')
 CONFIG_SUFFIXES = ('.gce_workers.yml', '.gce_workers.yaml')
@@ -218,8 +219,8 @@ def iap_ssh_args(record, gcloud_bin='gcloud'):
     name, zone, project = record['gce_name'], record['gce_zone'], record['gce_project']
     if not (GCE_NAME_RE.match(name or '') and ZONE_RE.match(zone or '') and PROJECT_RE.match(project or '')
             and GCLOUD_RE.match(gcloud_bin or '') and (record['gce_id'] or '').isdigit()):
-        raise AnsibleError('gce_workers: cannot build an IAP ProxyCommand for instance %r in zone %r of project %r'
-                           % (name, zone, project))
+        raise AnsibleError('gce_workers: cannot build an IAP ProxyCommand for instance %s in zone %s of project %s'
+                           % (_shown(name), _shown(zone), _shown(project)))
     proxy = ('%s compute start-iap-tunnel %s %%p --listen-on-stdin --project=%s --zone=%s --verbosity=warning'
              % (gcloud_bin, name, project, zone))
     # The host key is recorded on first use under the instance's id (a re-created VM is a new id).
@@ -273,9 +274,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError('gce_workers needs the Python library google-cloud-compute '
                                      '(pip install google-cloud-compute)')
         zones = self.get_option('zones') or []
-        for zone in zones:
-            if not ZONE_RE.fullmatch(zone):
-                raise AnsibleParserError('gce_workers: zones: %r is not a zone such as us-central1-a' % (zone,))
+        try:
+            for zone in zones:
+                validate_zone(zone, 'zones')
+        except JobInputError as exc:
+            raise AnsibleParserError('gce_workers: %s' % exc) from None
         statuses = [s.upper() for s in self.get_option('statuses') or []]
         labels = self.get_option('labels') or {}
         try:

@@ -71,6 +71,13 @@ def validate_gce_name(value, variable):
     return value
 
 
+def validate_zone(value, variable='zone'):
+    """A zone name such as us-central1-a: the collection's one zone rule (modules, roles, inventory)."""
+    if not isinstance(value, str) or not ZONE_RE.match(value):
+        raise JobInputError(variable, 'must be a zone name such as us-central1-a, got %s' % _shown(value))
+    return value
+
+
 def validate_gce_reference(value, variable):
     """A resource by name, partial path or URL: plain characters, no empty, . or .. segment, a GCE name last."""
     if not isinstance(value, str) or not _REFERENCE_RE.match(value):
@@ -140,7 +147,7 @@ def normalize_container(options):
     clean_env = {}
     for key, value in env.items():
         if not isinstance(key, str) or not _ENV_NAME_RE.match(key):
-            raise JobInputError('container.env', 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %r' % (key,))
+            raise JobInputError('container.env', 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % _shown(key))
         clean_env[key] = '' if value is None else str(value)
     mounts = []
     for index, mount in enumerate(options.get('mounts') or []):
@@ -163,8 +170,8 @@ def normalize_container(options):
         mounts.append(entry)
     policy = options.get('restart_policy') or DEFAULT_RESTART_POLICY
     if policy not in RESTART_POLICIES:
-        raise JobInputError('container.restart_policy', 'must be one of %s, got %r'
-                            % (', '.join(RESTART_POLICIES), policy))
+        raise JobInputError('container.restart_policy', 'must be one of %s, got %s'
+                            % (', '.join(RESTART_POLICIES), _shown(policy)))
     return {'image': image, 'name': name, 'command': command, 'args': args, 'env': clean_env, 'mounts': mounts,
             'restart_policy': policy, 'privileged': bool(options.get('privileged')),
             'stdin': bool(options.get('stdin')), 'tty': bool(options.get('tty'))}

@@ -193,10 +193,10 @@ def desired_trigger(params):
         out = {}
         for key, value in subs.items():
             if not SUBSTITUTION_KEY_RE.fullmatch(str(key)):
-                raise TriggerError('substitution %r: user substitutions are named _[A-Z0-9_]+ (e.g. _REPO); '
-                                   'built-in ones (PROJECT_ID, BRANCH_NAME...) cannot be set' % (key,), 'substitutions')
+                raise TriggerError('substitution %s: user substitutions are named _[A-Z0-9_]+ (e.g. _REPO); '
+                                   'built-in ones (PROJECT_ID, BRANCH_NAME...) cannot be set' % _shown(key), 'substitutions')
             if isinstance(value, (dict, list)) or value is None:
-                raise TriggerError('substitution %s must be a string' % key, 'substitutions')
+                raise TriggerError('substitution %s must be a string' % _shown(key), 'substitutions')
             out[str(key)] = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) \
                 else str(value)
         trigger['substitutions'] = out

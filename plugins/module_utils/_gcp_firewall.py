@@ -75,7 +75,7 @@ def normalize_ports(ports):
         low = int(match.group(1)) if match else 0
         high = int(match.group(2)) if match and match.group(2) else low
         if not match or not 1 <= low <= high <= 65535:
-            raise FirewallInputError('ports: %r is not a TCP port (1-65535) or range such as 8000-8010' % (value,))
+            raise FirewallInputError('ports: %s is not a TCP port (1-65535) or range such as 8000-8010' % _shown(value))
         out.add(text if low != high else str(low))
     return sorted(out, key=lambda p: [int(x) for x in p.split('-')])
 
@@ -93,17 +93,17 @@ def desired_rule(params):
     name = check_name(params['name'])
     network = _basename(params['network'])
     if not NAME_RE.match(network):
-        raise FirewallInputError('network: %r is not a network name or URL' % (params['network'],))
+        raise FirewallInputError('network: %s is not a network name or URL' % _shown(params['network']))
     tags = sorted(set(params['target_tags'] or []))
     for tag in tags:
         if not NAME_RE.match(tag):
-            raise FirewallInputError('target_tags: %r is not a valid network tag' % (tag,))
+            raise FirewallInputError('target_tags: %s is not a valid network tag' % _shown(tag))
     if not tags and not params['allow_all_instances']:
         raise FirewallInputError('target_tags: empty would apply the rule to every instance of network %s; give '
                                  'the workers\' tags, or set allow_all_instances=true' % network)
     priority = params['priority']
     if not 0 <= priority <= 65535:
-        raise FirewallInputError('priority: %r is not between 0 and 65535' % (priority,))
+        raise FirewallInputError('priority: %s is not between 0 and 65535' % _shown(priority))
     if len(params['description'] or '') > MAX_DESCRIPTION:
         raise FirewallInputError('description: %d characters, the API takes %d at most'
                                  % (len(params['description']), MAX_DESCRIPTION))

@@ -97,7 +97,7 @@ def check_branch_name(branch):
     upstream of it, not a branch.
     """
     if not isinstance(branch, str) or branch == '':
-        raise ValueError('a branch name must be a non-empty string, got %r' % (branch,))
+        raise ValueError('a branch name must be a non-empty string, got %s' % repr(branch)[:60])
     if len(branch) > 1024 or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in branch):
         raise ValueError('%r is not a git branch name: no spaces or control characters, 1024 characters at most'
                          % (branch[:60],))
@@ -111,7 +111,7 @@ def branch_to_tag(branch):
     non-string branch name.
     """
     if not isinstance(branch, str) or branch == '':
-        raise ValueError('a branch name must be a non-empty string, got %r' % (branch,))
+        raise ValueError('a branch name must be a non-empty string, got %s' % repr(branch)[:60])
     if branch == MAIN_BRANCH:
         return LATEST
     tag = original_rule(branch)
@@ -137,7 +137,7 @@ def pull_request_tag(branch):
 def check_short_sha(short_sha):
     """Validate a short commit id (7 to 40 lower-case hex digits); returns it."""
     if not isinstance(short_sha, str) or _SHORT_SHA_RE.match(short_sha) is None:
-        raise ValueError('a short SHA must be 7 to 40 lower-case hex digits, got %r' % (short_sha,))
+        raise ValueError('a short SHA must be 7 to 40 lower-case hex digits, got %s' % repr(short_sha)[:60])
     return short_sha
 
 

@@ -148,7 +148,7 @@ def worker_vm_spec(state='present', **given):
     name = values['worker_name']
     if name in (None, ''):
         raise JobInputError(_variable('worker_name'), 'is required: the worker instance name')
-    zone = _match(values, 'zone', ci.ZONE_RE, 'a zone name such as us-central1-a')
+    zone = ci.validate_zone(values['zone'], _variable('zone'))
     data_root = _match(values, 'data_root', DATA_ROOT_RE,
                        '/mnt/disks/<name> (where COS mounts the data disk; <name> is its device name)')
     try:

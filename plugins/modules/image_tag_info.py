@@ -292,7 +292,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._registry import (
     parse_image,
     pinned_reference,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, validate_int
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_int
 
 REQUEST_TIMEOUT = 60.0
 MAX_PARALLEL = 32
@@ -325,9 +325,9 @@ def requested_tag(params):
     if params.get('tag') is not None:
         tag = params['tag']
         if not is_valid_tag(tag):
-            raise RegistryError('invalid', 'tag %r is not a valid image tag (1 to 128 of letters, digits, "_", "." '
+            raise RegistryError('invalid', 'tag %s is not a valid image tag (1 to 128 of letters, digits, "_", "." '
                                 'and "-", not starting with "." or "-"); to resolve a branch name use the branch '
-                                'option' % tag)
+                                'option' % _shown(tag))
         return tag
     if params.get('branch') is not None:
         if not isinstance(params['branch'], str) or params['branch'] == '':

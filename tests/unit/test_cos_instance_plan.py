@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from ansible.errors import AnsibleParserError
 from google.cloud import compute_v1
 
+from ansible_collections.gcli.offload.plugins.inventory import gce_workers
 from ansible_collections.gcli.offload.plugins.module_utils import _gcp_instance as gi
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
+from ansible_collections.gcli.offload.plugins.module_utils._worker_vm import worker_vm_spec
 from ansible_collections.gcli.offload.plugins.modules import cos_instance
 
 IMAGE = 'us-docker.pkg.dev/p/offload/maintainer:latest'
@@ -204,3 +207,29 @@ def test_power_only_plans_start_or_stop_and_nothing_else():
         assert 'does not exist' in str(exc)
     else:
         raise AssertionError('a missing instance must be refused')
+
+
+@pytest.mark.parametrize('zone', ['foo', 'us-central1', 'us-central1-a/../x', 'US-CENTRAL1-A', 'us-central1-a\n',
+                                  'x' * 100000, ['us-central1-a'], 7])
+def test_zone_is_the_collections_one_zone_rule(zone):
+    """cos_instance, worker_vm_spec and the gce_workers inventory refuse the same zones, and never echo one whole."""
+    refusals = []
+    for check in (lambda: wanted(zone=zone), lambda: worker_vm_spec(worker_name='w1', ssh_user='me', maintainer_image=IMAGE, zone=zone)):
+        with pytest.raises(JobInputError) as info:
+            check()
+        refusals.append(str(info.value))
+    inventory = gce_workers.InventoryModule()
+    inventory.get_option = lambda name: {'zones': [zone]}.get(name)
+    with pytest.raises(AnsibleParserError) as info:
+        inventory._fetch()  # refused before any client is made
+    refusals.append(str(info.value))
+    assert refusals[0].startswith('zone: must be a zone name such as us-central1-a, got ')
+    assert refusals[1].startswith('offload_zone: must be a zone name such as us-central1-a, got ')
+    assert refusals[2].startswith('gce_workers: zones: must be a zone name such as us-central1-a, got ')
+    assert all(len(text) < 200 for text in refusals)
+
+
+@pytest.mark.parametrize('zone', ['us-central1-a', 'europe-west4-b', 'northamerica-northeast1-c', 'me-central2-a'])
+def test_real_zones_pass_every_zone_check(zone):
+    assert wanted(zone=zone)['zone'] == zone
+    assert worker_vm_spec(worker_name='w1', ssh_user='me', maintainer_image=IMAGE, zone=zone)['instance']['zone'] == zone
