@@ -12,6 +12,8 @@ waits.
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import expand_scopes, validate_project
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
@@ -30,6 +32,7 @@ RUNNING_STATES = ('PROVISIONING', 'STAGING', 'RUNNING')
 TRANSITIONAL_STATES = ('PROVISIONING', 'STAGING', 'STOPPING', 'SUSPENDING', 'REPAIRING')
 POLL_INTERVAL = 1.0
 STOPPED_STATES = ('TERMINATED', 'STOPPED', 'SUSPENDED')
+AUTH_ACCOUNT_ENV = 'GCP_SERVICE_ACCOUNT_EMAIL'  # the fallback of the credentials' service_account_email
 
 
 def basename(url):
@@ -156,11 +159,11 @@ def plan_instance(wanted, current):
         offline.append('setMachineType')
         before['machine_type'], after['machine_type'] = cur_type, wanted['machine_type']
 
-    if not _service_account_matches(wanted['service_account_email'], wanted['service_account_scopes'], current):
+    if not _service_account_matches(wanted['worker_service_account'], wanted['service_account_scopes'], current):
         offline.append('setServiceAccount')
         before['service_account'] = _service_account_view(current)
-        after['service_account'] = None if wanted['service_account_email'] is None else {
-            'email': wanted['service_account_email'], 'scopes': sorted(wanted['service_account_scopes'])}
+        after['service_account'] = None if wanted['worker_service_account'] is None else {
+            'email': wanted['worker_service_account'], 'scopes': sorted(wanted['service_account_scopes'])}
 
     if bool(current.deletion_protection) != wanted['deletion_protection']:
         steps.append('setDeletionProtection')
@@ -270,9 +273,28 @@ def parse_cos_image(value, variable='cos_image'):
     return project, '/'.join(parts)
 
 
+def check_auth_account(params, environ=None):
+    """Refuse service_account_email given for the VM's account (JobInputError).
+
+    service_account_email is the credentials' option of the gcli.offload.gcp fragment: the
+    metadata server's account for auth_kind=machineaccount, also read from
+    GCP_SERVICE_ACCOUNT_EMAIL. cos_instance once used that name for the VM's account, now
+    worker_service_account. Given as an option with another auth_kind it can only mean the
+    VM's account, and ignoring it would give the VM the project's default account instead.
+    """
+    environ = os.environ if environ is None else environ
+    email = params.get('service_account_email')
+    kind = params.get('auth_kind') or 'application'
+    if email and kind != 'machineaccount' and email != environ.get(AUTH_ACCOUNT_ENV):
+        raise JobInputError('service_account_email', 'is the metadata server\'s account for auth_kind=machineaccount, '
+                                                     'and auth_kind is %s: set the VM\'s service account with '
+                                                     'worker_service_account' % _shown(kind))
+
+
 def validate_options(params):
     """The desired instance from the module options (validated), or JobInputError."""
     name = ci.validate_gce_name(params['name'], 'name')
+    check_auth_account(params)
     if params.get('project'):
         validate_project(params['project'], 'project')
     zone = ci.validate_zone(params['zone'], 'zone')
@@ -286,7 +308,7 @@ def validate_options(params):
         'purge_labels': bool(params.get('purge_labels')),
         'tags': list(params.get('tags') or []),
         'provisioning_model': params.get('provisioning_model') or 'STANDARD',
-        'service_account_email': params.get('service_account_email'),
+        'worker_service_account': params.get('worker_service_account'),
         'service_account_scopes': (expand_scopes(params['service_account_scopes'], 'service_account_scopes')
                                    if params.get('service_account_scopes') else []),
         'deletion_protection': bool(params.get('deletion_protection')),
@@ -301,10 +323,10 @@ def validate_options(params):
         'restart_for_container': bool(params.get('restart_for_container', True)),
         'container': None, 'metadata': {},
     }
-    if wanted['service_account_email'] == '':
-        wanted['service_account_email'] = None
-    if wanted['service_account_email'] not in (None, 'default'):
-        ci.validate_email(wanted['service_account_email'], 'service_account_email')
+    if wanted['worker_service_account'] == '':
+        wanted['worker_service_account'] = None
+    if wanted['worker_service_account'] not in (None, 'default'):
+        ci.validate_email(wanted['worker_service_account'], 'worker_service_account')
     for tag in wanted['tags']:
         ci.validate_gce_name(tag, 'tags')
     ci.validate_gce_name(wanted['machine_type'], 'machine_type')
@@ -516,7 +538,7 @@ class InstanceManager:
             instances_set_machine_type_request_resource=body, timeout=self.api.request_timeout))
 
     def do_setServiceAccount(self, _current):
-        email = self.wanted['service_account_email']
+        email = self.wanted['worker_service_account']
         body = self.compute.InstancesSetServiceAccountRequest(
             email=email or '', scopes=self.wanted['service_account_scopes'] if email else [])
         self._op('set the service account of', lambda: self.instances.set_service_account_unary(
@@ -601,8 +623,8 @@ class InstanceManager:
             'scheduling': desired_scheduling(w['provisioning_model']),
             'deletion_protection': w['deletion_protection'],
         }
-        if w['service_account_email']:
-            body['service_accounts'] = [{'email': w['service_account_email'], 'scopes': w['service_account_scopes']}]
+        if w['worker_service_account']:
+            body['service_accounts'] = [{'email': w['worker_service_account'], 'scopes': w['service_account_scopes']}]
         if w['shielded_vm']:
             body['shielded_instance_config'] = {'enable_secure_boot': True, 'enable_vtpm': True,
                                                 'enable_integrity_monitoring': True}

@@ -54,7 +54,7 @@ INSTANCE_VARIABLES = {
     'cos_image': 'cos_image', 'boot_disk_size_gb': 'boot_disk_size_gb', 'data_disk.name': 'data_disk_name',
     'data_disk.device_name': 'data_root', 'data_disk.size_gb': 'data_disk_size_gb', 'network': 'network',
     'subnetwork': 'subnetwork', 'tags': 'network_tags', 'labels': 'worker_labels',
-    'service_account_email': 'worker_service_account', 'idle_stop_minutes': 'idle_stop_minutes',
+    'worker_service_account': 'worker_service_account', 'idle_stop_minutes': 'idle_stop_minutes',
     'container': 'maintainer_image', 'container.image': 'maintainer_image', 'container.name': 'maintainer_name',
 }
 # compute_firewall's option (the prefix of its message) -> the role variable.
@@ -195,7 +195,7 @@ def worker_vm_spec(state='present', **given):
         'tags': _list_of_str(values, 'network_tags'),
         'labels': dict(labels, type='offload-worker'),
         'provisioning_model': 'SPOT' if _bool(values, 'spot') else 'STANDARD',
-        'service_account_email': values['worker_service_account'],
+        'worker_service_account': values['worker_service_account'],
         'idle_stop_minutes': validate_int(values['idle_stop_minutes'], _variable('idle_stop_minutes'), 0,
                                           ci.MAX_IDLE_STOP_MINUTES, 'minutes'),
         'container': {'name': values['maintainer_name'], 'image': values['maintainer_image']},

@@ -116,12 +116,17 @@ options:
     description: Remove labels not in O(labels).
     type: bool
     default: false
-  service_account_email:
+  worker_service_account:
     description:
       - The instance's service account (C(default) is the project's Compute Engine default account; an empty string
-        means none). Changing it stops and restarts the instance.
+        means none). Changing it stops and restarts the instance. Role variable C(offload_worker_service_account).
+      - Not O(service_account_email), which is the credentials' option (the metadata server's account for
+        O(auth_kind=machineaccount)); given with another O(auth_kind), and not from E(GCP_SERVICE_ACCOUNT_EMAIL),
+        O(service_account_email) is refused, since it can only mean the VM's account (the name this option had
+        before).
     type: str
     default: default
+    version_added: 0.2.0
   service_account_scopes:
     description:
       - The service account's scopes, URLs or gcloud's C(--scopes) aliases with gcloud's meaning (C(compute-ro) is
@@ -427,7 +432,7 @@ def argument_spec():
         tags=dict(type='list', elements='str', default=[]),
         labels=dict(type='dict', default={}),
         purge_labels=dict(type='bool', default=False),
-        service_account_email=dict(type='str', default='default'),
+        worker_service_account=dict(type='str', default='default'),
         service_account_scopes=dict(type='list', elements='str', default=['cloud-platform']),
         provisioning_model=dict(type='str', default='STANDARD', choices=['STANDARD', 'SPOT']),
         shielded_vm=dict(type='bool', default=True),

@@ -173,17 +173,17 @@ def test_every_drift_path_is_corrected_then_converged(emulator, env, tmp_path):
         worker(labels={'type': 'offload-worker', 'team': 'blue'}, tags=['offload-ssh', 'web'],
                metadata={'owner': 'me'}, machine_type='n2-standard-8'),
         worker(labels={'type': 'offload-worker', 'team': 'blue'}, tags=['offload-ssh', 'web'],
-               metadata={'owner': 'me'}, machine_type='n2-standard-8', service_account_email=sa,
+               metadata={'owner': 'me'}, machine_type='n2-standard-8', worker_service_account=sa,
                service_account_scopes=['compute-ro']),
         worker(labels={'type': 'offload-worker', 'team': 'blue'}, tags=['offload-ssh', 'web'],
-               metadata={'owner': 'me'}, machine_type='n2-standard-8', service_account_email=sa,
+               metadata={'owner': 'me'}, machine_type='n2-standard-8', worker_service_account=sa,
                service_account_scopes=['compute-ro'], provisioning_model='SPOT'),
         worker(labels={'type': 'offload-worker', 'team': 'blue'}, tags=['offload-ssh', 'web'],
-               metadata={'owner': 'me'}, machine_type='n2-standard-8', service_account_email=sa,
+               metadata={'owner': 'me'}, machine_type='n2-standard-8', worker_service_account=sa,
                service_account_scopes=['compute-ro'], provisioning_model='SPOT',
                container={'image': IMAGE.replace(':latest', ':v2')}),
         worker(labels={'type': 'offload-worker', 'team': 'blue'}, tags=['offload-ssh', 'web'],
-               metadata={'owner': 'me'}, machine_type='n2-standard-8', service_account_email=sa,
+               metadata={'owner': 'me'}, machine_type='n2-standard-8', worker_service_account=sa,
                service_account_scopes=['compute-ro'], provisioning_model='SPOT',
                container={'image': IMAGE.replace(':latest', ':v2')}, deletion_protection=True),
     ]
@@ -230,6 +230,54 @@ def test_scopes_alias_converges(emulator, env, tmp_path):
     mark = emulator.mark()
     assert play(tmp_path, [args], env).result['changed'] is False
     assert mutations(emulator, mark) == []
+
+
+AUTH_ACCOUNT = 'auth-robot@%s.iam.gserviceaccount.com' % PROJECT
+VM_ACCOUNT = 'vm-robot@%s.iam.gserviceaccount.com' % PROJECT
+
+
+def machineaccount_env(emulator, **extra):
+    """auth_kind=machineaccount with google-auth's metadata server redirected to the emulator's stand-in."""
+    emulator.set_metadata_server(email=AUTH_ACCOUNT)
+    env = emulator.metadata_env(base_env(emulator, GCP_AUTH_KIND='machineaccount'))
+    env.pop('CLOUDSDK_AUTH_ACCESS_TOKEN')
+    env.update(extra)
+    return env
+
+
+def accounts_asked(emulator, since):
+    """The service accounts the metadata server was asked about (google-auth reads the account's info, then
+    takes the token through its `default` alias)."""
+    prefix = '/computeMetadata/v1/instance/service-accounts/'
+    return {e['path'][len(prefix):].split('/', 1)[0] for e in emulator.requests(since)
+            if e['path'].startswith(prefix) and not e['path'].endswith('/token')}
+
+
+@pytest.mark.parametrize('how', ['option', 'environment'])
+def test_machineaccount_asks_for_its_account_and_the_vm_gets_its_own(emulator, tmp_path, how):
+    """service_account_email (option or GCP_SERVICE_ACCOUNT_EMAIL) is the account the metadata server is asked
+    a token for; worker_service_account is the VM's, and neither takes the other's place."""
+    if how == 'option':
+        env, args = machineaccount_env(emulator), worker(service_account_email=AUTH_ACCOUNT)
+    else:
+        env, args = machineaccount_env(emulator, GCP_SERVICE_ACCOUNT_EMAIL=AUTH_ACCOUNT), worker()
+    mark = emulator.mark()
+    run = play(tmp_path, [dict(args, worker_service_account=VM_ACCOUNT)], env).result
+    assert run['changed'] is True, run
+    assert accounts_asked(emulator, mark) == {AUTH_ACCOUNT}
+    assert get_instance(emulator)['serviceAccounts'][0]['email'] == VM_ACCOUNT
+
+
+def test_the_auth_option_is_not_taken_for_the_vms_account(emulator, env, tmp_path):
+    """service_account_email with another auth_kind can only be the VM's account (its old name): refused, rather
+    than the VM silently getting the default account."""
+    mark = emulator.mark()
+    run = play(tmp_path, [worker(service_account_email=VM_ACCOUNT)], env).result
+    assert run['failed'] is True
+    assert run['msg'] == ("cos_instance: service_account_email: is the metadata server's account for "
+                          "auth_kind=machineaccount, and auth_kind is 'accesstoken': set the VM's service account "
+                          "with worker_service_account")
+    assert emulator.requests(mark) == []
 
 
 def test_diff_shows_exactly_what_changes(emulator, env, tmp_path):

@@ -139,7 +139,7 @@ def test_worker_secret_makes_no_directory_off_tmpfs(tmp_path):
 
 def _instance(**kw):
     params = dict(name='w1', zone='us-central1-a', state='present', machine_type='e2-standard-4', labels={},
-                  tags=[], service_account_email='default', service_account_scopes=[], network='default',
+                  tags=[], worker_service_account='default', service_account_scopes=[], network='default',
                   subnetwork=None, boot_disk_size_gb=10, data_disk={}, cos_image=None, idle_stop_minutes=0,
                   container={'image': 'us-docker.pkg.dev/p/r/m:latest'}, project='emu-project')
     params.update(kw)
@@ -158,7 +158,7 @@ def _instance(**kw):
     (dict(network='default;x'), '^network: must be a Compute Engine resource'),
     (dict(network='projects/p/global/networks/../x'), '^network: must not contain'),
     (dict(subnetwork='../../x'), '^subnetwork: must not contain'),
-    (dict(service_account_email='sa@x\nfoo'), '^service_account_email: must be a service account email'),
+    (dict(worker_service_account='sa@x\nfoo'), '^worker_service_account: must be a service account email'),
     (dict(project='../../other'), '^project: must be a Google Cloud project ID'),
     (dict(name=HUGE), r"^name: must be a Compute Engine name .*got 'x{50,60}\.\.\.$"),
 ])
@@ -169,7 +169,7 @@ def test_cos_instance_refuses(kw, message):
 
 def test_cos_instance_accepts_references_and_labels():
     wanted = _instance(network='projects/p/global/networks/net-1', labels={'type': 'offload-worker', 'k': ''},
-                       service_account_email='w@p.iam.gserviceaccount.com', data_disk={'size_gb': 300},
+                       worker_service_account='w@p.iam.gserviceaccount.com', data_disk={'size_gb': 300},
                        cos_image='https://www.googleapis.com/compute/v1/projects/cos-cloud/global/images/cos-1',
                        idle_stop_minutes=60, project='example.com:my-project')
     assert wanted['data_disk']['size_gb'] == 300 and wanted['labels'] == {'type': 'offload-worker', 'k': ''}

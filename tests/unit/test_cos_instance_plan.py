@@ -7,6 +7,7 @@ from ansible.errors import AnsibleParserError
 from google.cloud import compute_v1
 
 from ansible_collections.gcli.offload.plugins.inventory import gce_workers
+from ansible_collections.gcli.offload.plugins.module_utils import _gcp_auth as auth
 from ansible_collections.gcli.offload.plugins.module_utils import _gcp_instance as gi
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
 from ansible_collections.gcli.offload.plugins.module_utils._worker_vm import worker_vm_spec
@@ -116,7 +117,7 @@ def test_machine_type_and_service_account_need_stop_start():
     assert steps == ['stop', 'setMachineType', 'start']
     assert before['machine_type'] == 'e2-standard-4' and after['status'] == 'RUNNING'
     assert 'setMachineType' in warnings[-1]
-    steps, before, after, _warnings = gi.plan_instance(wanted(service_account_email='bot@p.iam.gserviceaccount.com'), current)
+    steps, before, after, _warnings = gi.plan_instance(wanted(worker_service_account='bot@p.iam.gserviceaccount.com'), current)
     assert steps == ['stop', 'setServiceAccount', 'start']
     assert after['service_account']['email'] == 'bot@p.iam.gserviceaccount.com'
 
@@ -233,3 +234,25 @@ def test_zone_is_the_collections_one_zone_rule(zone):
 def test_real_zones_pass_every_zone_check(zone):
     assert wanted(zone=zone)['zone'] == zone
     assert worker_vm_spec(worker_name='w1', ssh_user='me', maintainer_image=IMAGE, zone=zone)['instance']['zone'] == zone
+
+
+@pytest.mark.parametrize('params,environ,refused', [
+    ({'service_account_email': 'a@p.iam.gserviceaccount.com', 'auth_kind': 'application'}, {}, True),
+    ({'service_account_email': 'a@p.iam.gserviceaccount.com', 'auth_kind': 'accesstoken'}, {}, True),
+    ({'service_account_email': 'a@p.iam.gserviceaccount.com', 'auth_kind': 'machineaccount'}, {}, False),
+    ({'service_account_email': 'a@p.iam.gserviceaccount.com', 'auth_kind': 'application'},
+     {'GCP_SERVICE_ACCOUNT_EMAIL': 'a@p.iam.gserviceaccount.com'}, False),  # the variable's fallback
+    ({'service_account_email': None, 'auth_kind': 'application'}, {}, False),
+])
+def test_the_credentials_account_is_never_taken_for_the_vms(params, environ, refused):
+    if refused:
+        with pytest.raises(JobInputError, match='^service_account_email: .* worker_service_account$'):
+            gi.check_auth_account(params, environ)
+    else:
+        gi.check_auth_account(params, environ)
+
+
+def test_the_vms_account_option_is_worker_service_account():
+    spec = cos_instance.argument_spec()
+    assert spec['worker_service_account'] == {'type': 'str', 'default': 'default'}
+    assert spec['service_account_email'] == auth.gcp_argument_spec()['service_account_email']
