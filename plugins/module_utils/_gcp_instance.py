@@ -99,8 +99,11 @@ def _service_account_view(instance):
     return {'email': accounts[0].email, 'scopes': sorted(accounts[0].scopes)}
 
 
-def plan_instance(wanted, current):
+def plan_instance(wanted, current, disks=None):
     """(steps, before, after, warnings) for `current` -> `wanted`; steps are names in order.
+
+    `disks` ({'boot': Disk, 'data': Disk}, either missing when unknown) are the current
+    instance's disks as read, for the warnings about what only a re-creation changes.
 
     Steps: insert, delete, setMetadata, setLabels, setTags, setScheduling,
     stop, setMachineType, setServiceAccount, setDeletionProtection, start.
@@ -170,7 +173,7 @@ def plan_instance(wanted, current):
         before['deletion_protection'] = bool(current.deletion_protection)
         after['deletion_protection'] = wanted['deletion_protection']
 
-    for message in _unmanaged_drift(wanted, current):
+    for message in _unmanaged_drift(wanted, current, disks or {}):
         warnings.append(message)
 
     running = status in RUNNING_STATES
@@ -214,10 +217,53 @@ def _plan_power(wanted, current):
     return steps, {'status': status}, {'status': 'RUNNING' if steps == ['start'] else 'TERMINATED'}, []
 
 
-def _unmanaged_drift(wanted, current):
+def _disk_differences(disk, size_gb, size_option, disk_type, type_option):
+    """'size 10 GB, not 20 (boot_disk_size_gb); ...' for what differs in `disk`, or ''."""
+    out = []
+    if size_gb is not None and disk.size_gb and int(disk.size_gb) != int(size_gb):
+        out.append('size %s GB, not %s (%s)' % (disk.size_gb, size_gb, size_option))
+    if disk_type and disk.type_ and basename(disk.type_) != basename(disk_type):
+        out.append('type %s, not %s (%s)' % (basename(disk.type_), basename(disk_type), type_option))
+    return '; '.join(out)
+
+
+def _pinned_image(spec):
+    """The image name cos_image pins, or None for a family (resolved at creation only) or the default."""
+    if not spec or spec.startswith('family/') or '/family/' in spec:
+        return None
+    return basename(spec)
+
+
+def _disk_drift(wanted, disks):
+    """Boot image, boot and data disk size and type that differ from the options: warned, never changed."""
+    name, out = wanted['name'], []
+    boot = disks.get('boot')
+    if boot is not None:
+        pinned = _pinned_image(wanted['cos_image'])
+        if pinned and boot.source_image and basename(boot.source_image) != pinned:
+            out.append('instance %s boots from image %s, not %s (cos_image): the boot image is chosen at creation; '
+                       're-create the instance (the data disk is kept) to change it'
+                       % (name, basename(boot.source_image), pinned))
+        differences = _disk_differences(boot, wanted['boot_disk_size_gb'], 'boot_disk_size_gb',
+                                        wanted['boot_disk_type'], 'boot_disk_type')
+        if differences:
+            out.append('instance %s has a boot disk of %s: the boot disk is made at creation; re-create the instance '
+                       '(the data disk is kept) to change it' % (name, differences))
+    data = disks.get('data')
+    if data is not None:
+        differences = _disk_differences(data, wanted['data_disk']['size_gb'], 'data_disk.size_gb',
+                                        wanted['data_disk']['type'], 'data_disk.type')
+        if differences:
+            out.append('the data disk %s of instance %s has %s: those options apply to a new disk only; resize it '
+                       '(gcloud compute disks resize) or move the data to a new disk to change it'
+                       % (data.name, name, differences))
+    return out
+
+
+def _unmanaged_drift(wanted, current, disks):
     """Differences GCE cannot change in place: reported, never silently ignored."""
     name = wanted['name']
-    out = []
+    out = _disk_drift(wanted, disks)
     nics = list(current.network_interfaces)
     if nics:
         nic = nics[0]
@@ -405,6 +451,7 @@ class InstanceManager:
         self.instances = api.client('instances')
         self.calls = []
         self._image = None
+        self._disks = {}
 
     def where(self):
         return 'instance %s in %s of project %s' % (self.name, self.zone, self.project)
@@ -437,9 +484,31 @@ class InstanceManager:
             current = self.read()
         return current
 
+    def read_disks(self, current):
+        """{'boot': Disk, 'data': Disk} of an existing instance (a disk that cannot be found is left out)."""
+        if current is None or self.wanted['state'] == 'absent' or self.wanted.get('power_only'):
+            return {}
+        out = {}
+        disks = self.api.client('disks')
+        for attached in current.disks:
+            role = 'boot' if attached.boot else (
+                'data' if attached.device_name == self.wanted['data_disk']['device_name'] else None)
+            if role is None or not attached.source:
+                continue
+            disk = basename(attached.source)
+            try:
+                out[role] = self.api.call(lambda disk=disk: disks.get(
+                    project=self.project, zone=self.zone, disk=disk, timeout=self.api.request_timeout),
+                    'read the %s disk %s of %s' % (role, disk, self.where()))
+            except GcpApiError as exc:
+                if exc.code != 404:
+                    raise
+        return out
+
     def run(self):
         current = self.read_stable()
-        steps, before, after, warnings = plan_instance(self.wanted, current)
+        self._disks = self.read_disks(current)
+        steps, before, after, warnings = plan_instance(self.wanted, current, self._disks)
         if 'insert' in steps:
             # resolved in check mode too (a read): a wrong cos_image shows before anything is created
             self._image = self.resolve_cos_image()
@@ -463,7 +532,7 @@ class InstanceManager:
                 if exc.code != 412 or attempt == 2:
                     raise
                 current = self.read()
-                steps = plan_instance(self.wanted, current)[0]
+                steps = plan_instance(self.wanted, current, self._disks)[0]
         steps = done
         result['actions'] = steps
         if 'delete' in steps:

@@ -280,6 +280,30 @@ def test_the_auth_option_is_not_taken_for_the_vms_account(emulator, env, tmp_pat
     assert emulator.requests(mark) == []
 
 
+def test_disk_and_image_differences_are_warned_never_changed(emulator, env, tmp_path):
+    """Boot image, boot disk and data disk differ from the options on an existing instance: one warning each,
+    no change, no mutating call."""
+    made = play(tmp_path, [worker(cos_image='cos-stable-121-18867-90-62')], env).result
+    assert made['changed'] is True, made
+    mark = emulator.mark()
+    drift = play(tmp_path, [worker(cos_image='cos-stable-125-19216-0-94', boot_disk_size_gb=20, boot_disk_type='pd-ssd',
+                                   data_disk={'size_gb': 500, 'type': 'pd-ssd'})], env).result
+    assert drift['changed'] is False and drift['actions'] == [], drift
+    assert sorted(drift['warnings']) == sorted([
+        'instance w1 boots from image cos-stable-121-18867-90-62, not cos-stable-125-19216-0-94 (cos_image): the boot '
+        'image is chosen at creation; re-create the instance (the data disk is kept) to change it',
+        'instance w1 has a boot disk of size 10 GB, not 20 (boot_disk_size_gb); type pd-balanced, not pd-ssd '
+        '(boot_disk_type): the boot disk is made at creation; re-create the instance (the data disk is kept) to '
+        'change it',
+        'the data disk w1-data of instance w1 has size 200 GB, not 500 (data_disk.size_gb); type pd-balanced, not '
+        'pd-ssd (data_disk.type): those options apply to a new disk only; resize it (gcloud compute disks resize) or '
+        'move the data to a new disk to change it'])
+    assert mutations(emulator, mark) == []
+    # as asked: no warning
+    again = play(tmp_path, [worker(cos_image='cos-stable-121-18867-90-62')], env).result
+    assert again['changed'] is False and not again.get('warnings'), again
+
+
 def test_diff_shows_exactly_what_changes(emulator, env, tmp_path):
     play(tmp_path, [worker()], env)
     run = play(tmp_path, [worker(labels={'type': 'offload-worker', 'team': 'x'}, metadata={'owner': 'me'})], env,

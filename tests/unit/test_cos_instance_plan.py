@@ -256,3 +256,48 @@ def test_the_vms_account_option_is_worker_service_account():
     spec = cos_instance.argument_spec()
     assert spec['worker_service_account'] == {'type': 'str', 'default': 'default'}
     assert spec['service_account_email'] == auth.gcp_argument_spec()['service_account_email']
+
+
+def disks_as_made(w, image='cos-stable-1'):
+    """The boot and data disks as GCE returns them for an instance created from `w`."""
+    zone = 'https://x/projects/p/zones/%s' % w['zone']
+    return {'boot': compute_v1.Disk(name=w['name'], size_gb=w['boot_disk_size_gb'],
+                                    type_='%s/diskTypes/%s' % (zone, w['boot_disk_type']),
+                                    source_image='https://x/projects/cos-cloud/global/images/' + image),
+            'data': compute_v1.Disk(name=w['data_disk']['name'], size_gb=w['data_disk']['size_gb'],
+                                    type_='%s/diskTypes/%s' % (zone, w['data_disk']['type']))}
+
+
+def test_disks_as_asked_give_no_warning():
+    w = wanted(cos_image='cos-stable-1')
+    assert gi.plan_instance(w, converged(w), disks_as_made(w)) == ([], {}, {}, [])
+
+
+@pytest.mark.parametrize('options_now,warning', [
+    ({'cos_image': 'cos-stable-2'}, 'instance w1 boots from image cos-stable-1, not cos-stable-2 (cos_image): the boot '
+                                    'image is chosen at creation; re-create the instance (the data disk is kept) to '
+                                    'change it'),
+    ({'cos_image': 'projects/cos-cloud/global/images/cos-stable-2'}, 'boots from image cos-stable-1, not cos-stable-2'),
+    ({'boot_disk_size_gb': 20}, 'instance w1 has a boot disk of size 10 GB, not 20 (boot_disk_size_gb): the boot '
+                                'disk is made at creation; re-create the instance (the data disk is kept) to change it'),
+    ({'boot_disk_type': 'pd-ssd'}, 'has a boot disk of type pd-balanced, not pd-ssd (boot_disk_type)'),
+    ({'boot_disk_size_gb': 20, 'boot_disk_type': 'pd-ssd'},
+     'has a boot disk of size 10 GB, not 20 (boot_disk_size_gb); type pd-balanced, not pd-ssd (boot_disk_type)'),
+    ({'data_disk': {'name': None, 'device_name': 'offload', 'size_gb': 500, 'type': 'pd-balanced'}},
+     'the data disk w1-data of instance w1 has size 200 GB, not 500 (data_disk.size_gb): those options apply to a new '
+     'disk only; resize it (gcloud compute disks resize) or move the data to a new disk to change it'),
+    ({'data_disk': {'name': None, 'device_name': 'offload', 'size_gb': 200, 'type': 'pd-ssd'}},
+     'the data disk w1-data of instance w1 has type pd-balanced, not pd-ssd (data_disk.type)'),
+])
+def test_disk_differences_are_warned_and_change_nothing(options_now, warning):
+    made = wanted(cos_image='cos-stable-1')
+    steps, before, after, warnings = gi.plan_instance(wanted(**options_now), converged(made), disks_as_made(made))
+    assert (steps, before, after) == ([], {}, {})
+    assert len(warnings) == 1 and warning in warnings[0]
+
+
+@pytest.mark.parametrize('cos_image', [None, 'family/cos-beta', 'projects/cos-cloud/global/images/family/cos-beta'])
+def test_a_family_is_not_compared_with_the_boot_image(cos_image):
+    """A family is resolved when the instance is created; the image of a running worker is not drift."""
+    made = wanted(cos_image='cos-stable-1')
+    assert gi.plan_instance(wanted(cos_image=cos_image), converged(made), disks_as_made(made))[3] == []
