@@ -378,8 +378,12 @@ def test_429_beyond_retries_fails_readably(emulator, env, tmp_path):
     msg = run.result['msg']
     assert run.result['failed'] is True
     assert msg.startswith('cos_instance: cannot create instance w1 in %s of project %s: ' % (ZONE, PROJECT))
-    assert '(HTTP 429 RESOURCE_EXHAUSTED)' in msg or '(HTTP 429' in msg
-    assert 'after 3 attempts' in msg and '{' not in msg
+    # what failed, on which resource, Google's cause and status, what to do, how often it was tried
+    assert msg == ('cos_instance: cannot create instance w1 in %s of project %s: Quota exceeded for quota metric '
+                   '(HTTP 429 RESOURCE_EXHAUSTED); the project is over a rate or resource quota; raise '
+                   'request_retries or the quota, or retry later (after 3 attempts)' % (ZONE, PROJECT))
+    posts = [e for e in emulator.requests() if e['method'] == 'POST' and e['path'].endswith('/instances')]
+    assert [e['status'] for e in posts] == [429, 429, 429]
 
 
 def test_503_on_reads_is_retried(emulator, env, tmp_path):

@@ -170,8 +170,12 @@ def test_branch_resolution_and_fallback(tmp_path, registry, images):
     assert fb['requested_tag'] == 'no-such-branch' and fb['tag'] == 'latest'
     assert fb['digest'] == res['main']['digest']
     assert res['unknown tag']['failed']
-    assert "tag 'nope' of image %s not found" % img in res['unknown tag']['msg']
-    assert 'latest, v1' in res['unknown tag']['msg'] or 'v1' in res['unknown tag']['msg']
+    # the whole message: which tag, which image, every tag the image has (in the registry's order), what to do
+    head = "tag 'nope' of image %s not found on %s; the image has the tags: " % (img, img.split('/', 1)[0])
+    tail = '; set fallback_to_latest: true to use latest instead'
+    msg = res['unknown tag']['msg']
+    assert msg.startswith(head) and msg.endswith(tail), msg
+    assert sorted(msg[len(head):-len(tail)].split(', ')) == ['feature-foo-bar', 'latest', 'v1', 'v2']
     assert res['no latest']['failed'] and 'no latest tag to fall back to' in res['no latest']['msg']
 
 

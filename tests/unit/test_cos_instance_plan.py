@@ -215,12 +215,13 @@ def test_power_only_plans_start_or_stop_and_nothing_else():
 def test_zone_is_the_collections_one_zone_rule(zone):
     """cos_instance, worker_vm_spec and the gce_workers inventory refuse the same zones, and never echo one whole."""
     refusals = []
-    for check in (lambda: wanted(zone=zone), lambda: worker_vm_spec(worker_name='w1', ssh_user='me', maintainer_image=IMAGE, zone=zone)):
+    for check in (lambda: wanted(zone=zone),
+                  lambda: worker_vm_spec(worker_name='w1', ssh_user='me', maintainer_image=IMAGE, zone=zone)):
         with pytest.raises(JobInputError) as info:
             check()
         refusals.append(str(info.value))
     inventory = gce_workers.InventoryModule()
-    inventory.get_option = lambda name: {'zones': [zone]}.get(name)
+    inventory.get_option = {'zones': [zone]}.get
     with pytest.raises(AnsibleParserError) as info:
         inventory._fetch()  # refused before any client is made
     refusals.append(str(info.value))

@@ -18,7 +18,7 @@ RULE = {'name': 'r1', 'network': 'default', 'target_tags': ['t'], 'allow_all_ins
         'description': None}
 
 CHECKS = {
-    'zone': (lambda v: ci.validate_zone(v), JobInputError),
+    'zone': (ci.validate_zone, JobInputError),
     'firewall source_ranges': (lambda v: fw.normalize_ranges([v], False), fw.FirewallInputError),
     'firewall ports': (lambda v: fw.normalize_ports([v]), fw.FirewallInputError),
     'firewall network': (lambda v: fw.desired_rule(dict(RULE, network=v + ';')), fw.FirewallInputError),
@@ -32,7 +32,7 @@ CHECKS = {
     'container env name': (lambda v: ci.normalize_container({'image': 'busybox', 'env': {v + '-': '1'}}),
                            JobInputError),
     'image tag': (lambda v: image_tag_info.requested_tag({'tag': v}), RegistryError),
-    'short sha': (lambda v: tags.check_short_sha(v), ValueError),
+    'short sha': (tags.check_short_sha, ValueError),
     'branch': (lambda v: tags.branch_to_tag([v]), ValueError),
 }
 
