@@ -25,7 +25,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, 'run')
 READ_ONLY_SUFFIXES = ('/wait',)
-NOT_API_PREFIXES = ('/_emulator/', '/computeMetadata/', '/token')
+# /batch/: the container of a batch request; each of its parts is logged as a request of its own
+NOT_API_PREFIXES = ('/_emulator/', '/computeMetadata/', '/token', '/batch/')
 
 
 class EmulatorError(RuntimeError):

@@ -169,3 +169,20 @@ def test_gcloud_builds_triggers(gcloud, emulator):
     assert got['github']['pullRequest']['commentControl'] == 'COMMENTS_ENABLED' and got['id'] == resp.json()['id']
     gcloud('builds', 'triggers', 'delete', 'maintainer-pr', '--quiet')
     assert gcloud('builds', 'triggers', 'list', '--format=value(name)').stdout.split() == []
+
+
+def test_gcloud_acts_on_several_instances_in_one_command(gcloud, emulator):
+    """gcloud sends several resources of one command as one multipart/mixed batch (POST /batch/compute/v1):
+    two instances created and two deleted, each part handled and logged as a request of its own."""
+    mark = emulator.mark()
+    gcloud('compute', 'instances', 'create', 'gc-a', 'gc-b', '--image-family=cos-stable', '--image-project=cos-cloud')
+    assert sorted(gcloud('compute', 'instances', 'list', '--format=value(name)').stdout.split()) == ['gc-a', 'gc-b']
+    out = gcloud('compute', 'instances', 'delete', 'gc-a', 'gc-b', '--quiet')
+    assert 'Deleted' in out.stderr and 'gc-a' in out.stderr and 'gc-b' in out.stderr, out.stderr
+    assert gcloud('compute', 'instances', 'list', '--format=value(name)').stdout.split() == []
+    log = emulator.requests(mark)
+    batches = [e for e in log if e['path'] == '/batch/compute/v1']
+    assert batches and all(e['method'] == 'POST' and e['status'] == 200 for e in batches)
+    deletes = [e['path'].rsplit('/', 1)[-1] for e in log if e['method'] == 'DELETE']
+    assert sorted(deletes) == ['gc-a', 'gc-b']
+    assert [e for e in emulator.mutating_requests(mark) if e['path'].startswith('/batch/')] == []

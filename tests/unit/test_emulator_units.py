@@ -197,3 +197,40 @@ def test_wrongly_typed_trigger_fields(app, change):
                 **change)
     status, answer = call(app, 'POST', '/v1/projects/p/triggers', body)
     assert status == 400 and answer['error']['status'] == 'INVALID_ARGUMENT'
+
+
+BATCH_PART = ('--b\r\nContent-Type: application/http\r\nContent-ID: <uuid+%d>\r\n\r\n'
+              'GET /compute/v1/projects/proj-a/zones/us-central1-a/instances/%s?alt=json HTTP/1.1\r\n'
+              'Accept: application/json\r\n\r\n\r\n')
+
+
+def test_batch_answers_each_part_in_order_with_its_content_id(app):
+    import email.parser
+    call(app, 'POST', '/compute/v1/projects/proj-a/zones/us-central1-a/instances', {
+        'name': 'w', 'machineType': 'zones/us-central1-a/machineTypes/e2-small', 'networkInterfaces': [{}],
+        'disks': [{'initializeParams': {'sourceImage': 'projects/debian-cloud/global/images/family/debian-12'}}]})
+    raw = (BATCH_PART % (0, 'w') + BATCH_PART % (1, 'missing') + '--b--\r\n').encode()
+    req = core.Request('POST', '/batch/compute/v1', {}, {'Content-Type': 'multipart/mixed; boundary="b"'}, raw,
+                       'http://127.0.0.1:1')
+    resp = app.handle(req)
+    assert resp.status == 200 and resp.content_type.startswith('multipart/mixed; boundary=')
+    message = email.parser.Parser().parsestr('Content-Type: %s\r\n\r\n%s' % (resp.content_type, resp.body.decode()))
+    parts = message.get_payload()
+    assert [p['Content-ID'] for p in parts] == ['<response-uuid+0>', '<response-uuid+1>']
+    first, second = (p.get_payload() for p in parts)
+    assert first.startswith('HTTP/1.1 200 OK\r\n') and '"name": "w"' in first
+    assert second.startswith('HTTP/1.1 404 Not Found\r\n') and "instances/missing' was not found" in second
+    # each part is a request of its own in the log, then the batch
+    assert [(e['method'], e['path'].rsplit('/', 1)[-1]) for e in app.log[-3:]] == [
+        ('GET', 'w'), ('GET', 'missing'), ('POST', 'v1')]
+
+
+@pytest.mark.parametrize('ctype,raw', [
+    ('application/json', b'{}'),
+    ('multipart/mixed; boundary="b"', b'--b--\r\n'),
+    ('multipart/mixed; boundary="b"', b'--b\r\nContent-Type: application/http\r\n\r\nnot a request line\r\n--b--\r\n'),
+])
+def test_batch_refuses_what_is_not_a_batch(app, ctype, raw):
+    req = core.Request('POST', '/batch/compute/v1', {}, {'Content-Type': ctype}, raw, 'http://127.0.0.1:1')
+    resp = app.handle(req)
+    assert resp.status == 400 and resp.body['error']['status'] == 'INVALID_ARGUMENT'

@@ -387,6 +387,18 @@ def _random_hex(nbytes):
     return secrets.token_hex(nbytes)
 
 
+def encode_body(body, req):
+    """A response body as bytes: JSON with the stored links rewritten to the base URL the client used."""
+    if body is None:
+        return b''
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode('utf-8')
+    text = json.dumps(body, indent=1 if req.path.startswith('/_emulator/') else None)
+    return text.replace(LINK_BASE, req.base + '/compute/v1/').encode('utf-8')
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'gce-emulator'
@@ -420,16 +432,7 @@ class Handler(BaseHTTPRequestHandler):
         req = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True), self.headers,
                       self._body(), 'http://' + host)
         resp = self.app.handle(req)
-        body = resp.body
-        if body is None:
-            data = b''
-        elif isinstance(body, (bytes, bytearray)):
-            data = bytes(body)
-        elif isinstance(body, str):
-            data = body.encode('utf-8')
-        else:
-            text = json.dumps(body, indent=1 if req.path.startswith('/_emulator/') else None)
-            data = text.replace(LINK_BASE, req.base + '/compute/v1/').encode('utf-8')
+        data = encode_body(resp.body, req)
         self.send_response(resp.status)
         self.send_header('Content-Type', resp.content_type)
         self.send_header('Content-Length', str(len(data)))

@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 
+from .batch import Batch
 from .cloudbuild import CloudBuild
 from .compute import Compute
 from .control import Control
@@ -23,6 +24,7 @@ def build_app(**options):
     app.mount(compute)
     app.mount(cloudbuild)
     app.mount(metadata)
+    app.mount(Batch(app))
     return app
 
 
