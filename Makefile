@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 COLLECTION := .build/collections/ansible_collections/gcli/offload
 DEMO := $(CURDIR)/.build/demo
 
-.PHONY: setup demo test lint sanity ansible-lint unit integration molecule bench images clean distclean
+.PHONY: setup demo test lint sanity changelog-lint ansible-lint unit integration molecule bench images clean distclean
 
 setup: .build/apt.stamp $(VENV)/.stamp $(COLLECTION) images
 
@@ -37,7 +37,7 @@ demo: setup
 test: setup
 	$(MAKE) --no-print-directory lint unit integration molecule
 
-lint: ansible-lint sanity
+lint: ansible-lint sanity changelog-lint
 	shellcheck docker/offload-entrypoint tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream \
 	  tests/emulator/run tests/sanity/run tests/setup/fresh-state .ci/run tests/images/cos-vm/cos-boot \
 	  tests/images/cos-vm/docker-credential-gcr
@@ -48,6 +48,10 @@ ansible-lint:
 
 sanity:
 	tests/sanity/run
+
+changelog-lint:
+	antsibull-changelog lint
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
 unit: setup
 	python -m pytest -q tests/unit
