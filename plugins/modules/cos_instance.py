@@ -25,10 +25,10 @@ description:
     setting it and starting it again (reported as RV(restarted) and a warning).
   - A change to the container's definition on a running instance restarts it (cloud-init applies user-data at boot),
     unless O(restart_for_container=false).
-  - Differences Compute Engine cannot change in place are reported as warnings, never silently ignored, and changed
-    nothing: network, subnetwork, external IP, a missing data disk, the boot image (when O(cos_image) pins an image;
-    a family is resolved at creation only), the boot disk's size and type, the data disk's size and type (the boot
-    and data disks are read for that).
+  - Differences Compute Engine cannot change in place are reported as warnings, never silently ignored, and change
+    nothing. They are the network, subnetwork, external IP, a missing data disk, the boot image (when O(cos_image)
+    pins an image; a family is resolved at creation only), the boot disk's size and type, the data disk's size and
+    type (the boot and data disks are read for that).
   - Every operation is awaited with the zone operations C(wait) call, bounded by O(timeout); requests answered with
     HTTP 429 or 5xx are retried with backoff and jitter; failures name the instance and Google's cause.
 options:

@@ -29,14 +29,14 @@ MAX_PARTS = 1000  # Compute Engine's own limit per batch
 def parse_part(payload, outer):
     """A Request from one part's payload: request line, headers, blank line, body."""
     text = payload.replace('\r\n', '\n')
-    head, _, body = text.partition('\n\n')
+    head, body = text.split('\n\n', 1) if '\n\n' in text else (text, '')
     lines = head.split('\n')
     words = lines[0].split(' ')
     if len(words) != 3 or not words[2].startswith('HTTP/') or not words[1].startswith('/'):
         raise ApiError(400, 'Invalid batch part: expected a request line such as "GET /compute/v1/... HTTP/1.1", '
                        'got %r' % lines[0][:100], 'parseError')
-    headers = email.parser.Parser(policy=email.policy.HTTP).parsestr('\n'.join(lines[1:]) + '\n\n',
-                                                                      headersonly=True)
+    parser = email.parser.Parser(policy=email.policy.HTTP)
+    headers = parser.parsestr('\n'.join(lines[1:]) + '\n\n', headersonly=True)
     # the outer request's credentials stand for the parts that carry none (as Google's batch does)
     if 'Authorization' not in headers and outer.headers.get('Authorization'):
         headers['Authorization'] = outer.headers['Authorization']
