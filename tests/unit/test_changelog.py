@@ -13,8 +13,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(os.path.dirname(sys.executable), 'antsibull-changelog')
 
-pytestmark = pytest.mark.skipif(not os.path.exists(TOOL), reason='antsibull-changelog is not installed '
-                                                                  '(pip install -r requirements.txt)')
+pytestmark = pytest.mark.skipif(not os.path.exists(TOOL),
+                                reason='antsibull-changelog is not installed (pip install -r requirements.txt)')
 
 
 def run(args, cwd, timeout=300):
