@@ -8,16 +8,12 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(os.path.dirname(sys.executable), 'antsibull-changelog')
 
-pytestmark = pytest.mark.skipif(not os.path.exists(TOOL),
-                                reason='antsibull-changelog is not installed (pip install -r requirements.txt)')
-
 
 def run(args, cwd, timeout=300):
+    assert os.path.exists(TOOL), 'antsibull-changelog is not installed: pip install -r requirements.txt'
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
     return subprocess.run([TOOL, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                           check=False)
