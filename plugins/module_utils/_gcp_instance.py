@@ -229,9 +229,8 @@ def _disk_differences(disk, size_gb, size_option, disk_type, type_option):
 
 def _pinned_image(spec):
     """The image name cos_image pins, or None for a family (resolved at creation only) or the default."""
-    if not spec or spec.startswith('family/') or '/family/' in spec:
-        return None
-    return basename(spec)
+    image = parse_cos_image(spec)[1]
+    return None if image.startswith('family/') else image
 
 
 def _disk_drift(wanted, disks):
