@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import yaml
 
 from fixtures_cosvm import DATA_ROOT, DISK_LINK, IMAGE, PROJECT, UNIT, ZONE
@@ -138,8 +137,6 @@ def _point_disk_link(vm, loop):
     assert vm.exec('ln', '-sfn', '../../' + os.path.basename(loop), DISK_LINK).returncode == 0
 
 
-@pytest.mark.xfail(strict=True, reason='the unit formats any disk `blkid -p` does not identify cleanly (exit 8, '
-                                       'ambivalent, included); fixed by the formatting rule change in _cloud_init')
 def test_a_disk_with_an_ambiguous_signature_is_not_formatted(cos_vm):
     _make_ambiguous(cos_vm, cos_vm.spare_loop)
     before = _fingerprint(cos_vm, cos_vm.spare_loop)
