@@ -15,7 +15,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     job_name,
     validate_container_name,
     validate_repo_url,
-    validate_worker_path,
+    validate_host_dir,
 )
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
@@ -38,7 +38,7 @@ class ActionModule(WorkerAction):
         docker = args['docker_bin']
         name = job_name(args['pr'], args['action'])
         maintainer = validate_container_name(args['maintainer'], 'maintainer')
-        data_root = validate_worker_path(args['data_root'], 'data_root')
+        data_root = validate_host_dir(args['data_root'], 'data_root')
         worktree = '%s/worktrees/%s' % (data_root, name)
         state = args['state']
 

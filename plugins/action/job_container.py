@@ -21,9 +21,10 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     job_run_argv,
     job_spec,
     validate_env,
-    validate_worker_path,
+    validate_host_dir,
     worker_limits,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import ENTER_LOG_DIR, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
@@ -81,10 +82,11 @@ df -Pk . 2>/dev/null | { read -r _; read -r _ _ _ avail _; echo "avail_kb=$avail
 measure "$base"
 echo "rc=$rc"
 '''
-# Before a run, one round trip: the job container's state, whether the token
-# file exists ($3 empty: none configured) and can be read here, to mask it, and what the job's default limits
-# and the disk reserve are derived from: the worker's CPUs and memory, the size
-# and free space of the data root's file system ($4).
+# Before a run, one round trip: the job container's state, whether the token file
+# exists ($3 empty: none configured) and can be read here, to mask it, what the job's
+# default limits and the disk reserve are derived from: the worker's CPUs and memory,
+# the size and free space of the data root's file system ($4), and where the host
+# paths the job mounts ($3, $4 and the gemini dir $5) really are (symlinks followed).
 PRECHECK_SCRIPT = r'''
 "$1" container inspect --format 'status:{{.State.Status}}' "$2" 2>&1
 echo "inspect=$?"
@@ -93,6 +95,8 @@ echo "inspect=$?"
 echo "cpus=$(nproc)"
 while read -r key value _; do [ "$key" = MemTotal: ] && echo "mem_kb=$value"; done </proc/meminfo
 df -Pk "$4" 2>/dev/null | { read -r _; read -r _ size _ avail _; echo "disk_kb=$size $avail"; }
+shift 2
+for path; do [ -z "$path" ] || echo "real=$(realpath -m -- "$path" 2>/dev/null)"; done
 '''
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)
@@ -139,9 +143,11 @@ class ActionModule(WorkerAction):
                         memory=args['memory'], cpus=args['cpus'], pids=args['pids'],
                         disk_reserve=args['disk_reserve'])
         args['env'] = validate_env(args['env'])
+        args['log_dest'] = check_log_dest(args['log_dest'], 'log_dest')
         name = spec['name']
         worker = self._worker_name(task_vars)
-        state, token, facts, warnings = self._precheck(name, docker, args['gh_token_file'], spec['data_root'])
+        state, token, facts, warnings = self._precheck(name, docker, args['gh_token_file'], spec['data_root'],
+                                                       spec['gemini_dir'])
         if state == 'running':
             raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
         limits = self._limits(spec, facts, worker)
@@ -234,21 +240,31 @@ class ActionModule(WorkerAction):
             result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
         return result
 
-    def _precheck(self, name, docker, token_path, data_root):
+    def _precheck(self, name, docker, token_path, data_root, gemini_dir):
         """In one round trip: the job container's state (see container_state), the
-        token file to mount, when one is configured and the worker has it, and the
+        token file to mount, when one is configured and the worker has it, the
         worker's facts for the limits: cpus, memory (bytes), and the data root's
         file system's disk_size and disk_free (bytes; None when df could not tell);
-        then warnings."""
+        then warnings. The host paths the job mounts (the token file, the data root,
+        the gemini dir) are checked where the worker resolves them."""
+        host_dirs = [data_root, gemini_dir]
         if token_path:
-            token_path = validate_worker_path(token_path, 'gh_token_file')
+            token_path = validate_host_dir(token_path, 'gh_token_file', secrets=True)
         rc, out, err = self.worker_run(['sh', '-c', PRECHECK_SCRIPT, 'offload-precheck', docker, name,
-                                        token_path or '', data_root], 'inspect container %s' % name, check=False)
+                                        token_path or ''] + host_dirs, 'inspect container %s' % name, check=False)
         facts = {}
+        real = []
         for line in out.splitlines():
             key, sep, value = line.partition('=')
             if sep and key in ('inspect', 'token', 'cpus', 'mem_kb', 'disk_kb'):
                 facts[key] = value
+            elif sep and key == 'real':
+                real.append(value)
+        if 'inspect' in facts:
+            given = ([(token_path, 'gh_token_file', True)] if token_path else []) + list(
+                zip(host_dirs, ('offload_data_root', 'offload_gemini_dir'), (False, False)))
+            for (path, variable, secrets), resolved in zip(given, real):
+                validate_host_dir(path, variable, secrets=secrets, resolved=resolved or None)
         if 'inspect' not in facts:
             raise WorkerCommandError('inspect container %s' % name, [], rc, out, err)
         status = ''.join(line for line in out.splitlines() if line.startswith('status:'))[7:].strip()

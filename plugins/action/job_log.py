@@ -14,8 +14,9 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     MAX_LINES,
     MAX_TIMEOUT,
     job_name,
-    validate_worker_path,
+    validate_host_dir,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import ENTER_LOG_DIR, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
@@ -61,7 +62,8 @@ class ActionModule(WorkerAction):
     def act(self, args, task_vars):
         docker = args['docker_bin']
         name = job_name(args['pr'], args['action'])
-        data_root = validate_worker_path(args['data_root'], 'data_root')
+        data_root = validate_host_dir(args['data_root'], 'data_root')
+        args['log_dest'] = check_log_dest(args['log_dest'], 'log_dest')
         worker = self._worker_name(task_vars)
         follow = args['follow'] and self.container_state(name, docker) == 'running'
         rc, out, err = self.worker_run(

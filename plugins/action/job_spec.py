@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_spec
-from ansible_collections.gcli.offload.plugins.plugin_utils._checks import CheckAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._checks import CheckAction, check_log_dest
 
 
 class ActionModule(CheckAction):
@@ -26,11 +26,16 @@ class ActionModule(CheckAction):
         'cpus': {'type': 'raw'},
         'pids': {'type': 'raw'},
         'disk_reserve': {'type': 'raw'},
+        'log_dest': {'type': 'raw'},
     }
     NOTHING_DONE = 'nothing was done on the worker'
 
     def check(self, args):
-        return {'job': job_spec(**args)}
+        log_dest = args.pop('log_dest')
+        job = job_spec(**args)
+        if log_dest is not None:
+            job['log_dest'] = check_log_dest(log_dest)
+        return {'job': job}
 
     def what(self, args):
         return 'job'

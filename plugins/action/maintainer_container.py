@@ -11,7 +11,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     LABEL_PREFIX,
     validate_container_name,
     validate_image,
-    validate_worker_path,
+    validate_host_dir,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
@@ -24,19 +24,30 @@ SPEC_LABEL = LABEL_PREFIX + 'spec'
 # worker's user makes it and only that user writes it (see _log_dir).
 DATA_DIRS = ('main', 'worktrees', 'gemini')
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
-# The converged case in one round trip: the container's state and spec, and,
-# when it runs, the data directories made in it (cheap and idempotent; also the
-# probe that finds a data root replaced under the running container). A fixed
-# script; its inputs are positional: $1 docker, $2 the container, then the
-# directories (none: only inspect, as in check mode).
+# The converged case in one round trip: the host paths as the worker resolves them
+# (symlinks followed: the controller checks where they really are), the container's
+# state and spec, and, when it runs, the data directories made in it (cheap and
+# idempotent; also the probe that finds a data root replaced under the running
+# container) unless a host path is a symlink (the controller checks it first). A
+# fixed script; its inputs are positional: $1 docker, $2 the container, $3 the number
+# of host paths, those, then the directories (none: only inspect, as in check mode).
 CHECK_SCRIPT = r'''
-docker=$1 name=$2
-shift 2
+docker=$1 name=$2 hosts=$3
+shift 3
+plain=1
+while [ "$hosts" -gt 0 ]; do
+  real=$(realpath -m -- "$1" 2>/dev/null) || real=
+  echo "real=$real"
+  [ "$real" = "$1" ] || plain=0
+  hosts=$((hosts - 1))
+  shift
+done
 out=$("$docker" container inspect --format '%s' "$name" 2>&1)
 rc=$?
 printf '%%s\ninspect=%%s\n' "$out" "$rc"
 case "$out" in
-"state=running "*) [ $# = 0 ] || { "$docker" exec --user 0 "$name" install -d -o %d -g %d "$@" 2>&1; echo "dirs=$?"; } ;;
+"state=running "*) [ $# = 0 ] || [ "$plain" = 0 ] || {
+  "$docker" exec --user 0 "$name" install -d -o %d -g %d "$@" 2>&1; echo "dirs=$?"; } ;;
 esac
 ''' % (INSPECT_FORMAT, JOB_UID, JOB_UID)
 # After a name conflict with another run's `docker run`: docker reserves the name
@@ -67,13 +78,17 @@ class ActionModule(WorkerAction):
         docker = args['docker_bin']
         name = validate_container_name(args['name'], 'name')
         image = validate_image(args['image'], 'image')
-        data_root = validate_worker_path(args['data_root'], 'data_root')
-        extra = [validate_worker_path(p, 'extra_mounts') for p in args['extra_mounts']]
+        data_root = validate_host_dir(args['data_root'], 'data_root')
+        extra = [validate_host_dir(p, 'extra_mounts') for p in args['extra_mounts']]
         run_args = maintainer_run_args(name, image, data_root, extra)
         wanted = spec_hash(run_args)
 
-        status, current, dirs = self._check(
-            name, docker, make_dirs=args['state'] == 'started' and not self._task.check_mode)
+        status, current, dirs, real = self._check(
+            name, docker, [data_root] + extra, make_dirs=args['state'] == 'started' and not self._task.check_mode)
+        if args['state'] == 'started':
+            for path, variable, resolved in zip([data_root] + extra, ['data_root'] + ['extra_mounts'] * len(extra),
+                                                real):
+                validate_host_dir(path, variable, resolved=resolved or None)
 
         before = {'container': name, 'state': status or 'absent', 'spec': current}
         if args['state'] == 'absent':
@@ -130,13 +145,16 @@ class ActionModule(WorkerAction):
             if found is not True:
                 raise WorkerCommandError(what + found, [], rc, out, err)
 
-    def _check(self, name, docker, make_dirs):
-        """One round trip (CHECK_SCRIPT): (state or None, spec label, dirs), where dirs is
-        the (rc, stdout, stderr) of making the data directories in the running
-        container, or None when it does not run (or not make_dirs)."""
-        rc, out, err = self.worker_run(['sh', '-c', CHECK_SCRIPT, 'offload-maintainer', docker, name]
-                                       + (self._data_dirs() if make_dirs else []),
+    def _check(self, name, docker, hosts, make_dirs):
+        """One round trip (CHECK_SCRIPT): (state or None, spec label, dirs, real), where dirs
+        is the (rc, stdout, stderr) of making the data directories in the running
+        container, or None when it does not run (or not make_dirs, or a host path is a
+        symlink), and real the host paths as the worker resolves them."""
+        rc, out, err = self.worker_run(['sh', '-c', CHECK_SCRIPT, 'offload-maintainer', docker, name, str(len(hosts))]
+                                       + hosts + (self._data_dirs() if make_dirs else []),
                                        'inspect container %s' % name, check=False)
+        real = [line[5:] for line in out.splitlines() if line.startswith('real=')]
+        out = '\n'.join(line for line in out.splitlines() if not line.startswith('real='))
         lines = out.splitlines()
         facts = dict(line.split('=', 1) for line in lines if line.startswith(('inspect=', 'dirs=')))
         if 'inspect' not in facts:  # the script itself did not run (no sh, a broken connection)
@@ -144,13 +162,13 @@ class ActionModule(WorkerAction):
         if facts['inspect'] != '0':
             if 'no such' not in out.lower():
                 raise WorkerCommandError('inspect container %s' % name, [], int(facts['inspect']), out, err)
-            return None, None, None
+            return None, None, None, real
         status, current = (next(line for line in lines if line.startswith('state='))[6:].split() + ['', ''])[:2]
         dirs = None
         if 'dirs' in facts:
             detail = '\n'.join(line for line in lines[lines.index('inspect=0') + 1:] if not line.startswith('dirs='))
             dirs = (int(facts['dirs']), '', detail)
-        return status, current, dirs
+        return status, current, dirs, real
 
     @staticmethod
     def _data_dirs():

@@ -10,12 +10,19 @@ import re
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JOB_UID, MAX_UID, validate_worker_path
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    JOB_UID,
+    MAX_UID,
+    validate_host_dir,
+    validate_worker_path,
+)
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 # Run on the worker; the secret arrives on standard input, never in argv.
 # Refuses any directory that is not on a tmpfs (before making it), writes through a temporary file
-# in the same directory and renames it into place.
+# in the same directory and renames it into place. Only a directory it makes itself is given to the
+# job user (0700); an existing one is left as it is, and refused when others may write to it (they
+# could replace the secret).
 WRITE_SCRIPT = r'''
 set -eu
 path=$1 uid=$2
@@ -29,7 +36,17 @@ if [ "$fs" != tmpfs ]; then
   echo "error=$dir is on $fs, not tmpfs: a secret never goes to a persistent disk"
   exit 3
 fi
-mkdir -p "$dir"
+made=0
+if [ -d "$dir" ]; then
+  case $(stat -c %A "$dir") in
+    ?????w????* | ????????w?*)
+      echo "error=$dir exists and others may write to it ($(stat -c %a "$dir")): give a directory of its own (it is made 0700)"
+      exit 3 ;;
+  esac
+else
+  mkdir -p "$dir"
+  made=1
+fi
 tmp=$(mktemp "$dir/.secret.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 cat >"$tmp"
@@ -37,9 +54,20 @@ chmod 0600 "$tmp"
 chown "$uid:$uid" "$tmp"
 mv -f "$tmp" "$path"
 trap - EXIT
-chown "$uid:$uid" "$dir"
-chmod 0700 "$dir"
+if [ "$made" = 1 ]; then
+  chown "$uid:$uid" "$dir"
+  chmod 0700 "$dir"
+fi
 '''
+# Where the directory really is (symlinks followed), then the file's sha256, or nothing
+# when it does not exist.
+HASH_SCRIPT = r'''
+echo "real=$(realpath -m -- "${1%/*}" 2>/dev/null)"
+[ -f "$1" ] || exit 0
+sha256sum "$1" | cut -d" " -f1
+'''
+
+
 # A GitHub token: classic (ghp_ + 36), fine-grained (github_pat_ + 82), older 40-hex ones,
 # and the installation and OAuth kinds: letters, digits and _ only. The bounds leave room
 # for longer formats and refuse a value that is plainly something else (a file, a paste).
@@ -63,13 +91,6 @@ def github_token(content):
     return token
 
 
-# Prints the file's sha256, or nothing when it does not exist.
-HASH_SCRIPT = r'''
-[ -f "$1" ] || exit 0
-sha256sum "$1" | cut -d" " -f1
-'''
-
-
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
         'path': {'type': 'str', 'required': True},
@@ -82,12 +103,16 @@ class ActionModule(WorkerAction):
 
     def act(self, args, task_vars):
         path = validate_worker_path(args['path'], 'path')
+        directory = validate_host_dir(path.rsplit('/', 1)[0] or '/', 'path', secrets=True)
         content = args['content']
         if args['state'] == 'present' and content and args['format'] == 'github_token':
             content = github_token(content)  # before anything reaches the worker
         worker = self._worker_name(task_vars)
         rc, out, err = self.worker_run(['sh', '-c', HASH_SCRIPT, 'hash', path], 'read %s' % path)
-        current = out.strip() or None
+        lines = out.splitlines()
+        real = lines[0][5:] if lines and lines[0].startswith('real=') else ''
+        validate_host_dir(directory, 'path', secrets=True, resolved=real or None)
+        current = '\n'.join(lines[1:]).strip() or None
         if args['state'] == 'absent':
             changed = current is not None
             if changed and not self._task.check_mode:

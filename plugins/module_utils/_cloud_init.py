@@ -30,6 +30,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     JobInputError,
     _shown,
     validate_container_name,
+    validate_host_dir,
     validate_image,
     validate_worker_path,
 )
@@ -166,7 +167,7 @@ def normalize_container(options):
         if tmpfs:
             entry['tmpfs'] = True
         else:
-            entry['host_path'] = validate_worker_path(host, where + '.host_path')
+            entry['host_path'] = validate_host_dir(host, where + '.host_path')
         mounts.append(entry)
     policy = options.get('restart_policy') or DEFAULT_RESTART_POLICY
     if policy not in RESTART_POLICIES:

@@ -132,6 +132,50 @@ def validate_worker_path(value, variable):
     return normalized
 
 
+# Host directories the collection never mounts in a container, creates, chowns or writes
+# into, nor anything under them: the system's files, the kernel's views of every process
+# and device (/proc showed a job every host process's arguments), root's home, and the
+# container runtimes' state (/var/run holds the Docker socket: root on the host).
+FORBIDDEN_DIRS = ('/etc', '/proc', '/sys', '/dev', '/run', '/var/run', '/root', '/boot', '/bin', '/sbin', '/lib',
+                  '/lib32', '/lib64', '/libx32', '/usr', '/var/lib/docker', '/var/lib/containerd',
+                  '/var/lib/kubelet', '/var/lib/dockershim', '/var/snap/docker')
+# The one exception, for secrets only: they must be on a tmpfs, and /dev/shm is the tmpfs
+# every Linux host with Docker has (COS included), writable, made for this. A directory
+# of its own under it, never /dev/shm itself (shared by every user, mode 1777).
+SECRETS_TMPFS = '/dev/shm'
+
+
+def forbidden_place(path, secrets=False):
+    """The forbidden directory `path` (normalised, absolute) is or is under, or None."""
+    if path == '/':
+        return '/'
+    if secrets and path.startswith(SECRETS_TMPFS + '/'):
+        return None
+    for place in FORBIDDEN_DIRS:
+        if path == place or path.startswith(place + '/') or (
+                place in ('/var/lib/docker', '/var/lib/containerd') and path.startswith(place)):
+            return place
+    return None
+
+
+def validate_host_dir(value, variable, secrets=False, resolved=None):
+    """A worker directory the collection mounts or writes: validate_worker_path, and not a forbidden
+    place (FORBIDDEN_DIRS; with secrets, /dev/shm/<dir> is allowed). resolved: the path as the
+    worker resolved it (symlinks followed), checked the same way. Returns the normalised path."""
+    path = validate_worker_path(value, variable)
+    for shown_path, real in ((path, path), (path, resolved)):
+        if real is None:
+            continue
+        place = forbidden_place(real, secrets)
+        if place:
+            where = '' if real == path else ' (it resolves to %s on the worker)' % _shown(real)
+            raise JobInputError(variable, 'must not be %s or under it%s: a system, kernel or container runtime '
+                                          'directory; give a directory of its own%s, got %s' % (
+                                              place, where, ' (on a tmpfs: /dev/shm/<name>)' if secrets else '',
+                                              _shown(shown_path)))
+    return path
+
+
 def validate_image(value, variable='offload_image'):
     if isinstance(value, str) and value.startswith('-'):
         raise JobInputError(variable, 'must be a docker image reference, not an option (it starts with -), got %s'
@@ -460,13 +504,13 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     """
     pr = validate_pr(pr)
     action = validate_action(action)
-    data_root = validate_worker_path(data_root, 'offload_data_root')
+    data_root = validate_host_dir(data_root, 'offload_data_root')
     image = validate_image(image)
     repo_url = validate_repo_url(repo_url, required=repo_url is not None)
     upstream_url = validate_repo_url(upstream_url, 'offload_upstream_url', required=False)
     command = validate_command(command)
     timeout = validate_timeout(timeout)
-    gemini_dir = validate_worker_path(gemini_dir or data_root + '/gemini', 'offload_gemini_dir')
+    gemini_dir = validate_host_dir(gemini_dir or data_root + '/gemini', 'offload_gemini_dir')
     if not isinstance(keep_worktree, bool):
         raise JobInputError('offload_keep_worktree', 'must be a boolean, got %s' % _shown(keep_worktree))
     if lock_grace is not None:
@@ -532,7 +576,7 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
         (spec['gemini_dir'], JOB_GEMINI, True),
     ]
     if gh_token_file:
-        mounts.append((validate_worker_path(gh_token_file, 'gh_token_file'), JOB_GH_TOKEN, True))
+        mounts.append((validate_host_dir(gh_token_file, 'gh_token_file', secrets=True), JOB_GH_TOKEN, True))
     for source, target, readonly in mounts:
         argv += ['--mount', 'type=bind,source=%s,target=%s%s' % (source, target, ',readonly' if readonly else '')]
     # docker mounts by depth: main, then this tmpfs over its admin dirs, then the job's own

@@ -25,7 +25,11 @@ options:
     default: review
     choices: [review, fix, ready, implement]
   data_root:
-    description: Worker directory holding C(main/), C(worktrees/), C(logs/) and C(gemini/).
+    description:
+      - Worker directory holding C(main/), C(worktrees/), C(logs/) and C(gemini/).
+      - Never C(/), C(/etc), C(/proc), C(/sys), C(/dev), C(/run), C(/var/run), C(/root), the system's binaries and
+        libraries, Docker's or containerd's own directories (C(/var/lib/docker)...), or anything under them; the same
+        for O(gemini_dir).
     type: raw
     required: true
   image:
@@ -74,6 +78,12 @@ options:
     description: Whether the job's worktree is kept after the job.
     type: raw
     default: false
+  log_dest:
+    description:
+      - The controller folder the job's log is fetched to (M(gcli.offload.job_container)'s
+        O(gcli.offload.job_container#module:log_dest)); checked here, before the job runs. It must be absolute once
+        C(~) is expanded, not a system directory (C(/etc), C(/proc)... symlinks resolved), and a folder or creatable.
+    type: raw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.checks
@@ -140,4 +150,9 @@ job:
       description: The resource limits as given (memory and disk_reserve in bytes); null ones are derived from the worker.
       type: dict
       sample: {memory: 4294967296, cpus: 1.5, pids: null, disk_reserve: null}
+    log_dest:
+      description: O(log_dest) expanded, when given.
+      type: str
+      returned: when O(log_dest) is given
+      sample: /home/me/.cache/gcli-offload/logs
 '''

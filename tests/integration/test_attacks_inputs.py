@@ -5,12 +5,18 @@ github_auth.yml): each test performs the attack and fails if it works.
   the pull request's own build and tests do not get it; whatever a job prints of it is
   *** in the stored log, the fetched copy, the failure message and -vvvv output; a
   token inside the repository URL is refused before anything touches the worker.
+- dangerous places: a data root, gemini dir, secrets directory or log folder in a
+  system, kernel or Docker directory is refused before the job, also behind a symlink
+  that only the worker resolves; an existing shared directory is never chowned.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import stat
+import uuid
 
 import pytest
 
@@ -115,3 +121,118 @@ def test_a_token_inside_the_repository_url_is_refused(worker, variable):
     assert '%s: must not carry credentials' % variable in out and 'github_auth.yml' in out, out[-3000:]
     assert TOKEN not in out
     assert not os.path.exists(worker.data_root)  # nothing reached the worker: no clone, no .git/config
+
+
+# --- dangerous places --------------------------------------------------------------------
+
+def job_ran(worker, proc):
+    """Did the job container start (its marker in a log, or a container of this worker)?"""
+    logs = ''.join(open(p).read() for p in worker.logs())
+    return 'JOB-RAN' in proc.stdout + logs or bool(worker.job_containers())
+
+
+PROBE = ['sh', '-c', 'echo JOB-RAN; ls -a /home/node/.gemini | head -5']
+
+
+@pytest.mark.parametrize('gemini', ['/proc', '/var/run', '/var/lib/docker', '/etc'])
+def test_a_system_directory_as_the_gemini_dir_is_refused_before_the_job(worker, gemini):
+    """Mounted read-only in the job, /proc showed every host process's arguments and /var/run the Docker socket."""
+    proc = worker.playbook('-e', 'pr=1', extra={'offload_gemini_dir': gemini, 'offload_job_command': PROBE})
+    assert proc.returncode != 0
+    assert 'offload_gemini_dir: must not be %s or under it' % gemini in proc.stdout, proc.stdout[-3000:]
+    assert not job_ran(worker, proc)
+    assert not os.path.exists(worker.data_root)
+
+
+def test_a_gemini_dir_that_is_a_symlink_to_proc_is_refused_where_the_worker_resolves_it(worker, tmp_path):
+    link = tmp_path / 'gemini-link'
+    os.symlink('/proc', str(link))
+    proc = worker.playbook('-e', 'pr=1', extra={'offload_gemini_dir': str(link), 'offload_job_command': PROBE})
+    assert proc.returncode != 0
+    assert "offload_gemini_dir: must not be /proc or under it (it resolves to '/proc' on the worker)" in proc.stdout, \
+        proc.stdout[-3000:]
+    assert not job_ran(worker, proc)
+
+
+def test_a_data_root_that_is_a_symlink_into_run_is_refused_before_anything_is_made(worker, tmp_path):
+    target = '/run/gcli-offload-attack-%s' % uuid.uuid4().hex[:8]
+    link = tmp_path / 'data-link'
+    os.symlink(target, str(link))
+    worker.data_root = worker.vars['offload_data_root'] = str(link)
+    try:
+        proc = worker.playbook('-e', 'pr=1', extra={'offload_job_command': PROBE})
+        assert proc.returncode != 0
+        assert "data_root: must not be /run or under it (it resolves to '%s' on the worker)" % target in proc.stdout, \
+            proc.stdout[-3000:]
+        assert not os.path.lexists(target)  # no logs/, main/... made through the link
+        assert not job_ran(worker, proc)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@pytest.mark.parametrize('value, words', [
+    ('/etc/gcli-offload-logs', 'offload_log_dest: must not be /etc or under it'),
+    ('relative/logs', 'offload_log_dest: must be an absolute path'),
+    ('__FILE__/logs', 'is a file, not a folder'),
+])
+def test_a_bad_log_folder_is_refused_before_the_job_runs(worker, tmp_path, value, words):
+    afile = tmp_path / 'a-file'
+    afile.write_text('x')
+    proc = worker.playbook('-e', 'pr=1', extra={'offload_log_dest': value.replace('__FILE__', str(afile)),
+                                                'offload_job_command': PROBE})
+    assert proc.returncode != 0
+    assert words in proc.stdout, proc.stdout[-3000:]
+    assert not job_ran(worker, proc) and not os.path.exists(worker.data_root)
+    assert not os.path.exists('/etc/gcli-offload-logs')
+
+
+@pytest.fixture
+def shared_tmpfs_dir():
+    path = '/dev/shm/gcli-offload-shared-%s' % uuid.uuid4().hex[:8]
+    os.mkdir(path)
+    os.chmod(path, 0o1777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_shared_tmpfs_directory_is_refused_as_secrets_dir_and_left_as_it_was(worker, shared_tmpfs_dir):
+    before = os.stat(shared_tmpfs_dir)
+    proc = auth(worker, extra={'offload_secrets_dir': shared_tmpfs_dir})
+    assert proc.returncode != 0
+    assert 'exists and others may write to it (1777)' in proc.stdout, proc.stdout[-3000:]
+    after = os.stat(shared_tmpfs_dir)
+    assert (after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == (
+        before.st_uid, before.st_gid, stat.S_IMODE(before.st_mode)) == (before.st_uid, before.st_gid, 0o1777)
+    assert os.listdir(shared_tmpfs_dir) == []
+    assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_an_existing_directory_of_ones_own_is_used_but_not_chowned(worker):
+    os.makedirs(worker.secrets_dir, mode=0o755)
+    proc = auth(worker)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    st = os.stat(worker.secrets_dir)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (os.getuid(), 0o755)  # as it was
+    assert os.stat(token_file(worker)).st_uid == 1000 and stat.S_IMODE(os.stat(token_file(worker)).st_mode) == 0o600
+
+
+@pytest.mark.parametrize('secrets', ['/dev/shm', '/run/gcli-offload-attack', '/etc/gcli-offload'])
+def test_a_secrets_dir_in_a_system_directory_is_refused(worker, secrets):
+    proc = auth(worker, extra={'offload_secrets_dir': secrets})
+    assert proc.returncode != 0
+    assert 'path: must not be' in proc.stdout and '/dev/shm/<name>' in proc.stdout, proc.stdout[-3000:]
+    assert not os.path.lexists(secrets + '/gh_token') and not os.path.lexists('/run/gcli-offload-attack')
+
+
+def test_a_secrets_dir_that_is_a_symlink_into_run_is_refused(worker):
+    target = '/run/gcli-offload-attack-%s' % uuid.uuid4().hex[:8]
+    link = '/dev/shm/gcli-offload-link-%s' % uuid.uuid4().hex[:8]
+    os.symlink(target, link)
+    try:
+        proc = auth(worker, extra={'offload_secrets_dir': link})
+        assert proc.returncode != 0
+        assert "resolves to '%s' on the worker" % target in proc.stdout, proc.stdout[-3000:]
+        assert not os.path.lexists(target)
+    finally:
+        os.unlink(link)
+        shutil.rmtree(target, ignore_errors=True)

@@ -55,52 +55,67 @@ def fake(tmp_path):
 
 def test_running_and_converged_in_one_call_makes_the_data_dirs(fake):
     action = fake('state=running abc123')
-    status, spec, dirs = action._check('maint', fake.docker, make_dirs=True)
+    status, spec, dirs, _real = action._check('maint', fake.docker, [], make_dirs=True)
     assert (status, spec, dirs) == ('running', 'abc123', (0, '', ''))
     calls = fake.calls()
     assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint install -d -o 1000 -g 1000 ')
     assert calls[1].endswith('/home/node/dev/main /home/node/dev/worktrees /home/node/dev/gemini')  # not logs/: the worker's user owns it
 
 
+def test_host_paths_are_resolved_and_a_symlink_holds_the_exec_back(fake):
+    """The data root as the worker resolves it comes back; behind a symlink, nothing is made in it yet."""
+    real = fake.dir / 'real'
+    real.mkdir()
+    os.symlink(str(real), str(fake.dir / 'link'))
+    action = fake('state=running abc123')
+    plain = str(fake.dir / 'plain-data')
+    status, _spec, dirs, found = action._check('maint', fake.docker, [plain], make_dirs=True)
+    assert found == [plain] and dirs == (0, '', '') and len(fake.calls()) == 2
+    status, _spec, dirs, found = action._check('maint', fake.docker, [str(fake.dir / 'link' / 'data'), plain],
+                                               make_dirs=True)
+    assert status == 'running' and found == [str(real / 'data'), plain]
+    assert dirs is None and len(fake.calls()) == 3  # inspected, no exec
+
+
 def test_check_mode_only_inspects(fake):
     action = fake('state=running abc123')
-    assert action._check('maint', fake.docker, make_dirs=False) == ('running', 'abc123', None)
+    assert action._check('maint', fake.docker, [], make_dirs=False)[:3] == ('running', 'abc123', None)
     assert len(fake.calls()) == 1
 
 
 def test_a_stopped_container_is_not_exec_into(fake):
     action = fake('state=exited abc123')
-    assert action._check('maint', fake.docker, make_dirs=True) == ('exited', 'abc123', None)
+    assert action._check('maint', fake.docker, [], make_dirs=True)[:3] == ('exited', 'abc123', None)
     assert len(fake.calls()) == 1
 
 
 def test_no_such_container(fake):
     action = fake('Error: No such container: maint', inspect_rc=1)
-    assert action._check('maint', fake.docker, make_dirs=True) == (None, None, None)
+    assert action._check('maint', fake.docker, [], make_dirs=True)[:3] == (None, None, None)
 
 
 def test_a_container_without_the_spec_label_reads_as_another_spec(fake):
-    status, spec, _dirs = fake('state=running <no value>')._check('maint', fake.docker, make_dirs=True)
+    status, spec, _dirs, _real = fake('state=running <no value>')._check('maint', fake.docker, [], make_dirs=True)
     assert status == 'running' and spec == '<no'
 
 
 def test_a_failed_exec_is_reported_with_its_message(fake):
     action = fake('state=running abc', exec_out='install: cannot change owner: No such file or directory', exec_rc=1)
-    _status, _spec, dirs = action._check('maint', fake.docker, make_dirs=True)
+    _status, _spec, dirs, _real = action._check('maint', fake.docker, [], make_dirs=True)
     assert dirs == (1, '', 'install: cannot change owner: No such file or directory')
 
 
 def test_an_engine_error_is_a_failure_naming_the_container(fake):
     action = fake('Cannot connect to the Docker daemon', inspect_rc=1)
     with pytest.raises(WorkerCommandError, match='inspect container maint failed'):
-        action._check('maint', fake.docker, make_dirs=True)
+        action._check('maint', fake.docker, [], make_dirs=True)
 
 
 def test_inputs_are_arguments_not_script_text(fake):
     """A container name with shell syntax reaches docker as one argument, never as code."""
     action = fake('state=running abc')
     name = 'maint$(touch pwned);x'
-    action._check(name, fake.docker, make_dirs=True)
+    action._check(name, fake.docker, [], make_dirs=True)
     calls = fake.calls()
     assert calls[0].endswith(' ' + name) and calls[1].startswith('exec --user 0 %s install ' % name)
     assert not (fake.dir / 'pwned').exists()
