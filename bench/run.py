@@ -763,7 +763,7 @@ def _summary_real(results):
         lines += ['## Housekeeping (50 jobs on 20 PRs)', '',
                   'Packs in main: %d after the first job, %d after the 50th; refs/offload/* left: %d; job time, last 10 '
                   'over first 10: %.2fx.' % (r['packs_first_last'][0], r['packs_first_last'][1],
-                                               r['offload_refs_last'], r['ratio']), '']
+                                             r['offload_refs_last'], r['ratio']), '']
     return lines
 
 
