@@ -117,7 +117,8 @@ def test_the_job_container_carries_its_labels_and_limits(worker):
         }
         host = info['HostConfig']
         assert info['Config']['User'] == '1000:1000'
-        assert host['AutoRemove'] is True and host['Privileged'] is False
+        # no --rm: the runner reads .State.OOMKilled, then removes the container itself
+        assert host['AutoRemove'] is False and host['Privileged'] is False
         assert host['CapDrop'] == ['ALL'] and 'no-new-privileges' in host['SecurityOpt']
         assert info['Config']['WorkingDir'] == '/home/node/dev/worktree'
         out = worker.finish(proc)
