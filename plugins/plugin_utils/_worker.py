@@ -33,6 +33,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
 # What docker says when it refuses an exec because of the container's state
 # (the script never ran: nothing on its standard output).
 EXEC_REFUSED = re.compile(r'No such container|is not running|is paused|is restarting', re.I)
+# A full container id, as `docker ps -q --no-trunc` prints it.
+CONTAINER_ID = re.compile(r'^[0-9a-f]{64}\Z')
 
 # Options every worker plugin takes (also in doc_fragments/worker.py).
 WORKER_ARGUMENT_SPEC = {
@@ -103,7 +105,9 @@ class WorkerAction(ActionBase):
         state, started, image, image_id, image_digests), in two docker calls."""
         rc, out, err = self.docker(
             ['ps', '-aq', '--no-trunc', '--filter', 'label=%s=true' % MANAGED_LABEL], 'list job containers', docker_bin)
-        ids = out.split()
+        # Only container ids: over SSH with become, sudo's warnings ("unable to resolve
+        # host ...") can share the command's output.
+        ids = [word for word in out.split() if CONTAINER_ID.match(word)]
         if not ids:
             return []
         fmt = ('{{json .Name}} {{json .State.Status}} {{json .State.StartedAt}} {{json .Config.Image}} '
@@ -111,8 +115,8 @@ class WorkerAction(ActionBase):
         rc, out, err = self.docker(['inspect', '--format', fmt] + ids, 'inspect job containers', docker_bin,
                                    check=False)  # a container may vanish meanwhile (--rm)
         containers = []
-        for line in out.splitlines():
-            name, state, started, image, image_id, labels = self._split_json_fields(line, 6)
+        for fields in self._json_lines(out, 6):
+            name, state, started, image, image_id, labels = fields
             labels = labels or {}
             containers.append({
                 'name': name.lstrip('/'), 'state': state, 'started': started, 'image': image, 'image_id': image_id,
@@ -123,12 +127,21 @@ class WorkerAction(ActionBase):
         rc, out, err = self.docker(['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}'] + image_ids,
                                    'inspect job images', docker_bin, check=False)
         digests = {}
-        for line in out.splitlines():
-            image_id, repo_digests = self._split_json_fields(line, 2)
+        for image_id, repo_digests in self._json_lines(out, 2):
             digests[image_id] = repo_digests or []
         for c in containers:
             c['image_digests'] = digests.get(c['image_id'], [])
         return containers
+
+    @classmethod
+    def _json_lines(cls, out, count):
+        """The lines of docker --format output that are `count` JSON values; any other
+        line (a warning that shares the output) is skipped."""
+        for line in out.splitlines():
+            try:
+                yield cls._split_json_fields(line, count)
+            except ValueError:
+                continue
 
     @staticmethod
     def _split_json_fields(line, count):
