@@ -71,7 +71,11 @@ class ActionModule(WorkerAction):
                 if rc != 0:
                     raise AnsibleActionFail('cannot remove the worktree %s: %s' % (name, facts.get('error') or err))
             if remove_main:
-                self.git_script(maintainer, ['remove-main', DEV, '-'], docker, 'remove the main clone')
+                rc, facts, err = self.git_script(maintainer, ['remove-main', DEV, '-'], docker, 'remove the main clone')
+                if rc != 0:
+                    raise AnsibleActionFail('cannot remove the main clone on %s: %s (the jobs were removed; re-run '
+                                            'to retry)' % (self._worker_name(task_vars), facts.get('error') or
+                                                           err.strip() or 'exit code %d' % rc))
         result = {
             'changed': bool(containers or worktrees or remove_main),
             'removed_containers': containers,

@@ -111,7 +111,8 @@ def _first_line(exc):
 
 
 def tail(text, lines):
-    return '\n'.join(text.splitlines()[-lines:])
+    """The last `lines` lines of text (none for 0: a slice [-0:] would be all of them)."""
+    return '\n'.join(text.splitlines()[-lines:]) if lines > 0 else ''
 
 
 class ActionModule(WorkerAction):

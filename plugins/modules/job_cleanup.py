@@ -42,7 +42,9 @@ options:
     type: bool
     default: false
   remove_main:
-    description: With O(scope=all), also remove the main clone (kept when a job is still running).
+    description:
+      - With O(scope=all), also remove the main clone (kept when a job is still running).
+      - The task fails, saying why, when the clone could not be removed.
     type: bool
     default: false
   maintainer:

@@ -64,7 +64,7 @@ options:
     type: path
     default: ~/.cache/gcli-offload/logs
   tail_lines:
-    description: How many of the log's last lines the result (and a failure message) shows.
+    description: How many of the log's last lines the result (and a failure message) shows; V(0) shows none.
     type: int
     default: 40
   memory:
