@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_spec
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_spec, validate_docker_bin
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import CheckAction, check_log_dest
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WORKER_ARGUMENT_SPEC
 
 
 class ActionModule(CheckAction):
@@ -27,10 +28,15 @@ class ActionModule(CheckAction):
         'pids': {'type': 'raw'},
         'disk_reserve': {'type': 'raw'},
         'log_dest': {'type': 'raw'},
+        # The worker group's options (module_defaults for group/gcli.offload.worker), checked
+        # here with the job's other inputs, before the worker is touched.
+        **WORKER_ARGUMENT_SPEC,
     }
     NOTHING_DONE = 'nothing was done on the worker'
 
     def check(self, args):
+        args = dict(args)
+        validate_docker_bin(args.pop('docker_bin'))
         log_dest = args.pop('log_dest')
         job = job_spec(**args)
         if log_dest is not None:

@@ -84,6 +84,13 @@ options:
         O(gcli.offload.job_container#module:log_dest)); checked here, before the job runs. It must be absolute once
         C(~) is expanded, not a system directory (C(/etc), C(/proc)... symlinks resolved), and a folder or creatable.
     type: raw
+  docker_bin:
+    description:
+      - The docker client on the worker, checked like the other worker plugins' O(docker_bin) (a name on its C(PATH)
+        or an absolute path), so that C(module_defaults) for the C(gcli.offload.worker) group applies to this
+        module too and a bad value stops the play before the worker is touched. Not part of RV(job).
+    type: str
+    default: docker
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.checks
