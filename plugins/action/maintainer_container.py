@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
+
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
     JOB_UID,
@@ -23,17 +25,33 @@ SPEC_LABEL = LABEL_PREFIX + 'spec'
 # The data directories a job needs, owned by the job user. Not logs/: the
 # worker's user makes it and only that user writes it (see _log_dir).
 DATA_DIRS = ('main', 'worktrees', 'gemini')
+# Run in the maintainer container (as root) to make the data directories: then, since a job
+# runs its worktree's scripts from the data root, check that a file there can be executed
+# (a data disk mounted noexec, or a data root on COS's noexec /home, /var or /tmp, would fail
+# every job later, with "Permission denied" deep in its log). The probe's name is this
+# shell's own, for runs at once. Inputs are positional: the directories.
+DIRS_SCRIPT = r'''
+install -d -o %d -g %d "$@" || exit
+probe=%s/worktrees/.offload-exec-probe.$$
+printf '#!/bin/sh\nexit 0\n' >"$probe" && chmod 755 "$probe" || exit
+"$probe" 2>/dev/null
+rc=$?
+rm -f "$probe"
+[ "$rc" = 0 ] || { echo "noexec=1"; exit 3; }
+''' % (JOB_UID, JOB_UID, DEV)
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
 # The converged case in one round trip: the host paths as the worker resolves them
 # (symlinks followed: the controller checks where they really are), the container's
-# state and spec, and, when it runs, the data directories made in it (cheap and
-# idempotent; also the probe that finds a data root replaced under the running
-# container) unless a host path is a symlink (the controller checks it first). A
-# fixed script; its inputs are positional: $1 docker, $2 the container, $3 the number
-# of host paths, those, then the directories (none: only inspect, as in check mode).
+# state and spec, and, when it runs, the data directories made in it by DIRS_SCRIPT
+# (cheap and idempotent; also the probe that finds a data root replaced under the
+# running container, and one that cannot execute files) unless a host path is a
+# symlink (the controller checks it first). A fixed script; its inputs are
+# positional: $1 docker, $2 the container, $3 the number of host paths, $4
+# DIRS_SCRIPT, the host paths, then the directories (none: only inspect, as in check
+# mode).
 CHECK_SCRIPT = r'''
-docker=$1 name=$2 hosts=$3
-shift 3
+docker=$1 name=$2 hosts=$3 dirs_script=$4
+shift 4
 plain=1
 while [ "$hosts" -gt 0 ]; do
   real=$(realpath -m -- "$1" 2>/dev/null) || real=
@@ -47,9 +65,9 @@ rc=$?
 printf '%%s\ninspect=%%s\n' "$out" "$rc"
 case "$out" in
 "state=running "*) [ $# = 0 ] || [ "$plain" = 0 ] || {
-  "$docker" exec --user 0 "$name" install -d -o %d -g %d "$@" 2>&1; echo "dirs=$?"; } ;;
+  "$docker" exec --user 0 "$name" sh -c "$dirs_script" offload-dirs "$@" 2>&1; echo "dirs=$?"; } ;;
 esac
-''' % (INSPECT_FORMAT, JOB_UID, JOB_UID)
+''' % INSPECT_FORMAT
 # After a name conflict with another run's `docker run`: docker reserves the name
 # before the container can be inspected, so wait (on the worker, one round trip)
 # until it can be, at most $3 tenths of a second. $1 docker, $2 the container.
@@ -126,6 +144,12 @@ class ActionModule(WorkerAction):
                 self.docker(['rm', '-f', name], 'remove container %s' % name, docker)
                 self._run(name, image, data_root, run_args, wanted, docker)
                 rc, out, err = self._make_data_dirs(name, docker)
+            if rc != 0 and 'noexec=1' in (out + err).splitlines():
+                raise AnsibleActionFail(
+                    'the data root %s on %s does not let files be executed (mounted noexec?): every job runs its '
+                    'worktree\'s scripts from there and would fail. Mount it with exec, or use a data root on an '
+                    'executable file system (on Container-Optimized OS, under /mnt/disks: /home, /var and /tmp are '
+                    'noexec); nothing was run' % (data_root, self._worker_name(task_vars)))
             if rc != 0:
                 raise WorkerCommandError('create the data directories in %s' % data_root, [], rc, out, err)
         result = self._result(bool(action), name, before, after)
@@ -150,8 +174,8 @@ class ActionModule(WorkerAction):
         is the (rc, stdout, stderr) of making the data directories in the running
         container, or None when it does not run (or not make_dirs, or a host path is a
         symlink), and real the host paths as the worker resolves them."""
-        rc, out, err = self.worker_run(['sh', '-c', CHECK_SCRIPT, 'offload-maintainer', docker, name, str(len(hosts))]
-                                       + hosts + (self._data_dirs() if make_dirs else []),
+        rc, out, err = self.worker_run(['sh', '-c', CHECK_SCRIPT, 'offload-maintainer', docker, name, str(len(hosts)),
+                                        DIRS_SCRIPT] + hosts + (self._data_dirs() if make_dirs else []),
                                        'inspect container %s' % name, check=False)
         real = [line[5:] for line in out.splitlines() if line.startswith('real=')]
         out = '\n'.join(line for line in out.splitlines() if not line.startswith('real='))
@@ -175,9 +199,9 @@ class ActionModule(WorkerAction):
         return ['%s/%s' % (DEV, d) for d in DATA_DIRS]
 
     def _make_data_dirs(self, name, docker):
-        """Cheap and idempotent: the job user owns the data directories."""
-        return self.docker(['exec', '--user', '0', name, 'install', '-d', '-o', str(JOB_UID), '-g', str(JOB_UID)]
-                           + self._data_dirs(), 'create the data directories', docker, check=False)
+        """Cheap and idempotent: the job user owns the data directories (DIRS_SCRIPT)."""
+        return self.docker(['exec', '--user', '0', name, 'sh', '-c', DIRS_SCRIPT, 'offload-dirs'] + self._data_dirs(),
+                           'create the data directories', docker, check=False)
 
     def _made_meanwhile(self, name, wanted, err, docker):
         """True when `docker run` lost a race with another run that made the same

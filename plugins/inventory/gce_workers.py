@@ -137,6 +137,7 @@ compose:
 import re
 
 from ansible.errors import AnsibleError, AnsibleParserError
+from ansible import constants as C
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -148,7 +149,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     ComputeApi,
     GcpError,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_bool
 
 CONFIG_NAMES = ('gce.yml', 'gce.yaml')
 CONFIG_SUFFIXES = ('.gce_workers.yml', '.gce_workers.yaml')
@@ -246,7 +247,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        self._check_booleans(self._read_config_data(path))
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option('cache') and cache
         update_cache = self.get_option('cache') and not cache
@@ -261,6 +262,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if update_cache:
             self._cache[cache_key] = records
         self._populate(records)
+
+    def _check_booleans(self, config):
+        """Ansible reads an inventory file's boolean options leniently ('maybe' is false):
+        refuse what the collection's rule (validate_bool) does not take, before any request."""
+        definitions = C.config.get_configuration_definitions('inventory', self._load_name) or {}
+        for name, definition in sorted(definitions.items()):
+            if definition.get('type') in ('bool', 'boolean') and name in (config or {}):
+                try:
+                    validate_bool(config[name], name)
+                except JobInputError as exc:
+                    raise AnsibleParserError('gce_workers: %s' % exc) from None
 
     def _api_params(self):
         params = {k: self.get_option(k) for k in (

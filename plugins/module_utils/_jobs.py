@@ -13,6 +13,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 # Actions a batch job can run (the original tool's `offload <PR> <action>`;
 # `open`, an interactive shell, is attach.yml's business, not a job's).
 ACTIONS = ('review', 'fix', 'ready', 'implement')
@@ -285,6 +287,21 @@ def validate_int(value, variable, minimum, maximum, unit='', what=None):
     return number
 
 
+def validate_bool(value, variable):
+    """Return value as a bool, or raise JobInputError.
+
+    Takes what Ansible takes for a boolean (its `boolean()`, as for an option of type
+    bool): True/False, 1/0, and the strings yes/no, true/false, on/off, y/n, t/f, 1/0
+    in any case (`-e name=true` gives the string). Anything else ('maybe', '2', '')
+    is refused rather than read as false.
+    """
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise JobInputError(variable, 'must be a boolean (true/false, yes/no, on/off or 1/0), got %s'
+                            % _shown(value)) from None
+
+
 def validate_timeout(value, variable='offload_job_timeout', maximum=MAX_TIMEOUT):
     return validate_int(value, variable, 1, maximum, 'seconds', 'a number of')
 
@@ -511,8 +528,7 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     command = validate_command(command)
     timeout = validate_timeout(timeout)
     gemini_dir = validate_host_dir(gemini_dir or data_root + '/gemini', 'offload_gemini_dir')
-    if not isinstance(keep_worktree, bool):
-        raise JobInputError('offload_keep_worktree', 'must be a boolean, got %s' % _shown(keep_worktree))
+    keep_worktree = validate_bool(keep_worktree, 'offload_keep_worktree')
     if lock_grace is not None:
         validate_int(lock_grace, 'offload_lock_grace', 0, MAX_GRACE, 'seconds')
     limits = job_limits(memory, cpus, pids, disk_reserve)

@@ -28,6 +28,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     JobInputError,
     _shown,
+    validate_bool,
     validate_docker_bin,
     validate_int,
 )
@@ -78,12 +79,7 @@ def _variable(name):
 
 
 def _bool(values, name):
-    value = values[name]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ('true', 'yes', 'on', '1', 'false', 'no', 'off', '0'):
-        return value.lower() in ('true', 'yes', 'on', '1')
-    raise JobInputError(_variable(name), 'must be a boolean (true or false), got %s' % _shown(value))
+    return validate_bool(values[name], _variable(name))
 
 
 def _match(values, name, regex, what, allow_empty=False):

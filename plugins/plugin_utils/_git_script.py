@@ -124,8 +124,18 @@ trust_local() {  # url
     || git config --global --add safe.directory "$path"
 }
 
+# A local path as a file:// URL: git copies a repository given by path whole (a "local
+# clone" ignores --filter=blob:none, and --quiet hides its warning); through file:// it
+# speaks the git protocol, so the clone is really blobless.
+as_url() {  # url-or-path
+  case $1 in
+    /*) printf 'file://%s\n' "$1" ;;
+    *) printf '%s\n' "$1" ;;
+  esac
+}
+
 prepare() {  # pr origin_url upstream_url grace
-  pr=$1 origin=$2 upstream=$3 grace=$4
+  pr=$1 origin=$(as_url "$2") upstream=$(as_url "$3") grace=$4
   changed=0
   trust_local "$origin"
   [ -z "$upstream" ] || trust_local "$upstream"
@@ -248,7 +258,9 @@ case $cmd in
   list) list ;;
   remove-main)
     with_lock
-    rm -rf "$main" "$dev"/worktrees/*/
+    # main/ stays, emptied: the data root holding it is not the job user's to unlink from
+    # (prepare clones into the empty directory again).
+    rm -rf "$dev"/worktrees/*/ "${main:?}"/* "$main"/.[!.]* "$main"/..?*
     echo "changed=1"
     ;;
   *) die "unknown command $cmd" ;;

@@ -18,6 +18,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A job that runs until a file `stop` appears in its worktree (Worker.finish makes it).
 WAIT_FOR_STOP = 'echo JOB-STARTED; while [ ! -e stop ]; do sleep 0.05; done; echo JOB-DONE'
+# The playbooks that run on a worker, with the extra vars each needs to get that far.
+WORKER_PLAYBOOKS = {'offload': ['-e', 'pr=1'], 'status': [], 'logs': ['-e', 'pr=1'], 'clean': ['-e', 'pr=1'],
+                    'reconcile': [], 'attach': [], 'github_auth': []}
 
 
 def docker(*args, check=True):

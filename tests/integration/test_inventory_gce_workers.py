@@ -160,3 +160,34 @@ def test_the_shipped_example_inventory_works(emulator, tmp_path, fleet):
     assert a['ansible_user'] == 'alice_example_com' and a['ansible_become'] is True
     assert a['ansible_ssh_private_key_file'] == '~/.ssh/google_compute_engine'
     assert 'start-iap-tunnel w-a %p' in a['ansible_ssh_common_args']
+
+
+def test_boolean_options_take_strings_and_refuse_what_is_not_one(emulator, tmp_path, fleet):
+    data, hostvars = listed(inventory(emulator, tmp_path, {'iap_tunnel': 'yes', 'strict': 'False'}))
+    assert 'ProxyCommand="gcloud compute start-iap-tunnel w-a ' in hostvars['w-a']['ansible_ssh_common_args']
+    mark = emulator.mark()
+    proc = inventory(emulator, tmp_path, {'iap_tunnel': 'maybe'}, env={'ANSIBLE_INVENTORY_UNPARSED_FAILED': 'true'})
+    assert proc.returncode != 0
+    assert 'gce_workers: iap_tunnel: must be a boolean (true/false, yes/no, on/off or 1/0), got \'maybe\'' in ' '.join(
+        proc.stderr.split()), proc.stderr
+    assert [e for e in emulator.requests(since=mark) if not e['path'].startswith('/_emulator/')] == []
+
+
+def test_a_worker_group_left_empty_by_a_stopped_vm_fails_the_playbook(emulator, tmp_path):
+    """The worker stopped itself (idle stop): the plugin lists RUNNING workers only, so
+    offload_workers is empty; offload.yml fails saying so instead of "no hosts matched"."""
+    labels = dict(WORKER, owner='idle-test')
+    insert(emulator, 'w-idle', 'us-central1-a', labels)
+    op = emulator.call('POST', '/compute/v1/projects/%s/zones/us-central1-a/instances/w-idle/stop' % PROJECT)
+    wait(emulator, op, 'us-central1-a')
+    data, hostvars = listed(inventory(emulator, tmp_path, {'labels': labels}, name='idle.gce_workers.yml'))
+    assert 'w-idle' not in hostvars
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emulator.compute_endpoint,
+               GCP_AUTH_KIND='accesstoken', CLOUDSDK_AUTH_ACCESS_TOKEN='inv-test-token')
+    proc = subprocess.run(['ansible-playbook', '-i', str(tmp_path / 'idle.gce_workers.yml'), 'offload.yml',
+                           '-e', 'pr=1'], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env, check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0, text
+    assert 'no worker to run on: the group offload_workers has no host' in text, text
+    assert "add TERMINATED to the plugin's statuses" in ' '.join(text.split())

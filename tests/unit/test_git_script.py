@@ -74,6 +74,46 @@ def test_prepare_makes_a_blobless_clone_and_a_detached_worktree(dev, upstream):
     assert out['base'] == git('-C', str(main), 'rev-parse', 'HEAD') == git('-C', str(main), 'rev-parse', 'origin/main')
 
 
+def test_remove_main_empties_the_clone_in_place_and_prepare_clones_again(dev, upstream):
+    """The data root holding main/ is not the job user's on a worker: remove-main empties
+    main/ (dot files too) rather than unlinking it, and removes every worktree."""
+    run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    (dev / 'main' / '.hidden').write_text('x')
+    out = run(dev, 'remove-main', '-')
+    assert out['changed'] == '1'
+    assert (dev / 'main').is_dir() and os.listdir(dev / 'main') == []
+    assert [p for p in os.listdir(dev / 'worktrees') if not p.startswith('.')] == []
+    again = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    assert again['changed'] == '1' and (dev / 'worktrees' / 'offload-1-review' / 'calc.py').exists()
+
+
+def has_object(repo, oid):
+    """Whether the clone holds the object itself (no lazy fetch from its promisor remote)."""
+    return subprocess.run(['git', '-C', str(repo), 'cat-file', '-e', oid], capture_output=True, check=False,
+                          env=dict(os.environ, GIT_NO_LAZY_FETCH='1')).returncode == 0
+
+
+@pytest.mark.parametrize('given', ['path', 'url'])
+def test_a_repository_given_by_path_is_cloned_blobless(dev, upstream, given):
+    """git copies a repository named by a plain path whole (--filter is ignored for a
+    "local clone"); the script clones it through file:// so that it is really blobless."""
+    path = upstream[len('file://'):]
+    run(dev, 'prepare', 'offload-1-review', 1, path if given == 'path' else upstream, '', 120)
+    main = dev / 'main'
+    assert git('-C', str(main), 'config', 'remote.origin.promisor') == 'true'
+    assert git('-C', str(main), 'config', 'remote.origin.partialclonefilter') == 'blob:none'
+    assert git('-C', str(main), 'remote', 'get-url', 'origin') == upstream
+    # a blob of a pull request the job did not fetch: a full copy has it, a blobless clone does not
+    other = git('-C', path, 'rev-parse', 'refs/pull/2/head:calc.py')
+    assert other != git('-C', path, 'rev-parse', 'refs/pull/1/head:calc.py')
+    assert not has_object(main, other), 'the whole repository was copied: not a blobless clone'
+    # the worktree has its files (fetched on demand), and a re-run keeps the URL
+    assert (dev / 'worktrees' / 'offload-1-review' / 'calc.py').exists()
+    run(dev, 'release', 'offload-1-review')
+    assert run(dev, 'prepare', 'offload-1-review', 1, path, '', 120)['rc'] == 0
+    assert git('-C', str(main), 'remote', 'get-url', 'origin') == upstream
+
+
 def test_prepare_with_a_fork_fetches_the_pull_ref_from_upstream(dev, upstream, tmp_path):
     fork = tmp_path / 'fork.git'
     git('clone', '-q', '--bare', upstream, str(fork))  # a fork: main only, no pull refs

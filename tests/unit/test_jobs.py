@@ -168,7 +168,7 @@ def test_spec_names_the_first_bad_variable():
     with pytest.raises(jobs.JobInputError, match='^pr: '):
         spec(pr='1; touch /tmp/x', action='bogus')
     with pytest.raises(jobs.JobInputError, match='^offload_keep_worktree: '):
-        spec(keep_worktree='yes')
+        spec(keep_worktree='maybe')
     with pytest.raises(jobs.JobInputError, match='^offload_repo_url: '):
         spec(repo_url='')
     # a caller that does not touch git may leave the URL out

@@ -15,7 +15,7 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._worker import Worker
 # A docker client that answers `container inspect` from $FAKE_INSPECT (exit $FAKE_INSPECT_RC)
 # and `exec` from $FAKE_EXEC (exit $FAKE_EXEC_RC), and records every call in $FAKE_CALLS.
 FAKE_DOCKER = r'''#!/bin/sh
-echo "$*" >>"$FAKE_CALLS"
+printf '%s\n' "$*" | tr '\n' ' ' | sed 's/ *$//' >>"$FAKE_CALLS"; echo >>"$FAKE_CALLS"
 case "$1" in
 container)
   case "$4" in
@@ -58,7 +58,7 @@ def test_running_and_converged_in_one_call_makes_the_data_dirs(fake):
     status, spec, dirs, _real = action._check('maint', fake.docker, [], make_dirs=True)
     assert (status, spec, dirs) == ('running', 'abc123', (0, '', ''))
     calls = fake.calls()
-    assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint install -d -o 1000 -g 1000 ')
+    assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint sh -c  install -d -o 1000 -g 1000 "$@" ')
     assert calls[1].endswith('/home/node/dev/main /home/node/dev/worktrees /home/node/dev/gemini')  # not logs/: the worker's user owns it
 
 
@@ -117,7 +117,7 @@ def test_inputs_are_arguments_not_script_text(fake):
     name = 'maint$(touch pwned);x'
     action._check(name, fake.docker, [], make_dirs=True)
     calls = fake.calls()
-    assert calls[0].endswith(' ' + name) and calls[1].startswith('exec --user 0 %s install ' % name)
+    assert calls[0].endswith(' ' + name) and calls[1].startswith('exec --user 0 %s sh -c ' % name)
     assert not (fake.dir / 'pwned').exists()
     assert '$2' in CHECK_SCRIPT and name not in CHECK_SCRIPT
 
@@ -195,3 +195,63 @@ def test_another_docker_error_is_not_a_race(race):
     assert race('state=running abc123', appear_after=1)._made_meanwhile(
         'maint', 'abc123', 'docker: invalid reference format', race.docker) == ''
     assert race.calls() == []
+
+
+# --- a data root whose files cannot be executed ------------------------------------
+
+
+def test_a_noexec_data_root_fails_before_any_job_saying_what_to_do(fake):
+    """The container runs with the wanted spec; making the data directories reports that a
+    file there cannot be executed: the task fails with what to do, before any job."""
+    from ansible.errors import AnsibleActionFail
+
+    from ansible_collections.gcli.offload.plugins.module_utils._maintainer import maintainer_run_args, spec_hash
+    image = 'gcli-offload/demo-job:latest'
+    wanted = spec_hash(maintainer_run_args('maint', image, '/mnt/disks/offload', []))
+    action = fake('state=running %s' % wanted, exec_out='noexec=1', exec_rc=3)
+    args = {'name': 'maint', 'image': image, 'data_root': '/mnt/disks/offload', 'state': 'started',
+            'extra_mounts': [], 'docker_bin': fake.docker}
+    with pytest.raises(AnsibleActionFail) as exc:
+        action.act(args, {'inventory_hostname': 'w1'})
+    msg = str(exc.value)
+    assert msg.startswith('the data root /mnt/disks/offload on w1 does not let files be executed (mounted noexec?)')
+    assert 'under /mnt/disks' in msg and 'nothing was run' in msg
+
+
+def dirs_script_in(root):
+    """DIRS_SCRIPT with the maintainer container's data root replaced by a local directory."""
+    from ansible_collections.gcli.offload.plugins.action.maintainer_container import DIRS_SCRIPT
+    from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV
+    return DIRS_SCRIPT.replace(DEV, str(root))
+
+
+def run_dirs_script(root):
+    dirs = [str(root / d) for d in ('main', 'worktrees', 'gemini')]
+    return subprocess.run(['sh', '-c', dirs_script_in(root), 'offload-dirs'] + dirs, capture_output=True, text=True,
+                          check=False)
+
+
+def test_the_dirs_script_makes_the_directories_and_leaves_no_probe(tmp_path):
+    proc = run_dirs_script(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ['gemini', 'main', 'worktrees']
+    assert os.listdir(tmp_path / 'worktrees') == []
+
+
+@pytest.fixture
+def noexec_dir(tmp_path):
+    """A tmpfs mounted noexec (needs the right to mount: root here, skipped elsewhere)."""
+    target = tmp_path / 'noexec'
+    target.mkdir()
+    proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'noexec,size=8m', 'tmpfs', str(target)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip('cannot mount a tmpfs here: %s' % proc.stderr.strip())
+    yield target
+    subprocess.run(['umount', str(target)], check=True)
+
+
+def test_the_dirs_script_reports_a_noexec_data_root(noexec_dir):
+    proc = run_dirs_script(noexec_dir)
+    assert proc.returncode == 3 and proc.stdout.splitlines() == ['noexec=1'], proc.stdout + proc.stderr
+    assert os.listdir(noexec_dir / 'worktrees') == []  # the probe is removed
