@@ -40,7 +40,7 @@ def test_module_defaults_for_the_worker_group_reach_job_spec(worker, tmp_path):
         'name': 'job_spec under module_defaults', 'hosts': 'offload_workers[0]', 'gather_facts': False,
         'module_defaults': {'group/gcli.offload.worker': {'docker_bin': 'docker;id'}},
         'tasks': [{'name': 'Check', 'gcli.offload.job_spec': {'pr': 1, 'data_root': worker.data_root,
-                                                              'image': 'gcli-offload/demo-job:latest'}}],
+                                                              'image': worker.vars['offload_image']}}],
     }]))
     proc = worker.playbook(playbook=str(playbook))
     assert proc.returncode != 0
