@@ -154,8 +154,8 @@ BARE = re.compile(r'\bif\s+(offload_[a-z_]+|all|force|follow|include_kept|remove
 
 
 def playbook_files():
-    return sorted(glob.glob(os.path.join(ROOT, 'playbooks', '*.yml')) + glob.glob(os.path.join(ROOT, 'roles', '*',
-                                                                                              'tasks', '*.yml')))
+    return sorted(glob.glob(os.path.join(ROOT, 'playbooks', '*.yml'))
+                  + glob.glob(os.path.join(ROOT, 'roles', '*', 'tasks', '*.yml')))
 
 
 @pytest.mark.parametrize('path', playbook_files(), ids=lambda p: os.path.relpath(p, ROOT))

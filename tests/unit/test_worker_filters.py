@@ -1,12 +1,12 @@
-"""Units for the worker playbooks' filters: worker_hosts (a play's hosts must name hosts
-of the inventory) and strict_bool (a playbook boolean, by the collection's one rule)."""
+"""Units for the worker_hosts filter: a play's hosts must name hosts of the inventory
+(strict_bool is in test_booleans.py)."""
 
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gcli.offload.plugins.filter.worker import strict_bool, worker_hosts
+from ansible_collections.gcli.offload.plugins.filter.worker import worker_hosts
 
 NO_INVENTORY = {'all': [], 'ungrouped': []}
 ONE = {'all': ['w1'], 'ungrouped': [], 'offload_workers': ['w1'], 'other': []}
