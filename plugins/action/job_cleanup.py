@@ -15,6 +15,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_pr,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
+from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_REMOVE_SCRIPT
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_state import read_jobs
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
@@ -28,6 +29,7 @@ class ActionModule(WorkerAction):
         'grace': {'type': 'int', 'default': 600},
         'include_kept': {'type': 'bool', 'default': False},
         'remove_main': {'type': 'bool', 'default': False},
+        'remove_network': {'type': 'bool', 'default': False},
         'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
     }
     RANGES = {'grace': (0, MAX_GRACE, 'seconds')}
@@ -43,6 +45,8 @@ class ActionModule(WorkerAction):
             action = validate_action(args['action']) if args['action'] not in (None, '') else None
         if args['remove_main'] and scope != 'all':
             raise AnsibleActionFail('remove_main goes with scope=all (every job is removed with the main clone)')
+        if args['remove_network'] and scope != 'all':
+            raise AnsibleActionFail('remove_network goes with scope=all (no job may use the job network)')
 
         jobs, now = read_jobs(self, maintainer, docker)
         skipped = []
@@ -62,6 +66,7 @@ class ActionModule(WorkerAction):
                 if job['worktree']:
                     worktrees.append(job['job'])
         remove_main = args['remove_main'] and not skipped
+        remove_network = args['remove_network'] and not skipped
 
         if not self._task.check_mode:
             if containers:
@@ -76,11 +81,21 @@ class ActionModule(WorkerAction):
                     raise AnsibleActionFail('cannot remove the main clone on %s: %s (the jobs were removed; re-run '
                                             'to retry)' % (self._worker_name(task_vars), facts.get('error') or
                                                            err.strip() or 'exit code %d' % rc))
+            if remove_network:
+                rc, out, err = self.worker_run(['sh', '-c', NETWORK_REMOVE_SCRIPT, 'offload-network', docker],
+                                               'remove the job network', check=False)
+                busy = [line[len('net=busy '):] for line in out.splitlines() if line.startswith('net=busy ')]
+                if busy or 'net=removed' not in out:
+                    skipped.append({'job': 'network', 'why': 'the job network %s is in use (a job started '
+                                                             'meanwhile): kept with its firewall' % ', '.join(busy)
+                                    if busy else 'could not remove the job network: %s' % (err or out).strip()[:200]})
+                    remove_network = False
         result = {
-            'changed': bool(containers or worktrees or remove_main),
+            'changed': bool(containers or worktrees or remove_main or remove_network),
             'removed_containers': containers,
             'removed_worktrees': worktrees,
             'removed_main': remove_main,
+            'removed_network': remove_network,
             'skipped': skipped,
         }
         if args['remove_main'] and skipped:

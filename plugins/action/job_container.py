@@ -25,6 +25,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     worker_limits,
 )
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
+from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_SCRIPT, network_params
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import ENTER_LOG_DIR, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
@@ -87,6 +88,7 @@ echo "rc=$rc"
 # default limits and the disk reserve are derived from: the worker's CPUs and memory,
 # the size and free space of the data root's file system ($4), and where the host
 # paths the job mounts ($3, $4 and the gemini dir $5) really are (symlinks followed).
+# Then, as root, the job network and its firewall (NETWORK_SCRIPT, $6 on).
 PRECHECK_SCRIPT = r'''
 "$1" container inspect --format 'status:{{.State.Status}}' "$2" 2>&1
 echo "inspect=$?"
@@ -95,9 +97,8 @@ echo "inspect=$?"
 echo "cpus=$(nproc)"
 while read -r key value _; do [ "$key" = MemTotal: ] && echo "mem_kb=$value"; done </proc/meminfo
 df -Pk "$4" 2>/dev/null | { read -r _; read -r _ size _ avail _; echo "disk_kb=$size $avail"; }
-shift 2
-for path; do [ -z "$path" ] || echo "real=$(realpath -m -- "$path" 2>/dev/null)"; done
-'''
+for path in "$3" "$4" "$5"; do [ -z "$path" ] || echo "real=$(realpath -m -- "$path" 2>/dev/null)"; done
+''' + NETWORK_SCRIPT
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)
 # Killed from outside before its timeout: SIGKILL, SIGTERM.
@@ -134,6 +135,8 @@ class ActionModule(WorkerAction):
         'cpus': {'type': 'raw'},
         'pids': {'type': 'raw'},
         'disk_reserve': {'type': 'raw'},
+        'egress': {'type': 'raw', 'default': 'open'},
+        'egress_allow': {'type': 'raw'},
     }
     RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'tail_lines': (0, MAX_LINES, 'lines')}
 
@@ -142,15 +145,22 @@ class ActionModule(WorkerAction):
         spec = job_spec(args['pr'], args['action'], args['data_root'], args['image'],
                         command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'],
                         memory=args['memory'], cpus=args['cpus'], pids=args['pids'],
-                        disk_reserve=args['disk_reserve'])
+                        disk_reserve=args['disk_reserve'], egress=args['egress'], egress_allow=args['egress_allow'])
         args['env'] = validate_env(args['env'])
         args['log_dest'] = check_log_dest(args['log_dest'], 'log_dest')
         name = spec['name']
         worker = self._worker_name(task_vars)
         state, token, facts, warnings = self._precheck(name, docker, args['gh_token_file'], spec['data_root'],
-                                                       spec['gemini_dir'])
+                                                       spec['gemini_dir'],
+                                                       network_params(spec['egress'], spec['image'],
+                                                                      self._task.check_mode))
         if state == 'running':
             raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
+        if facts['net'] not in ('ok', 'skip'):
+            raise AnsibleActionFail(
+                'job %s not started: could not set up the job network (offload_job_egress=%s) on %s: %s. The '
+                'network script runs as root (become on a remote worker) and needs iptables with Docker\'s '
+                'DOCKER-USER chain' % (name, spec['egress']['mode'], worker, facts['net'][len('fail '):] or 'no answer'))
         limits = self._limits(spec, facts, worker)
         argv = job_run_argv(spec, docker, args['env'], token, limits)
         if self._task.check_mode:
@@ -241,23 +251,26 @@ class ActionModule(WorkerAction):
             result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
         return result
 
-    def _precheck(self, name, docker, token_path, data_root, gemini_dir):
+    def _precheck(self, name, docker, token_path, data_root, gemini_dir, network):
         """In one round trip: the job container's state (see container_state), the
         token file to mount, when one is configured and the worker has it, the
         worker's facts for the limits: cpus, memory (bytes), and the data root's
         file system's disk_size and disk_free (bytes; None when df could not tell);
         then warnings. The host paths the job mounts (the token file, the data root,
-        the gemini dir) are checked where the worker resolves them."""
+        the gemini dir) are checked where the worker resolves them. And, made as
+        `network` (NETWORK_SCRIPT's parameters) asks, the job network: net is ok,
+        skip (none needed), or fail <why>."""
         host_dirs = [data_root, gemini_dir]
         if token_path:
             token_path = validate_host_dir(token_path, 'gh_token_file', secrets=True)
         rc, out, err = self.worker_run(['sh', '-c', PRECHECK_SCRIPT, 'offload-precheck', docker, name,
-                                        token_path or ''] + host_dirs, 'inspect container %s' % name, check=False)
+                                        token_path or ''] + host_dirs + network, 'inspect container %s' % name,
+                                       check=False)
         facts = {}
         real = []
         for line in out.splitlines():
             key, sep, value = line.partition('=')
-            if sep and key in ('inspect', 'token', 'cpus', 'mem_kb', 'disk_kb'):
+            if sep and key in ('inspect', 'token', 'cpus', 'mem_kb', 'disk_kb', 'net'):
                 facts[key] = value
             elif sep and key == 'real':
                 real.append(value)
@@ -280,6 +293,7 @@ class ActionModule(WorkerAction):
         disk = facts.get('disk_kb', '').split()
         known = len(disk) == 2 and all(d.isdigit() for d in disk)
         worker['disk_size'], worker['disk_free'] = (int(disk[0]) * 1024, int(disk[1]) * 1024) if known else (None, None)
+        worker['net'] = facts.get('net', '')
         warnings = []
         if facts.get('token') == 'unreadable':
             # The job would get a token that the runner could not mask in its log.

@@ -28,6 +28,8 @@ class ActionModule(CheckAction):
         'pids': {'type': 'raw'},
         'disk_reserve': {'type': 'raw'},
         'log_dest': {'type': 'raw'},
+        'egress': {'type': 'raw', 'default': 'open'},
+        'egress_allow': {'type': 'raw'},
         # The worker group's options (module_defaults for group/gcli.offload.worker), checked
         # here with the job's other inputs, before the worker is touched.
         **WORKER_ARGUMENT_SPEC,

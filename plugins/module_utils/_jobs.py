@@ -39,6 +39,28 @@ JOB_GH_TOKEN = '/run/secrets/gh_token'
 JOB_UID = 1000  # the node user of the maintainer image
 JOB_USER = '%d:%d' % (JOB_UID, JOB_UID)
 
+# The job network (see plugin_utils/_job_network.py): what a job can reach.
+#   open    the internet; not the worker's own services (metadata server, the host, its ports)
+#   github  only the hosts of an allow-list, through the egress proxy
+#   none    nothing (loopback only)
+EGRESS_MODES = ('open', 'github', 'none')
+JOB_NETWORK = 'gcli-offload-jobs'
+JOB_BRIDGE = 'gcli-offload0'
+EGRESS_NETWORK = 'gcli-offload-egress'
+EGRESS_BRIDGE = 'gcli-offload1'
+PROXY_NAME = 'gcli-offload-proxy'
+PROXY_PORT = 3128
+# GitHub (git, the API, release and raw downloads), the package registries of the
+# image's tool chains (npm, PyPI), and the Gemini API the agent calls.
+DEFAULT_EGRESS_ALLOW = (
+    'github.com', 'api.github.com', 'codeload.github.com', 'uploads.github.com', '.githubusercontent.com',
+    'registry.npmjs.org', 'pypi.org', 'files.pythonhosted.org',
+    'generativelanguage.googleapis.com', 'cloudcode-pa.googleapis.com', 'oauth2.googleapis.com',
+)
+MAX_ALLOW = 200
+# A host name (lower case, an optional leading dot for its subdomains) or an IPv4 address.
+_HOST_RE = re.compile(r'^\.?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z')
+
 MAX_PR = 10 ** 9
 MAX_TIMEOUT = 7 * 24 * 3600
 # Upper bounds of the other counts the plugins take (seconds, lines, uids).
@@ -380,6 +402,39 @@ def human_size(number):
     return '%d bytes' % number
 
 
+def validate_egress(value, variable='offload_job_egress'):
+    if value not in EGRESS_MODES:
+        raise JobInputError(variable, 'must be one of %s, got %s' % (', '.join(EGRESS_MODES), _shown(value)))
+    return value
+
+
+def validate_egress_allow(value, variable='offload_job_egress_allow'):
+    """The hosts a `github` job may reach: names (`.example.com`: its subdomains) or IPv4 addresses."""
+    if value is None or (isinstance(value, (list, tuple)) and not value):
+        return sorted(DEFAULT_EGRESS_ALLOW)
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_ALLOW:
+        raise JobInputError(variable, 'must be a list of at most %d host names (empty: the default list), got %s'
+                            % (MAX_ALLOW, _shown(value)))
+    for host in value:
+        if not isinstance(host, str) or len(host) > 253 or not _HOST_RE.match(host):
+            raise JobInputError(variable, 'every entry must be a lower-case host name (.example.com for its '
+                                          'subdomains) or an IPv4 address, got %s' % _shown(host))
+    return sorted(set(value))
+
+
+def job_network_argv(egress):
+    """The `docker run` options that put a job on its network (and its proxy, for github)."""
+    if egress['mode'] == 'none':
+        return ['--network', 'none']
+    if egress['mode'] == 'open':
+        return ['--network', JOB_NETWORK]
+    proxy = 'http://%s:%d' % (PROXY_NAME, PROXY_PORT)
+    argv = ['--network', EGRESS_NETWORK]
+    for key in ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'):
+        argv += ['--env', '%s=%s' % (key, proxy)]
+    return argv + ['--env', 'NO_PROXY=localhost,127.0.0.1', '--env', 'no_proxy=localhost,127.0.0.1']
+
+
 def job_limits(memory=None, cpus=None, pids=None, disk_reserve=None):
     """The job's resource options as given (None: derive from the worker)."""
     return {
@@ -512,7 +567,7 @@ def job_labels(pr, action):
 
 def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, command=None,
              timeout=3600, gemini_dir=None, keep_worktree=False, lock_grace=None, memory=None, cpus=None,
-             pids=None, disk_reserve=None):
+             pids=None, disk_reserve=None, egress='open', egress_allow=None):
     """Validate every input of a job and derive all of its names and paths.
 
     Raises JobInputError naming the first offending variable. repo_url may be
@@ -532,6 +587,7 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     if lock_grace is not None:
         validate_int(lock_grace, 'offload_lock_grace', 0, MAX_GRACE, 'seconds')
     limits = job_limits(memory, cpus, pids, disk_reserve)
+    egress = {'mode': validate_egress(egress), 'allow': validate_egress_allow(egress_allow)}
     name = job_name(pr, action)
     return {
         'pr': pr,
@@ -553,6 +609,7 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
         'labels': job_labels(pr, action),
         # None: derived from the worker at job start (worker_limits)
         'limits': limits,
+        'egress': egress,
     }
 
 
@@ -583,6 +640,7 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
             '--workdir', JOB_WORKTREE]
     if limits:
         argv += limit_argv(limits)
+    argv += job_network_argv(spec['egress'])
     for key, value in sorted(spec['labels'].items()):
         argv += ['--label', '%s=%s' % (key, value)]
     mounts = [

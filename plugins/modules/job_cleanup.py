@@ -47,6 +47,13 @@ options:
       - The task fails, saying why, when the clone could not be removed.
     type: bool
     default: false
+  remove_network:
+    description:
+      - With O(scope=all), also remove the job networks, the egress proxy container and the collection's firewall
+        chains (C(GCLI-OFFLOAD-FWD), C(GCLI-OFFLOAD-IN)) and their jumps. Kept when a job is still running or
+        attached; the next job makes them again before it starts.
+    type: bool
+    default: false
   maintainer:
     description: The maintainer container's name.
     type: str
@@ -84,6 +91,10 @@ removed_worktrees:
   elements: str
 removed_main:
   description: Whether the main clone was removed.
+  returned: always
+  type: bool
+removed_network:
+  description: Whether the job network, the egress proxy and the firewall chains were removed (O(remove_network)).
   returned: always
   type: bool
 skipped:

@@ -27,6 +27,15 @@ description:
     trip). A job killed by the out-of-memory killer fails with a message naming the memory limit; a failed job
     whose log shows failed forks, with one naming the pids limit. A job does not start when the data disk has less
     than O(disk_reserve) free.
+  - The job is on a network of the collection's own whatever O(egress) is, and never reaches the worker's own
+    services. Before each run, in the same command, a fixed script run as root on the worker makes the network
+    (C(gcli-offload-jobs), bridge C(gcli-offload0), no traffic between its containers) and writes the firewall
+    chains C(GCLI-OFFLOAD-FWD) (from Docker's C(DOCKER-USER)) and C(GCLI-OFFLOAD-IN) (from C(INPUT)) in one
+    transaction. They drop the link-local range (the metadata server), the host's published ports and every new
+    connection to the host itself. With O(egress=github) the job is on an internal network instead
+    (C(gcli-offload-egress)) whose only way out is the egress proxy container C(gcli-offload-proxy), which opens
+    tunnels to port 443 of O(egress_allow) only; with O(egress=none) it has no network. When the script fails
+    (no root, no iptables), the job does not start.
 options:
   pr:
     description: The pull request number.
@@ -85,6 +94,14 @@ options:
         V(0) turns the check off); V(auto) is 5 % of that file system, at most 2 GiB.
     type: raw
     default: auto
+  egress:
+    description: What the job can reach, V(open) (the internet), V(github) (the allow-list) or V(none).
+    type: raw
+    default: open
+  egress_allow:
+    description: With O(egress=github), the host names or IPv4 addresses the job may reach (C(.example.com) allows
+      its subdomains); omitted is GitHub, npm, PyPI and the Gemini API.
+    type: raw
   gh_token_file:
     description:
       - The GitHub token file on the worker (see the C(github_auth) role). When the worker has it, it is mounted

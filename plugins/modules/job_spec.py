@@ -74,6 +74,13 @@ options:
   disk_reserve:
     description: Free space the data disk must have for the job to start; V(auto) or empty derives it.
     type: raw
+  egress:
+    description: What the job can reach, V(open), V(github) or V(none) (see M(gcli.offload.job_container)).
+    type: raw
+    default: open
+  egress_allow:
+    description: With O(egress=github), the hosts the job may reach; empty or omitted is the default list.
+    type: raw
   keep_worktree:
     description: Whether the job's worktree is kept after the job.
     type: raw
@@ -162,4 +169,8 @@ job:
       type: str
       returned: when O(log_dest) is given
       sample: /home/me/.cache/gcli-offload/logs
+    egress:
+      description: The egress mode and the allow-list (sorted, the default when none was given).
+      type: dict
+      sample: {mode: github, allow: [api.github.com, github.com]}
 '''

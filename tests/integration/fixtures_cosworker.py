@@ -1,16 +1,20 @@
 """A COS-like worker reached over SSH: a container from gcli-offload/cos-worker
-(sshd, sudo, the docker CLI; no Python, no git) on a loopback port.
+(sshd, sudo, iptables, the docker CLI; no Python, no git) on a loopback port.
 
 It uses the host's Docker engine through its socket, so the data root and the
 secrets directory are mounted at the same path in it: the containers it starts
-see what it sees, as on a real VM. The secrets directory is under the host's
-/dev/shm (a tmpfs), the data root under /mnt/disks like a COS data disk.
+see what it sees, as on a real VM. It shares the host's network namespace (with
+NET_ADMIN), as sshd and dockerd share the VM's on COS: the job network's firewall
+that the collection writes through it is the one the host's Docker uses. The
+secrets directory is under the host's /dev/shm (a tmpfs), the data root under
+/mnt/disks like a COS data disk.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import uuid
 
@@ -37,6 +41,12 @@ def write_ssh_inventory(path, host, port, key, **host_vars):
         }, **host_vars)}}}, f)
 
 
+def free_loopback_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 class CosWorker:
     def __init__(self, tmp_path):
         self.id = uuid.uuid4().hex[:8]
@@ -48,17 +58,17 @@ class CosWorker:
         subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', self.key], check=True)
         os.makedirs(self.data_root)
         os.makedirs(self.secrets_dir)
-        docker('run', '-d', '--name', self.name, '-p', '127.0.0.1::22',
+        self.port = free_loopback_port()
+        docker('run', '-d', '--name', self.name, '--network', 'host', '--cap-add', 'NET_ADMIN',
                '-v', '/var/run/docker.sock:/var/run/docker.sock',
                '-v', '%s:%s' % (self.data_root, self.data_root),
                '-v', '%s:%s' % (self.secrets_dir, self.secrets_dir),
                '-v', '%s.pub:/etc/ssh/authorized_keys/worker:ro' % self.key,
-               ensure('cos-worker'))
+               ensure('cos-worker'), '/usr/sbin/sshd', '-D', '-e', '-o', 'ListenAddress=127.0.0.1:%d' % self.port)
         self._answer()
 
     def _answer(self):
-        """Wait for sshd on the (possibly new) loopback port, and write the inventory for it."""
-        self.port = int(docker('port', self.name, '22/tcp').stdout.split(':')[-1])
+        """Wait for sshd on its loopback port, and write the inventory for it."""
         wait_for(lambda: self.ssh('true').returncode == 0, 60, 'sshd in %s' % self.name)
         write_ssh_inventory(self.inventory, 'cos-worker', self.port, self.key)
 
@@ -68,7 +78,7 @@ class CosWorker:
         docker('kill', self.name, *containers)
 
     def power_on(self):
-        """The VM back: sshd answers again (on a new loopback port: the inventory follows)."""
+        """The VM back: sshd answers again."""
         docker('start', self.name)
         self._answer()
 

@@ -336,3 +336,45 @@ def test_fork_failures_are_recognised_in_a_log(text, failed):
                                           (300 * 1024, '300 KiB'), (12, '12 bytes')])
 def test_human_size(number, words):
     assert jobs.human_size(number) == words
+
+
+# ---- egress ------------------------------------------------------------------------------------
+
+def test_an_open_job_is_on_the_job_network():
+    argv = jobs.job_run_argv(spec())
+    assert _option_values(argv, '--network') == ['gcli-offload-jobs']
+    assert not any(a.startswith(('HTTPS_PROXY', 'https_proxy')) for a in argv)
+
+
+def test_a_job_without_egress_has_no_network():
+    assert _option_values(jobs.job_run_argv(spec(egress='none')), '--network') == ['none']
+
+
+def test_a_github_job_is_on_the_internal_network_with_the_proxy():
+    argv = jobs.job_run_argv(spec(egress='github'))
+    assert _option_values(argv, '--network') == ['gcli-offload-egress']
+    env = _option_values(argv, '--env')
+    assert 'HTTPS_PROXY=http://gcli-offload-proxy:3128' in env and 'https_proxy=http://gcli-offload-proxy:3128' in env
+
+
+def test_the_allow_list_defaults_to_github_the_registries_and_the_gemini_api():
+    allow = spec(egress='github')['egress']['allow']
+    assert 'github.com' in allow and 'registry.npmjs.org' in allow and 'generativelanguage.googleapis.com' in allow
+    assert spec(egress_allow=[])['egress']['allow'] == allow
+    assert spec(egress_allow=['b.example.com', '.example.org', '10.1.2.3', 'b.example.com'])['egress']['allow'] == [
+        '.example.org', '10.1.2.3', 'b.example.com']
+
+
+@pytest.mark.parametrize('value', ['closed', 'OPEN', '', None, True, ['open']])
+def test_egress_refuses_anything_but_the_three_modes(value):
+    with pytest.raises(jobs.JobInputError, match='offload_job_egress: must be one of open, github, none'):
+        spec(egress=value)
+
+
+@pytest.mark.parametrize('value', [
+    'github.com', ['--privileged'], ['*.github.com'], ['github.com:443'], ['GitHub.com'], ['a b'], ['a;b'],
+    ['-a.com'], ['a-.com'], ['gіthub.com'], ['x' * 254], [''], [1], ['a.com'] * 201, {'a': 1},
+])
+def test_egress_allow_refuses_what_is_not_a_host_name(value):
+    with pytest.raises(jobs.JobInputError, match='offload_job_egress_allow: '):
+        spec(egress='github', egress_allow=value)
