@@ -45,7 +45,7 @@ class ActionModule(WorkerAction):
             action = validate_action(args['action']) if args['action'] not in (None, '') else None
         if args['remove_main'] and scope != 'all':
             raise AnsibleActionFail('remove_main goes with scope=all (every job is removed with the main clone)')
-        if args['remove_network'] and scope != 'all':
+        if args.get('remove_network') and scope != 'all':
             raise AnsibleActionFail('remove_network goes with scope=all (no job may use the job network)')
 
         jobs, now = read_jobs(self, maintainer, docker)
@@ -66,7 +66,7 @@ class ActionModule(WorkerAction):
                 if job['worktree']:
                     worktrees.append(job['job'])
         remove_main = args['remove_main'] and not skipped
-        remove_network = args['remove_network'] and not skipped
+        remove_network = bool(args.get('remove_network')) and not skipped
 
         if not self._task.check_mode:
             if containers:
