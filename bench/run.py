@@ -133,6 +133,7 @@ g fetch --quiet --no-write-fetch-head origin "+refs/pull/$pr/head:refs/offload/p
 g worktree add --quiet --force --detach "$dev/worktrees/$job" "refs/offload/pull/$pr"
 mkdir -p "$(dirname "$log")"
 "$@" >"$log" 2>&1 </dev/null
+docker rm -f "$job" >/dev/null  # the job's argv has no --rm (as the collection's runner does)
 docker rm -f "$job" >/dev/null
 g worktree remove --force "$dev/worktrees/$job"
 '''
@@ -278,6 +279,7 @@ git clone --quiet --filter=blob:none "$url" "$root/main"
 git -C "$root/main" fetch --quiet origin "+refs/pull/$pr/head:refs/offload/pull/$pr"
 git -C "$root/main" worktree add --quiet --detach "$root/worktrees/$job" "refs/offload/pull/$pr"
 "$@" >/dev/null </dev/null
+docker rm -f "$job" >/dev/null
 git -C "$root/main" worktree remove --force "$root/worktrees/$job"
 """
 
