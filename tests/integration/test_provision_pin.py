@@ -30,7 +30,9 @@ def test_provision_deploys_the_maintainer_image_by_digest(provision, emulator, r
     assert 'Resolve the maintainer image' in again.stdout and 'skipping' in again.stdout
 
 
-def test_an_unknown_tag_fails_before_anything_is_created(provision, emulator, registry):  # noqa: F811
+def test_an_unknown_tag_fails_before_anything_is_created(provision, emulator, registry, oci_layout):  # noqa: F811
+    # the repository exists (whatever ran before): only the tag is unknown
+    registry.push(oci_layout('pin', 'the maintainer image, pinned'), 'pin', 'offload/maintainer:v1')
     proc = provision(offload_maintainer_image='%s/offload/maintainer:no-such-tag' % registry.host,
                      offload_maintainer_image_pin=True, offload_registry_plain_http=True)
     assert proc.returncode != 0
