@@ -33,11 +33,16 @@ DATA_DIRS = ('main', 'worktrees', 'gemini')
 DIRS_SCRIPT = r'''
 install -d -o %d -g %d "$@" || exit
 probe=%s/worktrees/.offload-exec-probe.$$
-printf '#!/bin/sh\nexit 0\n' >"$probe" && chmod 755 "$probe" || exit
-"$probe" 2>/dev/null
-rc=$?
-rm -f "$probe"
-[ "$rc" = 0 ] || { echo "noexec=1"; exit 3; }
+# A probe that cannot be written (a full disk) tells nothing about exec: the step
+# that needs the space says the disk is full.
+if printf '#!/bin/sh\nexit 0\n' 2>/dev/null >"$probe" && chmod 755 "$probe"; then
+  "$probe" 2>/dev/null
+  rc=$?
+  rm -f "$probe"
+  [ "$rc" = 0 ] || { echo "noexec=1"; exit 3; }
+else
+  rm -f "$probe"
+fi
 ''' % (JOB_UID, JOB_UID, DEV)
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
 # The converged case in one round trip: the host paths as the worker resolves them
