@@ -131,10 +131,10 @@ class ActionModule(WorkerAction):
         'tail_lines': {'type': 'int', 'default': 40},
         'gh_token_file': {'type': 'str'},
         # raw: checked by job_spec (auto, sizes with units, decimals)
-        'memory': {'type': 'raw'},
-        'cpus': {'type': 'raw'},
-        'pids': {'type': 'raw'},
-        'disk_reserve': {'type': 'raw'},
+        'memory': {'type': 'raw', 'default': 'auto'},
+        'cpus': {'type': 'raw', 'default': 'auto'},
+        'pids': {'type': 'raw', 'default': 'auto'},
+        'disk_reserve': {'type': 'raw', 'default': 'auto'},
         'egress': {'type': 'raw', 'default': 'open'},
         'egress_allow': {'type': 'raw'},
     }

@@ -22,16 +22,12 @@ options:
     description: The job's action.
     type: raw
     default: review
-  maintainer:
-    description: The maintainer container's name.
-    type: str
-    default: maintainer-worker
   shell:
-    description: What to run in the container.
-    type: list
-    elements: str
+    description: What to run in the container, a non-empty list of strings (an argv), never a shell string.
+    type: raw
     default: [/bin/bash]
 extends_documentation_fragment:
+  - gcli.offload.job.maintainer
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
   - gcli.offload.worker.attributes

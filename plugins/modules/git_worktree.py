@@ -20,28 +20,12 @@ description:
     container runs, or that another run holds for less than O(lock_grace) seconds; an older hold is taken over.
   - C(released) ends a job but keeps its worktree for inspection; C(absent) removes it and prunes.
 options:
-  pr:
-    description: The pull request number.
-    type: raw
-    required: true
-  action:
-    description: The job's action.
-    type: raw
-    default: review
-  data_root:
-    description: The worker's data directory (as mounted in the maintainer container).
-    type: str
-    required: true
   repo_url:
     description: The repository (the fork when O(upstream_url) is set). Required with O(state=present).
     type: str
   upstream_url:
     description: The upstream repository holding the pull request refs.
     type: str
-  maintainer:
-    description: The maintainer container's name.
-    type: str
-    default: maintainer-worker
   state:
     description: The worktree's state.
     type: str
@@ -56,6 +40,8 @@ options:
       the job moved it.
     type: str
 extends_documentation_fragment:
+  - gcli.offload.job
+  - gcli.offload.job.maintainer
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
   - gcli.offload.worker.attributes

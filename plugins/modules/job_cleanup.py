@@ -54,11 +54,8 @@ options:
         attached; the next job makes them again before it starts.
     type: bool
     default: false
-  maintainer:
-    description: The maintainer container's name.
-    type: str
-    default: maintainer-worker
 extends_documentation_fragment:
+  - gcli.offload.job.maintainer
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
   - gcli.offload.worker.attributes

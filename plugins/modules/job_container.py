@@ -37,26 +37,14 @@ description:
     tunnels to port 443 of O(egress_allow) only; with O(egress=none) it has no network. When the script fails
     (no root, no iptables), the job does not start.
 options:
-  pr:
-    description: The pull request number.
-    type: raw
-    required: true
-  action:
-    description: The job's action.
-    type: raw
-    default: review
-  data_root:
-    description: The worker's data directory.
-    type: str
-    required: true
   image:
     description: The job image.
     type: str
     required: true
   command:
-    description: The job's argv; default C(offload-entrypoint <pr> <action>).
-    type: list
-    elements: str
+    description:
+      - The job's argv, a non-empty list of strings, never a shell string; default C(offload-entrypoint <pr> <action>).
+    type: raw
   timeout:
     description: Seconds before the job is killed.
     type: int
@@ -109,6 +97,7 @@ options:
         the job's arguments or environment. When the file is missing the job runs without a token.
     type: str
 extends_documentation_fragment:
+  - gcli.offload.job
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
 attributes:

@@ -15,15 +15,12 @@ description:
   - Also says what reconciliation (M(gcli.offload.job_cleanup) with C(scope=reconcile)) would remove and what it
     would leave, and why.
 options:
-  maintainer:
-    description: The maintainer container's name.
-    type: str
-    default: maintainer-worker
   grace:
     description: Seconds during which a run's hold on a worktree counts as live work.
     type: int
     default: 600
 extends_documentation_fragment:
+  - gcli.offload.job.maintainer
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
   - gcli.offload.worker.attributes

@@ -16,18 +16,6 @@ description:
     output when the task ends, so this is not a live stream; for that, C(tail -f) the returned RV(worker_log) on the
     worker, or open a shell with C(attach.yml).
 options:
-  pr:
-    description: The pull request.
-    type: raw
-    required: true
-  action:
-    description: The action.
-    type: raw
-    default: review
-  data_root:
-    description: The worker's data directory.
-    type: str
-    required: true
   follow:
     description: Wait for a running job to end first.
     type: bool
@@ -45,6 +33,7 @@ options:
     type: path
     default: ~/.cache/gcli-offload/logs
 extends_documentation_fragment:
+  - gcli.offload.job
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker
   - gcli.offload.worker.attributes

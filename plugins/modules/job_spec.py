@@ -15,15 +15,6 @@ description:
   - Each refusal names the offending variable. Nothing runs on the worker.
   - This is the single place where the naming rules live (C(offload-<pr>-<action>) and the worker layout).
 options:
-  pr:
-    description: The pull request number, a positive integer (a string of digits is accepted).
-    type: raw
-    required: true
-  action:
-    description: What the job does.
-    type: raw
-    default: review
-    choices: [review, fix, ready, implement]
   data_root:
     description:
       - Worker directory holding C(main/), C(worktrees/), C(logs/) and C(gemini/).
@@ -99,6 +90,7 @@ options:
     type: str
     default: docker
 extends_documentation_fragment:
+  - gcli.offload.job
   - ansible.builtin.action_common_attributes
   - gcli.offload.checks
 author:

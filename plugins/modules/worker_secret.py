@@ -21,7 +21,7 @@ options:
     type: str
     required: true
   content:
-    description: The secret. Required with O(state=present).
+    description: The secret, never logged (C(no_log)). Required with O(state=present).
     type: str
   owner:
     description: The numeric owner (the job user, uid 1000, in the job containers).
