@@ -212,10 +212,17 @@ def worker_vm_spec(state='present', **given):
     except FirewallInputError as exc:
         exc = FirewallInputError(str(exc).replace('allow_any_source=true', _variable('ssh_allow_any_source') + '=true'))
         raise _renamed(exc, FIREWALL_VARIABLES) from None
+    # The role passes these to cos_instance and compute_firewall as they are: what the
+    # modules take, derived here once (labels, Spot, the device name, the port).
     return {
         'instance': {'name': wanted['name'], 'zone': zone, 'machine_type': wanted['machine_type'],
                      'data_disk': wanted['data_disk'], 'tags': wanted['tags'], 'labels': wanted['labels'],
-                     'provisioning_model': wanted['provisioning_model'], 'container': wanted['container']},
-        'firewall': shown(rule),
+                     'provisioning_model': wanted['provisioning_model'], 'container': wanted['container'],
+                     'cos_image': wanted['cos_image'], 'boot_disk_size_gb': wanted['boot_disk_size_gb'],
+                     'network': wanted['network'], 'subnetwork': wanted['subnetwork'],
+                     'external_ip': wanted['external_ip'],
+                     'worker_service_account': options['worker_service_account'],
+                     'idle_stop_minutes': options['idle_stop_minutes']},
+        'firewall': dict(shown(rule), allow_any_source=_bool(values, 'ssh_allow_any_source')),
         'ssh': _ssh(values),
     }

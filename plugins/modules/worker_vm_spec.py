@@ -264,20 +264,33 @@ EXAMPLES = r'''
 
 RETURN = r'''
 instance:
-  description: The checked instance options (with V(state=absent), only its name, zone and data disk).
+  description:
+    - The checked instance options, named as M(gcli.offload.cos_instance) takes them (the C(worker_vm) role passes
+      them on as they are), so C(labels) has C(type=offload-worker), C(provisioning_model) comes from O(spot), the data
+      disk's C(device_name) from O(data_root), and C(container) holds the maintainer's C(name) and C(image).
+    - With V(state=absent), only its name, zone and data disk (a name).
   returned: success
   type: dict
-  sample: {name: gcli-offload-me, zone: us-central1-a, machine_type: n2-standard-8,
+  sample: {name: gcli-offload-me, zone: us-central1-a, machine_type: n2-standard-8, cos_image: null,
+           boot_disk_size_gb: 10,
            data_disk: {name: gcli-offload-me-data, device_name: offload, size_gb: 200, type: pd-balanced},
-           labels: {type: offload-worker}, tags: [gcli-offload-ssh], provisioning_model: STANDARD}
+           network: default, subnetwork: null, external_ip: true, tags: [gcli-offload-ssh],
+           labels: {type: offload-worker}, provisioning_model: STANDARD, worker_service_account: default,
+           idle_stop_minutes: 60, container: {name: maintainer-worker, image: us-docker.pkg.dev/p/r/maintainer:latest}}
 firewall:
-  description: The checked SSH firewall rule, as M(gcli.offload.compute_firewall) returns it.
+  description:
+    - The checked SSH firewall rule, as M(gcli.offload.compute_firewall) returns it, and C(allow_any_source) (the
+      checked O(ssh_allow_any_source)); the C(worker_vm) role passes them on as they are.
+    - With V(state=absent), only its name.
   returned: success
   type: dict
-  sample: {name: gcli-offload-ssh-from-iap, network: default, source_ranges: [35.235.240.0/20], ports: ["22"]}
+  sample: {name: gcli-offload-ssh-from-iap, network: default, source_ranges: [35.235.240.0/20], ports: ["22"],
+           target_tags: [gcli-offload-ssh], allow_any_source: false}
 ssh:
   description: The checked SSH alias and wait settings (with V(state=absent), only the alias).
   returned: success
   type: dict
-  sample: {access: iap, alias: gcli-worker, user: me, port: 22, wait_timeout: 600, wait_interval: 5}
+  sample: {access: iap, alias: gcli-worker, user: me, host: '', port: 22, key: ~/.ssh/google_compute_engine,
+           known_hosts: ~/.ssh/google_compute_known_hosts, config: ~/.ssh/gcli-offload.conf, gcloud_bin: gcloud,
+           wait_timeout: 600, wait_interval: 5}
 '''
