@@ -141,23 +141,23 @@ from ansible import constants as C
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import ZONE_RE, validate_zone
-from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import _GCE_NAME_RE as GCE_NAME_RE
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import PROJECT_RE
+from ansible_collections.gcli.offload.plugins.module_utils._gce_names import (
+    NAME_RE,
+    PROJECT_RE,
+    ZONE_RE,
+    basename,
+    validate_zone,
+)
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     COMPUTE_IMPORT_ERROR,
     ComputeApi,
     GcpError,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_bool
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, shown, validate_bool
 
 CONFIG_NAMES = ('gce.yml', 'gce.yaml')
 CONFIG_SUFFIXES = ('.gce_workers.yml', '.gce_workers.yaml')
 GCLOUD_RE = re.compile(r'^[A-Za-z0-9_./-]+\Z')
-
-
-def _basename(value):
-    return (value or '').rstrip('/').rsplit('/', 1)[-1]
 
 
 def instance_addresses(instance):
@@ -181,9 +181,9 @@ def worker_record(instance, project):
         'gce_name': instance.get('name'),
         'gce_id': str(instance.get('id') or ''),
         'gce_project': project,
-        'gce_zone': _basename(instance.get('zone')),
+        'gce_zone': basename(instance.get('zone')),
         'gce_status': instance.get('status'),
-        'gce_machine_type': _basename(instance.get('machineType')),
+        'gce_machine_type': basename(instance.get('machineType')),
         'gce_labels': dict(instance.get('labels') or {}),
         'gce_network_tags': list((instance.get('tags') or {}).get('items') or []),
         'gce_internal_ip': internal,
@@ -218,10 +218,10 @@ def host_names(records):
 def iap_ssh_args(record, gcloud_bin='gcloud'):
     """ansible_ssh_common_args that reach the worker through an IAP tunnel (values validated: no shell syntax)."""
     name, zone, project = record['gce_name'], record['gce_zone'], record['gce_project']
-    if not (GCE_NAME_RE.match(name or '') and ZONE_RE.match(zone or '') and PROJECT_RE.match(project or '')
+    if not (NAME_RE.match(name or '') and ZONE_RE.match(zone or '') and PROJECT_RE.match(project or '')
             and GCLOUD_RE.match(gcloud_bin or '') and (record['gce_id'] or '').isdigit()):
         raise AnsibleError('gce_workers: cannot build an IAP ProxyCommand for instance %s in zone %s of project %s'
-                           % (_shown(name), _shown(zone), _shown(project)))
+                           % (shown(name), shown(zone), shown(project)))
     proxy = ('%s compute start-iap-tunnel %s %%p --listen-on-stdin --project=%s --zone=%s --verbosity=warning'
              % (gcloud_bin, name, project, zone))
     # The host key is recorded on first use under the instance's id (a re-created VM is a new id).
@@ -271,7 +271,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if definition.get('type') in ('bool', 'boolean') and name in (config or {}):
                 try:
                     validate_bool(config[name], name)
-                except JobInputError as exc:
+                except InputError as exc:
                     raise AnsibleParserError('gce_workers: %s' % exc) from None
 
     def _api_params(self):
@@ -289,7 +289,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             for zone in zones:
                 validate_zone(zone, 'zones')
-        except JobInputError as exc:
+        except InputError as exc:
             raise AnsibleParserError('gce_workers: %s' % exc) from None
         statuses = [s.upper() for s in self.get_option('statuses') or []]
         labels = self.get_option('labels') or {}

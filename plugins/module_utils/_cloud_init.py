@@ -25,15 +25,15 @@ import re
 
 from ansible.module_utils.common.yaml import yaml_dump
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
-    DEV,
-    JobInputError,
-    _shown,
-    validate_container_name,
+from ansible_collections.gcli.offload.plugins.module_utils._gce_names import validate_name
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
+    InputError,
+    option_names,
+    shown,
     validate_host_dir,
-    validate_image,
     validate_worker_path,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, validate_container_name, validate_image
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle_stop
 from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
@@ -49,71 +49,11 @@ DEFAULT_RESTART_POLICY = 'UnlessStopped'
 MOUNT_ROOT = '/mnt/disks'
 CONFIG_HOME = '/home/gcli-offload'  # HOME for docker-credential-gcr's docker config (writable on COS)
 
-_GCE_NAME_RE = re.compile(r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z')
-ZONE_RE = re.compile(r'^[a-z]+-[a-z]+[0-9]+-[a-z]\Z')
 _ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 _GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)\Z')
 _SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+\Z')
-# Compute Engine label keys and values (ASCII: what the API documents for keys).
-_LABEL_KEY_RE = re.compile(r'^[a-z][a-z0-9_-]{0,62}\Z')
-_LABEL_VALUE_RE = re.compile(r'^[a-z0-9_-]{0,63}\Z')
-MAX_LABELS = 64
-# A resource given by name, partial path (projects/P/global/networks/N) or URL.
-_REFERENCE_RE = re.compile(r'^(?:https://[A-Za-z0-9.-]+/)?[A-Za-z0-9._:/-]{1,1024}\Z')
-_EMAIL_RE = re.compile(r'^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\Z')
 MAX_DISK_GB = 65536
 MAX_IDLE_STOP_MINUTES = 7 * 24 * 60
-
-
-def validate_gce_name(value, variable):
-    if not isinstance(value, str) or not _GCE_NAME_RE.match(value):
-        raise JobInputError(variable, 'must be a Compute Engine name (lower-case letters, digits and -, starting '
-                                      'with a letter, at most 63 characters), got %s' % _shown(value))
-    return value
-
-
-def validate_zone(value, variable='zone'):
-    """A zone name such as us-central1-a: the collection's one zone rule (modules, roles, inventory)."""
-    if not isinstance(value, str) or not ZONE_RE.match(value):
-        raise JobInputError(variable, 'must be a zone name such as us-central1-a, got %s' % _shown(value))
-    return value
-
-
-def validate_gce_reference(value, variable):
-    """A resource by name, partial path or URL: plain characters, no empty, . or .. segment, a GCE name last."""
-    if not isinstance(value, str) or not _REFERENCE_RE.match(value):
-        raise JobInputError(variable, 'must be a Compute Engine resource name, path or URL, got %s' % _shown(value))
-    path = re.sub(r'^https://[^/]+/', '', value)
-    if any(part in ('', '.', '..') for part in path.split('/')):
-        raise JobInputError(variable, 'must not contain empty, . or .. path segments, got %s' % _shown(value))
-    validate_gce_name(path.rsplit('/', 1)[-1], variable)
-    return value
-
-
-def validate_labels(labels, variable='labels'):
-    """Compute Engine labels: keys [a-z][a-z0-9_-]*, values [a-z0-9_-]*, 63 characters at most, 64 labels."""
-    if not isinstance(labels, dict):
-        raise JobInputError(variable, 'must be a dictionary, got %s' % _shown(labels))
-    if len(labels) > MAX_LABELS:
-        raise JobInputError(variable, 'must have at most %d labels, got %d' % (MAX_LABELS, len(labels)))
-    out = {}
-    for key, value in labels.items():
-        key, value = str(key), '' if value is None else str(value)
-        if not _LABEL_KEY_RE.match(key):
-            raise JobInputError(variable, 'keys must be lower-case letters, digits, _ and -, starting with a letter, '
-                                          'at most 63 characters, got %s' % _shown(key))
-        if not _LABEL_VALUE_RE.match(value):
-            raise JobInputError(variable, 'the value of %s must be lower-case letters, digits, _ and -, at most 63 '
-                                          'characters, got %s' % (key, _shown(value)))
-        out[key] = value
-    return out
-
-
-def validate_email(value, variable):
-    if not isinstance(value, str) or not _EMAIL_RE.match(value):
-        raise JobInputError(variable, 'must be a service account email (name@project.iam.gserviceaccount.com) or '
-                                      'default, got %s' % _shown(value))
-    return value
 
 
 def image_registry(image):
@@ -129,40 +69,44 @@ def image_digest(image):
     return image.split('@', 1)[1] if '@' in image else None
 
 
-def normalize_container(options):
-    """The container options, validated, with defaults: a dict the other functions take."""
+def normalize_container(options, variables=None):
+    """The container options, validated, with defaults: a dict the other functions take.
+
+    variables: option (container.image...) -> the name the user gave it (_inputs.option_names).
+    """
+    name = option_names(variables)
     if not isinstance(options, dict):
-        raise JobInputError('container', 'must be a dictionary with at least image')
-    image = validate_image(options.get('image'), 'container.image')
-    name = validate_container_name(options.get('name') or DEFAULT_CONTAINER_NAME, 'container.name')
-    command = _argv(options.get('command'), 'container.command')
-    args = _argv(options.get('args'), 'container.args')
+        raise InputError(name('container'), 'must be a dictionary with at least image')
+    image = validate_image(options.get('image'), name('container.image'))
+    container_name = validate_container_name(options.get('name') or DEFAULT_CONTAINER_NAME, name('container.name'))
+    command = _argv(options.get('command'), name('container.command'))
+    args = _argv(options.get('args'), name('container.args'))
     env = options.get('env') or {}
     if isinstance(env, list):  # create-with-container style: [{name, value}]
         try:
             env = dict((item['name'], item.get('value', '')) for item in env)
         except (TypeError, KeyError):
-            raise JobInputError('container.env', 'must be a dictionary, or a list of {name, value}') from None
+            raise InputError(name('container.env'), 'must be a dictionary, or a list of {name, value}') from None
     if not isinstance(env, dict):
-        raise JobInputError('container.env', 'must be a dictionary of variable names to values')
+        raise InputError(name('container.env'), 'must be a dictionary of variable names to values')
     clean_env = {}
     for key, value in env.items():
         if not isinstance(key, str) or not _ENV_NAME_RE.match(key):
-            raise JobInputError('container.env', 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % _shown(key))
+            raise InputError(name('container.env'), 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % shown(key))
         clean_env[key] = '' if value is None else str(value)
     mounts = []
     for index, mount in enumerate(options.get('mounts') or []):
-        where = 'container.mounts[%d]' % index
+        where = name('container.mounts') + '[%d]' % index
         if not isinstance(mount, dict):
-            raise JobInputError(where, 'must be a dictionary with mount_path and host_path or tmpfs')
+            raise InputError(where, 'must be a dictionary with mount_path and host_path or tmpfs')
         target = validate_worker_path(mount.get('mount_path'), where + '.mount_path')
         if target == DEV or target.startswith(DEV + '/'):
-            raise JobInputError(where + '.mount_path', 'must not be %s or below: the data disk is mounted there'
-                                % DEV)
+            raise InputError(where + '.mount_path', 'must not be %s or below: the data disk is mounted there'
+                             % DEV)
         tmpfs = bool(mount.get('tmpfs'))
         host = mount.get('host_path')
         if tmpfs == bool(host):
-            raise JobInputError(where, 'needs exactly one of host_path and tmpfs: true')
+            raise InputError(where, 'needs exactly one of host_path and tmpfs: true')
         entry = {'mount_path': target, 'read_only': bool(mount.get('read_only', False))}
         if tmpfs:
             entry['tmpfs'] = True
@@ -171,9 +115,9 @@ def normalize_container(options):
         mounts.append(entry)
     policy = options.get('restart_policy') or DEFAULT_RESTART_POLICY
     if policy not in RESTART_POLICIES:
-        raise JobInputError('container.restart_policy', 'must be one of %s, got %s'
-                            % (', '.join(RESTART_POLICIES), _shown(policy)))
-    return {'image': image, 'name': name, 'command': command, 'args': args, 'env': clean_env, 'mounts': mounts,
+        raise InputError(name('container.restart_policy'), 'must be one of %s, got %s'
+                         % (', '.join(RESTART_POLICIES), shown(policy)))
+    return {'image': image, 'name': container_name, 'command': command, 'args': args, 'env': clean_env, 'mounts': mounts,
             'restart_policy': policy, 'privileged': bool(options.get('privileged')),
             'stdin': bool(options.get('stdin')), 'tty': bool(options.get('tty'))}
 
@@ -182,9 +126,9 @@ def _argv(value, variable):
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise JobInputError(variable, 'must be a list of strings (an argv), not a shell string')
+        raise InputError(variable, 'must be a list of strings (an argv), not a shell string')
     if any(not isinstance(item, (str, int, float)) or isinstance(item, bool) for item in value):
-        raise JobInputError(variable, 'must contain only strings')
+        raise InputError(variable, 'must contain only strings')
     return [str(item) for item in value]
 
 
@@ -275,7 +219,7 @@ def format_script(device):
 
 def render_unit(container, device_name):
     """The systemd unit that mounts the data disk and runs the container."""
-    device_name = validate_gce_name(device_name, 'data_disk.device_name')
+    device_name = validate_name(device_name, 'data_disk.device_name')
     device = '/dev/disk/by-id/google-%s' % device_name
     data_root = '%s/%s' % (MOUNT_ROOT, device_name)
     run_args = container_run_args(container, data_root)

@@ -5,7 +5,7 @@
 comparison with what exists, and the calls, through the collection's Google plumbing
 (credentials from _gcp_auth, retries and error messages from _gcp_retry).
 
-    desired = desired_trigger(params)                 # raises TriggerError, touches nothing
+    desired = desired_trigger(params)                 # raises InputError, touches nothing
     api = CloudBuildApi(params)                       # raises GcpAuthError (also for a bad project)
     current = api.find(params['name'])                # None when absent
     changes = compare(current, desired)               # [] when converged
@@ -29,7 +29,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     resolve_project,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import RetryPolicy, call
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown, redact_url
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, option_names, redact_url, shown
 
 AUTH_REQUESTS_IMPORT_ERROR = None
 try:
@@ -69,18 +69,6 @@ HINTS = {
 }
 
 
-class TriggerError(Exception):
-    """The options do not describe a valid trigger; nothing was sent.
-
-    `option` is the option at fault (None when it is not one option), so a caller
-    with other names for the options (pipeline_spec: playbook variables) can say which.
-    """
-
-    def __init__(self, message, option=None):
-        super().__init__(message)
-        self.option = option
-
-
 def argument_spec():
     """The gcp options (api_endpoint read from gcloud's Cloud Build override) and the trigger's."""
     spec = gcp_argument_spec()
@@ -108,83 +96,102 @@ def argument_spec():
     return spec
 
 
-def cloudbuild_endpoint(value):
-    """api_endpoint (gcloud's override format ``http://127.0.0.1:8080/``, or with ``/v1``) -> ``scheme://host``."""
+def cloudbuild_endpoint(value, variables=None):
+    """api_endpoint (gcloud's override format ``http://127.0.0.1:8080/``, or with ``/v1``) -> ``scheme://host``.
+
+    Raises InputError naming api_endpoint, or its name in `variables`
+    (option -> variable, see _inputs.option_names)."""
+    var = option_names(variables)
     if not value:
         return DEFAULT_ENDPOINT
     value = value.strip().rstrip('/')
     if value.endswith('/v1'):
         value = value[:-3]
     if not re.match(r'^https?://[^/]+\Z', value):
-        raise TriggerError('api_endpoint %s: expected a server such as http://127.0.0.1:8080 (gcloud\'s '
-                           'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD form, http://127.0.0.1:8080/, is accepted)'
-                           % _shown(redact_url(value)), 'api_endpoint')
-    check_endpoint_server(value, lambda message: TriggerError(message, 'api_endpoint'))
+        raise InputError(var('api_endpoint'), 'api_endpoint %s: expected a server such as http://127.0.0.1:8080 '
+                                              '(gcloud\'s CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD form, '
+                                              'http://127.0.0.1:8080/, is accepted)' % shown(redact_url(value)))
+    try:
+        check_endpoint_server(value)
+    except InputError as exc:  # the trigger's field, as the other messages name it
+        raise InputError(var('api_endpoint'), '%s; nothing was sent' % exc) from None
     return value
 
 
-def _check_regex(value, option):
+def _check_regex(value, option, variables):
+    var = option_names(variables)
     if not isinstance(value, str) or value == '':
-        raise TriggerError('%s must be a non-empty regular expression' % option, option)
+        raise InputError(var(option), '%s must be a non-empty regular expression' % option)
     try:
         re.compile(value)
     except re.error as exc:
-        raise TriggerError('%s %s is not a valid regular expression: %s' % (option, _shown(value), exc), option) from None
+        raise InputError(var(option), '%s %s is not a valid regular expression: %s'
+                         % (option, shown(value), exc)) from None
 
 
-def validate_name(name):
+def validate_name(name, variables=None):
+    var = option_names(variables)
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise TriggerError('name %s is not a valid trigger name: 1 to 64 letters, digits and "-", starting and ending '
-                           'with a letter or a digit' % _shown(name), 'name')
+        raise InputError(var('name'), 'name %s is not a valid trigger name: 1 to 64 letters, digits and "-", '
+                                      'starting and ending with a letter or a digit' % shown(name))
 
 
-def validate_location(location):
+def validate_location(location, variables=None):
+    var = option_names(variables)
     if not isinstance(location, str) or not LOCATION_RE.fullmatch(location):
-        raise TriggerError('location %s is not a Cloud Build location (global, us-central1, ...)' % _shown(location),
-                           'location')
+        raise InputError(var('location'), 'location %s is not a Cloud Build location (global, us-central1, ...)'
+                         % shown(location))
 
 
-def desired_trigger(params):
-    """The trigger the options describe, in the API's form (only managed fields). Raises TriggerError."""
-    validate_name(params['name'])
-    validate_location(params['location'])
+def desired_trigger(params, variables=None):
+    """The trigger the options describe, in the API's form (only managed fields).
+
+    Raises InputError naming the option, or its name in `variables` (option -> variable, see
+    _inputs.option_names). The messages name the trigger's field as well (name, branch...), so
+    they read the same under either name.
+    """
+    var = option_names(variables)
+    validate_name(params['name'], variables)
+    validate_location(params['location'], variables)
     owner, repo = params.get('github_owner'), params.get('github_repo')
     for option, value in (('github_owner', owner), ('github_repo', repo)):
         if not value:
-            raise TriggerError('state=present needs %s (the GitHub repository whose events start builds)' % option,
-                               option)
+            raise InputError(var(option), 'state=present needs %s (the GitHub repository whose events start builds)'
+                             % option)
         if not isinstance(value, str) or not GITHUB_NAME_RE.fullmatch(value):
-            raise TriggerError('%s %s is not a GitHub owner or repository name' % (option, _shown(value)), option)
+            raise InputError(var(option), '%s %s is not a GitHub owner or repository name'
+                             % (option, shown(value)))
     github = {'owner': owner, 'name': repo}
     invert = bool(params.get('invert_regex'))
     if params['event'] == 'push':
         if bool(params.get('branch')) == bool(params.get('tag')):
-            raise TriggerError('event=push needs exactly one of branch (a branch regex, e.g. ^main$) or tag (a tag '
-                               'regex)', 'branch')
+            raise InputError(var('branch'), 'event=push needs exactly one of branch (a branch regex, e.g. ^main$) '
+                                            'or tag (a tag regex)')
         key = 'branch' if params.get('branch') else 'tag'
-        _check_regex(params[key], key)
+        _check_regex(params[key], key, variables)
         github['push'] = {key: params[key]}
         if invert:
             github['push']['invertRegex'] = True
         if params.get('comment_control') not in (None, 'disabled'):
-            raise TriggerError('comment_control applies to event=pull_request only', 'comment_control')
+            raise InputError(var('comment_control'), 'comment_control applies to event=pull_request only')
     else:
         if params.get('tag'):
-            raise TriggerError('event=pull_request takes branch (the base branch regex), not tag', 'tag')
+            raise InputError(var('tag'), 'event=pull_request takes branch (the base branch regex), not tag')
         if not params.get('branch'):
-            raise TriggerError('event=pull_request needs branch, the regex of the base branch (e.g. ^main$)', 'branch')
-        _check_regex(params['branch'], 'branch')
+            raise InputError(var('branch'), 'event=pull_request needs branch, the regex of the base branch '
+                                            '(e.g. ^main$)')
+        _check_regex(params['branch'], 'branch', variables)
         github['pullRequest'] = {'branch': params['branch'],
                                  'commentControl': COMMENT_CONTROL[params.get('comment_control') or 'disabled']}
         if invert:
             github['pullRequest']['invertRegex'] = True
     filename = params.get('filename')
     if not filename:
-        raise TriggerError('state=present needs filename, the build config in the repository '
-                           '(e.g. docker/maintainer-worker.yml)', 'filename')
+        raise InputError(var('filename'), 'state=present needs filename, the build config in the repository '
+                                          '(e.g. docker/maintainer-worker.yml)')
     if not isinstance(filename, str) or filename.startswith('/') or '..' in filename.split('/'):
-        raise TriggerError('filename %s must be a path inside the repository, relative to its root'
-                           % _shown(filename), 'filename')
+        raise InputError(var('filename'), 'filename %s must be a path inside the repository, relative to its '
+                                          'root' % shown(filename))
     trigger = {'name': params['name'], 'github': github, 'filename': filename, 'disabled': bool(params['disabled'])}
     if params.get('description') is not None:
         trigger['description'] = params['description']
@@ -193,10 +200,11 @@ def desired_trigger(params):
         out = {}
         for key, value in subs.items():
             if not SUBSTITUTION_KEY_RE.fullmatch(str(key)):
-                raise TriggerError('substitution %s: user substitutions are named _[A-Z0-9_]+ (e.g. _REPO); '
-                                   'built-in ones (PROJECT_ID, BRANCH_NAME...) cannot be set' % _shown(key), 'substitutions')
+                raise InputError(var('substitutions'), 'substitution %s: user substitutions are named _[A-Z0-9_]+ '
+                                                       '(e.g. _REPO); built-in ones (PROJECT_ID, BRANCH_NAME...) '
+                                                       'cannot be set' % shown(key))
             if isinstance(value, (dict, list)) or value is None:
-                raise TriggerError('substitution %s must be a string' % _shown(key), 'substitutions')
+                raise InputError(var('substitutions'), 'substitution %s must be a string' % shown(key))
             out[str(key)] = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) \
                 else str(value)
         trigger['substitutions'] = out
@@ -205,8 +213,9 @@ def desired_trigger(params):
             trigger[field] = list(params[option])
     if params.get('service_account'):
         if not isinstance(params['service_account'], str) or not SERVICE_ACCOUNT_RE.fullmatch(params['service_account']):
-            raise TriggerError('service_account %s must be projects/PROJECT/serviceAccounts/EMAIL'
-                               % _shown(params['service_account']), 'service_account')
+            raise InputError(var('service_account'), 'service_account %s must be '
+                                                     'projects/PROJECT/serviceAccounts/EMAIL'
+                             % shown(params['service_account']))
         trigger['serviceAccount'] = params['service_account']
     return trigger
 

@@ -27,7 +27,8 @@ import sys
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, check_url_authority, redact_url
+from ansible_collections.gcli.offload.plugins.module_utils._gce_names import validate_project
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, check_url_authority, redact_url, shown
 
 
 def _find_google_auth():
@@ -104,23 +105,10 @@ COMPUTE_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE'
 
 # Where the project comes from when the option is not set (the first one set), as gcloud reads them.
 PROJECT_ENV = ('CLOUDSDK_CORE_PROJECT', 'GOOGLE_CLOUD_PROJECT', 'GCP_PROJECT')
-# A project ID, optionally domain-scoped (example.com:my-project).
-PROJECT_RE = re.compile(r'^(?:[a-z][-a-z0-9.]{0,62}[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]\Z')
 
 
 class GcpAuthError(Exception):
     """Credentials could not be made; the message says what to do."""
-
-
-def validate_project(value, variable='project'):
-    """A project ID (optionally domain-scoped, example.com:my-project): it goes into every request's URL.
-
-    The one rule for a project, wherever it comes from; raises JobInputError naming `variable`.
-    """
-    if not isinstance(value, str) or not PROJECT_RE.fullmatch(value):
-        raise JobInputError(variable, 'must be a Google Cloud project ID (6 to 30 lower-case letters, digits and -, '
-                                      'starting with a letter), got %s' % _shown(value))
-    return value
 
 
 def resolve_project(params, project=None, credentials_project=None, environ=None):
@@ -139,7 +127,7 @@ def resolve_project(params, project=None, credentials_project=None, environ=None
             continue
         try:
             return validate_project(value, source)
-        except JobInputError as exc:
+        except InputError as exc:
             raise GcpAuthError('%s; nothing was sent: set it to the project ID (`gcloud projects list` shows '
                                'it)' % exc) from None
     raise GcpAuthError('no project: set the project option or %s' % '/'.join(PROJECT_ENV[:2]))
@@ -174,7 +162,7 @@ def expand_scopes(scopes, variable='scopes'):
 
     A URL stays as is; an alias of SCOPE_ALIASES becomes its URLs (gcloud's table: compute-ro is
     .../auth/compute.readonly); another short name is a scope name under SCOPE_PREFIX
-    (compute.readonly). Anything else raises JobInputError naming `variable`.
+    (compute.readonly). Anything else raises InputError naming `variable`.
     """
     out = []
     for scope in scopes or DEFAULT_SCOPES:
@@ -183,18 +171,27 @@ def expand_scopes(scopes, variable='scopes'):
         elif isinstance(scope, str) and _SCOPE_NAME_RE.match(scope):
             urls = SCOPE_ALIASES.get(scope, (SCOPE_PREFIX + scope,))
         else:
-            raise JobInputError(variable, 'must be scope URLs (https://www.googleapis.com/auth/...) or gcloud\'s '
-                                          'aliases (%s), got %s' % (', '.join(sorted(SCOPE_ALIASES)), _shown(scope)))
+            raise InputError(variable, 'must be scope URLs (https://www.googleapis.com/auth/...) or gcloud\'s '
+                             'aliases (%s), got %s' % (', '.join(sorted(SCOPE_ALIASES)), shown(scope)))
         out += [url for url in urls if url not in out]
     return out
 
 
-def compute_endpoint(value):
+def compute_endpoint(value, variable='api_endpoint'):
     """The api_endpoint value (gcloud's override format) as the client's host.
 
     `http://127.0.0.1:8080/compute/v1/` -> `http://127.0.0.1:8080`; `https://h/` -> `https://h`;
     a bare host stays a host (the client then uses https). None/'' -> None (Google's endpoint).
+    Raises GcpAuthError; validate_compute_endpoint is the same check raising InputError.
     """
+    try:
+        return validate_compute_endpoint(value, variable)
+    except InputError as exc:
+        raise GcpAuthError('%s; nothing was sent' % exc) from None
+
+
+def validate_compute_endpoint(value, variable='api_endpoint'):
+    """compute_endpoint's rule and result; raises InputError naming `variable`."""
     if not value:
         return None
     value = value.strip().rstrip('/')
@@ -203,23 +200,20 @@ def compute_endpoint(value):
             value = value[:-len(suffix)]
             break
     if '/' in value.split('://', 1)[-1]:
-        raise GcpAuthError('api_endpoint %s: expected a server such as http://127.0.0.1:8080 or the gcloud form '
-                           'http://127.0.0.1:8080/compute/v1/, not another path' % _shown(redact_url(value)))
-    check_endpoint_server(value, GcpAuthError)
+        raise InputError(variable, '%s: expected a server such as http://127.0.0.1:8080 or the gcloud form '
+                                   'http://127.0.0.1:8080/compute/v1/, not another path' % shown(redact_url(value)))
+    check_endpoint_server(value, variable)
     return value
 
 
-def check_endpoint_server(value, error):
+def check_endpoint_server(value, variable='api_endpoint'):
     """An API endpoint's `[http[s]://]host[:port]`: no credentials, no host an HTTP client could
-    read as an option; raises error(message) naming api_endpoint, never showing credentials."""
+    read as an option; raises InputError naming `variable`, never showing credentials."""
     scheme, sep, netloc = value.rpartition('://')
     if sep and scheme not in ('http', 'https'):
-        raise error('api_endpoint %s: expected an http:// or https:// server' % _shown(redact_url(value)))
-    try:
-        check_url_authority(netloc, 'api_endpoint', what='the endpoint', hint=(
-            'they would travel to the server and show in errors; credentials come from auth_kind and its options'))
-    except JobInputError as exc:
-        raise error('%s; nothing was sent' % exc) from None
+        raise InputError(variable, '%s: expected an http:// or https:// server' % shown(redact_url(value)))
+    check_url_authority(netloc, variable, what='the endpoint', hint=(
+        'they would travel to the server and show in errors; credentials come from auth_kind and its options'))
 
 
 def _scoped(credentials, scopes):
@@ -249,7 +243,7 @@ def get_credentials(params, project=None, need_project=True):
     kind = params.get('auth_kind') or 'application'
     try:
         scopes = expand_scopes(params.get('scopes'))
-    except JobInputError as exc:
+    except InputError as exc:
         raise GcpAuthError('%s; nothing was sent' % exc) from None
     found = None
     try:
@@ -271,7 +265,7 @@ def get_credentials(params, project=None, need_project=True):
             credentials = compute_engine.Credentials(
                 service_account_email=params.get('service_account_email') or 'default', scopes=scopes)
         else:
-            raise GcpAuthError('auth_kind %s: expected one of %s' % (_shown(kind), ', '.join(AUTH_KINDS)))
+            raise GcpAuthError('auth_kind %s: expected one of %s' % (shown(kind), ', '.join(AUTH_KINDS)))
     except google.auth.exceptions.DefaultCredentialsError as exc:
         raise GcpAuthError('auth_kind=application found no application default credentials (%s); run '
                            '`gcloud auth application-default login`, or set auth_kind and its options'

@@ -1,11 +1,11 @@
 # Copyright (c) 2026, gcli.offload contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The SSH firewall rule's rules: validation, the comparable form, the plan.
+"""The SSH firewall rule: validation, the comparable form, the plan, and its execution.
 
-One source of truth for compute_firewall (which applies them) and for the
-controller-side checks of provision.yml (worker_vm_spec), which refuse a bad
-rule before the first request. Nothing here sends a request.
+One source of truth for compute_firewall (a thin module over `converge`) and for the
+controller-side checks of provision.yml (worker_vm_spec), which refuse a bad rule
+before the first request. Only `converge` (and what it calls) sends requests.
 """
 
 from __future__ import annotations
@@ -13,37 +13,33 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import _GCE_NAME_RE as GCE_NAME_RE
+from ansible_collections.gcli.offload.plugins.module_utils._gce_names import NAME_RE, NAME_RULE, basename
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import compute_types
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import _shown
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, option_names, shown
 
-# A rule, network or tag name: a Compute Engine name, the one rule for those.
-NAME_RE = GCE_NAME_RE
 MAX_DESCRIPTION = 2048
 PORT_RE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 # Fields that a rule of ours never has: any of them set would widen (or change) what the rule lets in.
 FOREIGN_FIELDS = ('source_tags', 'source_service_accounts', 'target_service_accounts', 'destination_ranges', 'denied')
 
 
-class FirewallInputError(ValueError):
-    pass
+def normalize_ranges(ranges, allow_any_source, variables=None):
+    """Sorted canonical CIDR strings; refuses invalid ranges and, unless allowed, a /0.
 
-
-def _basename(value):
-    return (value or '').rstrip('/').rsplit('/', 1)[-1]
-
-
-def normalize_ranges(ranges, allow_any_source):
-    """Sorted canonical CIDR strings; refuses invalid ranges and, unless allowed, a /0."""
+    variables: option -> the name the user gave it (_inputs.option_names), here and below.
+    """
+    var = option_names(variables)
     if not ranges:
-        raise FirewallInputError('source_ranges: give at least one range (the IAP range is 35.235.240.0/20)')
+        raise InputError(var('source_ranges'), 'give at least one range (the IAP range is 35.235.240.0/20)')
     out = set()
     nets = []
     for value in ranges:
         try:
             net = ipaddress.ip_network(str(value).strip(), strict=False)
         except ValueError:
-            raise FirewallInputError('source_ranges: %s is not an IP range such as 35.235.240.0/20' % _shown(value))
+            raise InputError(var('source_ranges'), '%s is not an IP range such as 35.235.240.0/20'
+                             % shown(value)) from None
         nets.append(net)
         out.add(str(net))
     if not allow_any_source:
@@ -53,10 +49,10 @@ def normalize_ranges(ranges, allow_any_source):
             merged = list(ipaddress.collapse_addresses(n for n in nets if n.version == version))
             if any(n.prefixlen == 0 for n in merged):
                 given = ' + '.join(str(n) for n in sorted(n for n in nets if n.version == version))
-                raise FirewallInputError(
-                    'source_ranges: %s opens the port to the whole Internet (together: %s); SSH goes through the '
-                    'IAP range 35.235.240.0/20. Set allow_any_source=true to force it.'
-                    % (_shown(given, 120), merged[0]))
+                raise InputError(var('source_ranges'), (
+                    '%s opens the port to the whole Internet (together: %s); SSH goes through the '
+                    'IAP range 35.235.240.0/20. Set %s=true to force it.'
+                    % (shown(given, 120), merged[0], var('allow_any_source'))))
     return sorted(out, key=_range_key)
 
 
@@ -65,9 +61,10 @@ def _range_key(text):
     return (net.version, int(net.network_address), net.prefixlen)
 
 
-def normalize_ports(ports):
+def normalize_ports(ports, variables=None):
+    var = option_names(variables)
     if not ports:
-        raise FirewallInputError('ports: give at least one TCP port (22 for SSH)')
+        raise InputError(var('ports'), 'give at least one TCP port (22 for SSH)')
     out = set()
     for value in ports:
         text = str(value).strip()
@@ -75,44 +72,45 @@ def normalize_ports(ports):
         low = int(match.group(1)) if match else 0
         high = int(match.group(2)) if match and match.group(2) else low
         if not match or not 1 <= low <= high <= 65535:
-            raise FirewallInputError('ports: %s is not a TCP port (1-65535) or range such as 8000-8010' % _shown(value))
+            raise InputError(var('ports'), '%s is not a TCP port (1-65535) or range such as 8000-8010' % shown(value))
         out.add(text if low != high else str(low))
     return sorted(out, key=lambda p: [int(x) for x in p.split('-')])
 
 
-def check_name(name):
+def check_name(name, variable='name'):
     """The rule's name (also for state=absent: it goes into the request's URL)."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise FirewallInputError('name: %s is not a valid rule name (lower-case letters, digits and -, starting '
-                                 'with a letter, at most 63 characters)' % _shown(name))
+        raise InputError(variable, '%s is not a valid rule name (%s)' % (shown(name), NAME_RULE))
     return name
 
 
-def desired_rule(params):
-    """The rule the options describe, in the comparable form of current_rule(); raises FirewallInputError."""
-    name = check_name(params['name'])
-    network = _basename(params['network'])
+def desired_rule(params, variables=None):
+    """The rule the options describe, in the comparable form of current_rule(); raises InputError
+    naming the option, or its name in `variables` (option -> variable, _inputs.option_names)."""
+    var = option_names(variables)
+    name = check_name(params['name'], var('name'))
+    network = basename(params['network'])
     if not NAME_RE.match(network):
-        raise FirewallInputError('network: %s is not a network name or URL' % _shown(params['network']))
+        raise InputError(var('network'), '%s is not a network name or URL' % shown(params['network']))
     tags = sorted(set(params['target_tags'] or []))
     for tag in tags:
         if not NAME_RE.match(tag):
-            raise FirewallInputError('target_tags: %s is not a valid network tag' % _shown(tag))
+            raise InputError(var('target_tags'), '%s is not a valid network tag' % shown(tag))
     if not tags and not params['allow_all_instances']:
-        raise FirewallInputError('target_tags: empty would apply the rule to every instance of network %s; give '
-                                 'the workers\' tags, or set allow_all_instances=true' % network)
+        raise InputError(var('target_tags'), 'empty would apply the rule to every instance of network %s; give '
+                                             'the workers\' tags, or set %s=true' % (network, var('allow_all_instances')))
     priority = params['priority']
     if not 0 <= priority <= 65535:
-        raise FirewallInputError('priority: %s is not between 0 and 65535' % _shown(priority))
+        raise InputError(var('priority'), '%s is not between 0 and 65535' % shown(priority))
     if len(params['description'] or '') > MAX_DESCRIPTION:
-        raise FirewallInputError('description: %d characters, the API takes %d at most'
-                                 % (len(params['description']), MAX_DESCRIPTION))
+        raise InputError(var('description'), '%d characters, the API takes %d at most'
+                         % (len(params['description']), MAX_DESCRIPTION))
     return {
         'name': name,
         'network': network,
         'direction': 'INGRESS',
-        'source_ranges': normalize_ranges(params['source_ranges'], params['allow_any_source']),
-        'ports': normalize_ports(params['ports']),
+        'source_ranges': normalize_ranges(params['source_ranges'], params['allow_any_source'], variables),
+        'ports': normalize_ports(params['ports'], variables),
         'target_tags': tags,
         'priority': priority,
         'description': params['description'] or '',
@@ -139,7 +137,7 @@ def current_rule(firewall):
         ranges = sorted(firewall.source_ranges or [])
     return {
         'name': firewall.name,
-        'network': _basename(firewall.network),
+        'network': basename(firewall.network),
         'direction': firewall.direction or 'INGRESS',
         'source_ranges': ranges,
         'ports': sorted(ports, key=lambda p: [int(x) for x in p.split('-') if x.isdigit()] or [0]),
@@ -164,7 +162,7 @@ def plan(want, have):
     return 'none'
 
 
-def shown(rule):
+def rule_view(rule):
     """The rule as returned to the user (and shown in a diff)."""
     if rule is None:
         return {}
@@ -190,3 +188,62 @@ def firewall_resource(want, project, compute=None):
         allowed=[compute.Allowed(I_p_protocol='tcp', ports=want['ports'])],
         disabled=False,
     )
+
+
+def validate(params):
+    """compute_firewall's options checked: the desired rule (None for state=absent), or InputError."""
+    want = desired_rule(params) if params['state'] == 'present' else None
+    check_name(params['name'])
+    return want
+
+
+def converge(api, params, check_mode=False, diff=False):
+    """Bring the rule `params` describes (compute_firewall's options) about through `api`
+    (a _gcp_client.ComputeApi); the module's result. Validates first: InputError before any
+    request; GcpApiError/GcpAuthError from the API."""
+    want = validate(params)
+    name = params['name']
+    project = api.project
+    where = 'firewall rule %s of project %s' % (name, project)
+    firewalls = api.client('firewalls')
+
+    def get():
+        try:
+            found = api.call(lambda: firewalls.get(project=project, firewall=name, timeout=api.request_timeout),
+                             'get ' + where)
+        except GcpApiError as exc:
+            if exc.code == 404:
+                return None
+            raise
+        return current_rule(found)
+
+    def request(verb, what, **kwargs):
+        method = getattr(firewalls, verb + '_unary')
+        operation = api.call(lambda: method(project=project, timeout=api.request_timeout, **kwargs), what)
+        api.wait(operation, what)
+
+    have = get()
+    if want is None:
+        operation = 'delete' if have else 'none'
+        after = None
+        if have and not check_mode:
+            request('delete', 'delete ' + where, firewall=name)
+    else:
+        operation = plan(want, have)
+        after = dict(want, self_link=have['self_link'] if have else None)
+        if operation != 'none' and not check_mode:
+            resource = firewall_resource(want, project, api.types)
+            if operation == 'update':
+                request('update', 'update ' + where, firewall=name, firewall_resource=resource)
+            else:
+                if operation == 'recreate':
+                    request('delete', 'delete %s (to move it to network %s)' % (where, want['network']),
+                            firewall=name)
+                request('insert', 'create ' + where, firewall_resource=resource)
+            after = get()
+    changed = operation != 'none'
+    result = {'changed': changed, 'operation': operation, 'firewall': rule_view(after)}
+    if diff and changed:
+        result['diff'] = {'before': rule_view(have), 'after': rule_view(after),
+                          'before_header': 'firewall rule %s' % name, 'after_header': 'firewall rule %s' % name}
+    return result

@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import expand_scopes, validate_project
+from ansible_collections.gcli.offload.plugins.module_utils import _gce_names as names
+from ansible_collections.gcli.offload.plugins.module_utils._gce_names import basename
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import expand_scopes
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_int
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, option_names, shown, validate_int
 
 COS_PROJECT = 'cos-cloud'
 DEFAULT_COS_FAMILY = 'cos-stable'
@@ -33,10 +35,6 @@ TRANSITIONAL_STATES = ('PROVISIONING', 'STAGING', 'STOPPING', 'SUSPENDING', 'REP
 POLL_INTERVAL = 1.0
 STOPPED_STATES = ('TERMINATED', 'STOPPED', 'SUSPENDED')
 AUTH_ACCOUNT_ENV = 'GCP_SERVICE_ACCOUNT_EMAIL'  # the fallback of the credentials' service_account_email
-
-
-def basename(url):
-    return (url or '').rstrip('/').rsplit('/', 1)[-1]
 
 
 def _status(instance):
@@ -203,8 +201,8 @@ def plan_instance(wanted, current, disks=None):
 def _plan_power(wanted, current):
     """state=started/stopped without a container: only the instance's power state."""
     if current is None:
-        raise JobInputError('name', 'instance %s does not exist in %s: create it first (provision.yml, or '
-                                    'cos_instance with a container)' % (wanted['name'], wanted['zone']))
+        raise InputError('name', 'instance %s does not exist in %s: create it first (provision.yml, or '
+                         'cos_instance with a container)' % (wanted['name'], wanted['zone']))
     status = _status(current)
     running = status in RUNNING_STATES
     steps = []
@@ -292,7 +290,7 @@ def parse_cos_image(value, variable='cos_image'):
     Takes NAME, family/FAMILY (in cos-cloud), projects/P/global/images/NAME or .../family/FAMILY,
     and the same as a Compute Engine URL. The project is checked here, with everything else,
     before the first request: a bad one found only when the instance is created would leave
-    the firewall rule made before it. Raises JobInputError.
+    the firewall rule made before it. Raises InputError.
     """
     spec = value or 'family/' + DEFAULT_COS_FAMILY
     if isinstance(spec, str):
@@ -300,26 +298,26 @@ def parse_cos_image(value, variable='cos_image'):
             if spec.startswith(prefix):
                 spec = spec[len(prefix):]
                 break
-    ci.validate_gce_reference(spec, variable)
+    names.validate_reference(spec, variable)
     parts = spec.split('/')
     project = COS_PROJECT
     if parts[0] == 'projects':
         if len(parts) < 5 or parts[2:4] != ['global', 'images']:
-            raise JobInputError(variable, 'must be an image name, family/FAMILY, or projects/PROJECT/global/images/'
-                                          'NAME (or .../family/FAMILY), got %s' % ci._shown(value))
+            raise InputError(variable, 'must be an image name, family/FAMILY, or projects/PROJECT/global/images/'
+                             'NAME (or .../family/FAMILY), got %s' % shown(value))
         try:
-            project = validate_project(parts[1], variable)
-        except JobInputError as exc:
-            raise JobInputError(variable, 'the image\'s project %s' % str(exc).partition(': ')[2]) from None
+            project = names.validate_project(parts[1], variable)
+        except InputError as exc:
+            raise InputError(variable, 'the image\'s project %s' % exc.message) from None
         parts = parts[4:]
     if not (len(parts) == 1 or (len(parts) == 2 and parts[0] == 'family')):
-        raise JobInputError(variable, 'must be an image name, family/FAMILY, or projects/PROJECT/global/images/NAME '
-                                      '(or .../family/FAMILY), got %s' % ci._shown(value))
+        raise InputError(variable, 'must be an image name, family/FAMILY, or projects/PROJECT/global/images/NAME '
+                         '(or .../family/FAMILY), got %s' % shown(value))
     return project, '/'.join(parts)
 
 
-def check_auth_account(params, environ=None):
-    """Refuse service_account_email given for the VM's account (JobInputError).
+def check_auth_account(params, environ=None, variable='service_account_email'):
+    """Refuse service_account_email given for the VM's account (InputError).
 
     service_account_email is the credentials' option of the gcli.offload.gcp fragment: the
     metadata server's account for auth_kind=machineaccount, also read from
@@ -331,30 +329,35 @@ def check_auth_account(params, environ=None):
     email = params.get('service_account_email')
     kind = params.get('auth_kind') or 'application'
     if email and kind != 'machineaccount' and email != environ.get(AUTH_ACCOUNT_ENV):
-        raise JobInputError('service_account_email', 'is the metadata server\'s account for auth_kind=machineaccount, '
-                                                     'and auth_kind is %s: set the VM\'s service account with '
-                                                     'worker_service_account' % _shown(kind))
+        raise InputError(variable, 'is the metadata server\'s account for auth_kind=machineaccount, '
+                         'and auth_kind is %s: set the VM\'s service account with '
+                         'worker_service_account' % shown(kind))
 
 
-def validate_options(params):
-    """The desired instance from the module options (validated), or JobInputError."""
-    name = ci.validate_gce_name(params['name'], 'name')
-    check_auth_account(params)
+def validate_options(params, variables=None):
+    """The desired instance from the module options (validated), or InputError.
+
+    variables: option (as `name`, `data_disk.size_gb`) -> the name the user gave it, for a
+    caller with its own names for the options (worker_vm_spec: the role's variables).
+    """
+    var = option_names(variables)
+    name = names.validate_name(params['name'], var('name'))
+    check_auth_account(params, variable=var('service_account_email'))
     if params.get('project'):
-        validate_project(params['project'], 'project')
-    zone = ci.validate_zone(params['zone'], 'zone')
+        names.validate_project(params['project'], var('project'))
+    zone = names.validate_zone(params['zone'], var('zone'))
     disk = dict(params.get('data_disk') or {})
-    disk_name = ci.validate_gce_name(disk.get('name') or '%s-data' % name, 'data_disk.name')
-    device = ci.validate_gce_name(disk.get('device_name') or 'offload', 'data_disk.device_name')
+    disk_name = names.validate_name(disk.get('name') or '%s-data' % name, var('data_disk.name'))
+    device = names.validate_name(disk.get('device_name') or 'offload', var('data_disk.device_name'))
     wanted = {
         'name': name, 'zone': zone, 'state': params['state'],
         'machine_type': params['machine_type'],
-        'labels': ci.validate_labels(params.get('labels') or {}),
+        'labels': names.validate_labels(params.get('labels') or {}, var('labels')),
         'purge_labels': bool(params.get('purge_labels')),
         'tags': list(params.get('tags') or []),
         'provisioning_model': params.get('provisioning_model') or 'STANDARD',
         'worker_service_account': params.get('worker_service_account'),
-        'service_account_scopes': (expand_scopes(params['service_account_scopes'], 'service_account_scopes')
+        'service_account_scopes': (expand_scopes(params['service_account_scopes'], var('service_account_scopes'))
                                    if params.get('service_account_scopes') else []),
         'deletion_protection': bool(params.get('deletion_protection')),
         'network': params.get('network') or 'default', 'subnetwork': params.get('subnetwork'),
@@ -371,21 +374,22 @@ def validate_options(params):
     if wanted['worker_service_account'] == '':
         wanted['worker_service_account'] = None
     if wanted['worker_service_account'] not in (None, 'default'):
-        ci.validate_email(wanted['worker_service_account'], 'worker_service_account')
+        names.validate_email(wanted['worker_service_account'], var('worker_service_account'))
     for tag in wanted['tags']:
-        ci.validate_gce_name(tag, 'tags')
-    ci.validate_gce_name(wanted['machine_type'], 'machine_type')
+        names.validate_name(tag, var('tags'))
+    names.validate_name(wanted['machine_type'], var('machine_type'))
     for option in ('network', 'subnetwork'):
         if wanted[option]:
-            ci.validate_gce_reference(wanted[option], option)
-    parse_cos_image(wanted['cos_image'])
+            names.validate_reference(wanted[option], var(option))
+    parse_cos_image(wanted['cos_image'], var('cos_image'))
     if wanted['boot_disk_size_gb'] is not None and wanted['boot_disk_size_gb'] < 10:
-        raise JobInputError('boot_disk_size_gb', 'must be at least 10 (GB), got %s' % _shown(wanted['boot_disk_size_gb']))
+        raise InputError(var('boot_disk_size_gb'), 'must be at least 10 (GB), got %s'
+                         % shown(wanted['boot_disk_size_gb']))
     if wanted['boot_disk_size_gb'] is not None:
-        validate_int(wanted['boot_disk_size_gb'], 'boot_disk_size_gb', 10, ci.MAX_DISK_GB, 'GB')
+        validate_int(wanted['boot_disk_size_gb'], var('boot_disk_size_gb'), 10, ci.MAX_DISK_GB, 'GB')
     if disk.get('size_gb') is not None:
-        wanted['data_disk']['size_gb'] = validate_int(disk['size_gb'], 'data_disk.size_gb', 1, ci.MAX_DISK_GB, 'GB')
-    idle_minutes = validate_int(params.get('idle_stop_minutes') or 0, 'idle_stop_minutes', 0,
+        wanted['data_disk']['size_gb'] = validate_int(disk['size_gb'], var('data_disk.size_gb'), 1, ci.MAX_DISK_GB, 'GB')
+    idle_minutes = validate_int(params.get('idle_stop_minutes') or 0, var('idle_stop_minutes'), 0,
                                 ci.MAX_IDLE_STOP_MINUTES, 'minutes')
     if params['state'] in ('started', 'stopped') and not params.get('container'):
         # Power only: start or stop an instance provisioned before, change nothing else.
@@ -393,16 +397,16 @@ def validate_options(params):
         return wanted
     if params['state'] != 'absent':
         if not params.get('container'):
-            raise JobInputError('container', 'is required with state=present, and to create an instance '
-                                             '(at least container.image)')
-        container = ci.normalize_container(params['container'])
+            raise InputError(var('container'), 'is required with state=present, and to create an instance '
+                             '(at least container.image)')
+        container = ci.normalize_container(params['container'], variables)
         wanted['container'] = container
         meta = dict((str(k), str(v)) for k, v in (params.get('metadata') or {}).items())
         if OSLOGIN not in meta and params.get('enable_oslogin', True):
             meta[OSLOGIN] = 'TRUE'
         for key in (USER_DATA, DECLARATION):
             if key in meta:
-                raise JobInputError('metadata', 'must not set %s: the container options render it' % key)
+                raise InputError(var('metadata'), 'must not set %s: the container options render it' % key)
         meta[USER_DATA] = ci.render_cloud_config(container, device, idle_minutes)
         meta[LOGGING] = 'true'
         if wanted['legacy']:
@@ -676,7 +680,7 @@ class InstanceManager:
         if w['subnetwork']:
             sub = w['subnetwork']
             nic['subnetwork'] = sub if '/' in sub else 'projects/%s/regions/%s/subnetworks/%s' % (
-                self.project, self.zone.rsplit('-', 1)[0], sub)
+                self.project, names.region_of(self.zone), sub)
         if w['external_ip']:
             nic['access_configs'] = [{'name': 'External NAT', 'type_': 'ONE_TO_ONE_NAT'}]
         metadata = dict(w['metadata'], **{COS_IMAGE_KEY: image_name})

@@ -11,14 +11,11 @@ GcpApiError with Google's first error (code and message).
 
 from __future__ import annotations
 
+from ansible_collections.gcli.offload.plugins.module_utils._gce_names import basename
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError, call
 
 # Longest a single `wait` request may hold (Google holds it up to ~2 minutes).
 MAX_WAIT_REQUEST = 130.0
-
-
-def _basename(url):
-    return (url or '').rstrip('/').rsplit('/', 1)[-1]
 
 
 def _status_name(operation):
@@ -45,9 +42,9 @@ def wait_for_operation(api, operation, what, timeout):
     name = operation.name
     deadline = api.clock() + float(timeout)
     if getattr(operation, 'zone', None):
-        client, where = api.client('zone_operations'), {'zone': _basename(operation.zone)}
+        client, where = api.client('zone_operations'), {'zone': basename(operation.zone)}
     elif getattr(operation, 'region', None):
-        client, where = api.client('region_operations'), {'region': _basename(operation.region)}
+        client, where = api.client('region_operations'), {'region': basename(operation.region)}
     else:
         client, where = api.client('global_operations'), {}
     while _status_name(operation) != 'DONE':
@@ -55,7 +52,7 @@ def wait_for_operation(api, operation, what, timeout):
         if left <= 0:
             raise GcpApiError('cannot %s: the operation %s did not finish within timeout=%ss (it may still '
                               'complete; raise the timeout option, or check it with `gcloud compute operations '
-                              'describe %s`)' % (what, name, _shown(timeout), name), status='TIMEOUT')
+                              'describe %s`)' % (what, name, _seconds(timeout), name), status='TIMEOUT')
         request_timeout = min(left, MAX_WAIT_REQUEST)
         try:
             operation = call(lambda: client.wait(project=project, operation=name, timeout=request_timeout, **where),
@@ -72,5 +69,5 @@ def wait_for_operation(api, operation, what, timeout):
     return operation
 
 
-def _shown(seconds):
+def _seconds(seconds):
     return int(seconds) if float(seconds).is_integer() else seconds

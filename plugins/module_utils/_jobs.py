@@ -4,16 +4,42 @@
 """The rules of an offload job, in one place.
 
 Every name, path, label and docker argument of a job is derived here, from
-inputs validated here; plugins and roles call these functions and never
-re-derive a rule themselves. Nothing in this file touches a host.
+inputs validated here (with the generic rules of _inputs.py); plugins and roles
+call these functions and never re-derive a rule themselves. Nothing in this file
+touches a host.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 
-from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
+    GIB,
+    MIB,
+    InputError,
+    check_url_authority,
+    human_size,
+    is_auto,
+    redact_url,
+    shown,
+    validate_argv,
+    validate_bool,
+    validate_host_dir,
+    validate_int,
+    validate_size,
+)
+# The worker path rules, for the plugins that take them with the job's (_inputs holds them).
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import (  # pylint: disable=unused-import
+    FORBIDDEN_DIRS,
+    MAX_PATH,
+    SECRETS_TMPFS,
+    forbidden_place,
+    validate_worker_path,
+)
+
+# The names of _inputs' error and echo before it held them, for the plugins that still use them.
+JobInputError = InputError
+_shown = shown
 
 # Actions a batch job can run (the original tool's `offload <PR> <action>`;
 # `open`, an interactive shell, is attach.yml's business, not a job's).
@@ -67,11 +93,7 @@ MAX_TIMEOUT = 7 * 24 * 3600
 MAX_GRACE = 30 * 24 * 3600
 MAX_LINES = 10 ** 7
 MAX_UID = 2 ** 31 - 2
-MAX_PATH = 1024
 
-# A worker path must be something we can pass through `--mount` and a remote
-# shell without any quoting subtlety: absolute, no `..`, a plain character set.
-_PATH_RE = re.compile(r'^/[A-Za-z0-9._/+-]*\Z')
 # docker reference: [registry[:port]/]name[/name...][:tag][@digest]; the first
 # component is a registry only when it has a dot or a port, or is localhost.
 # A registry's host labels never start or end with `-`: `-l.x/y` or `--privileged.a/b`
@@ -90,30 +112,11 @@ _URL_RE = re.compile(
     r'|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s\'"`$;|&<>\\]+'
     r'|/[^\s\'"`$;|&<>\\]+)\Z'
 )
-# A URL's host: DNS labels, an IPv4 address or a bracketed IPv6 one (nothing git, ssh or
-# an HTTP client could read as an option); an SSH user name.
-_URL_HOST_RE = re.compile(r'^(?:%s(?:\.%s)*\.?|\[[0-9A-Fa-f:.]+\])\Z' % (_LABEL, _LABEL))
-_URL_USER_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\Z')
 _SCP_RE = re.compile(r'^([^/@:]*)@([^/:]*):')
 _CONTAINER_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\Z')
 # The docker client: a command name (found in PATH) or an absolute path.
 _DOCKER_BIN_RE = re.compile(r'^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}|/[A-Za-z0-9._/+-]{1,1023})\Z')
 _ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,255}\Z')
-# Only ASCII digits: int() also takes other scripts' digits ('١٢٣'), '1_000' and spaces.
-_DECIMAL_RE = re.compile(r'^-?[0-9]{1,40}\Z')
-
-
-class JobInputError(ValueError):
-    """An input that must be refused before anything touches a worker."""
-
-    def __init__(self, variable, message):
-        super().__init__('%s: %s' % (variable, message))
-        self.variable = variable
-
-
-def _shown(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + '...'
 
 
 def validate_pr(value, variable='pr'):
@@ -123,97 +126,32 @@ def validate_pr(value, variable='pr'):
     refuses bools, signs, spaces, zero and anything else.
     """
     if isinstance(value, bool):
-        raise JobInputError(variable, 'must be a positive integer (a pull request number), got %s' % _shown(value))
+        raise InputError(variable, 'must be a positive integer (a pull request number), got %s' % shown(value))
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and re.fullmatch(r'[0-9]{1,10}', value):
         number = int(value)
     else:
-        raise JobInputError(variable, 'must be a positive integer (a pull request number), got %s' % _shown(value))
+        raise InputError(variable, 'must be a positive integer (a pull request number), got %s' % shown(value))
     if not 1 <= number < MAX_PR:
-        raise JobInputError(variable, 'must be a positive integer (a pull request number), got %s' % _shown(value))
+        raise InputError(variable, 'must be a positive integer (a pull request number), got %s' % shown(value))
     return number
 
 
 def validate_action(value, variable='action'):
     if value not in ACTIONS:
-        raise JobInputError(variable, 'must be one of %s, got %s' % (', '.join(ACTIONS), _shown(value)))
+        raise InputError(variable, 'must be one of %s, got %s' % (', '.join(ACTIONS), shown(value)))
     return value
-
-
-def validate_worker_path(value, variable):
-    if not isinstance(value, str) or len(value) > MAX_PATH or not _PATH_RE.match(value):
-        raise JobInputError(
-            variable,
-            'must be an absolute path of letters, digits and . _ / + - only (%d characters at most), got %s'
-            % (MAX_PATH, _shown(value)))
-    parts = value.split('/')
-    if '..' in parts or '.' in parts:
-        raise JobInputError(variable, 'must not contain . or .. components, got %s' % _shown(value))
-    normalized = posixpath.normpath(value)
-    if normalized == '/':
-        raise JobInputError(variable, 'must not be the root directory')
-    return normalized
-
-
-# Host directories the collection never mounts in a container, creates, chowns or writes
-# into, nor anything under them: the system's files, the kernel's views of every process
-# and device (/proc showed a job every host process's arguments), root's home, and the
-# container runtimes' state (/var/run holds the Docker socket: root on the host).
-FORBIDDEN_DIRS = ('/etc', '/proc', '/sys', '/dev', '/run', '/var/run', '/root', '/boot', '/bin', '/sbin', '/lib',
-                  '/lib32', '/lib64', '/libx32', '/usr', '/var/lib/docker', '/var/lib/containerd',
-                  '/var/lib/kubelet', '/var/lib/dockershim', '/var/snap/docker')
-# The one exception, for secrets only: they must be on a tmpfs, and /dev/shm is the tmpfs
-# every Linux host with Docker has (COS included), writable, made for this. A directory
-# of its own under it, never /dev/shm itself (shared by every user, mode 1777).
-SECRETS_TMPFS = '/dev/shm'
-
-
-def forbidden_place(path, secrets=False):
-    """The forbidden directory `path` (normalised, absolute) is or is under, or None."""
-    if path == '/':
-        return '/'
-    if secrets and path.startswith(SECRETS_TMPFS + '/'):
-        return None
-    for place in FORBIDDEN_DIRS:
-        if path == place or path.startswith(place + '/') or (
-                place in ('/var/lib/docker', '/var/lib/containerd') and path.startswith(place)):
-            return place
-    return None
-
-
-def validate_host_dir(value, variable, secrets=False, resolved=None):
-    """A worker directory the collection mounts or writes: validate_worker_path, and not a forbidden
-    place (FORBIDDEN_DIRS; with secrets, /dev/shm/<dir> is allowed). resolved: the path as the
-    worker resolved it (symlinks followed), checked the same way. Returns the normalised path."""
-    path = validate_worker_path(value, variable)
-    for shown_path, real in ((path, path), (path, resolved)):
-        if real is None:
-            continue
-        place = forbidden_place(real, secrets)
-        if place:
-            where = '' if real == path else ' (it resolves to %s on the worker)' % _shown(real)
-            raise JobInputError(variable, 'must not be %s or under it%s: a system, kernel or container runtime '
-                                          'directory; give a directory of its own%s, got %s' % (
-                                              place, where, ' (on a tmpfs: /dev/shm/<name>)' if secrets else '',
-                                              _shown(shown_path)))
-    return path
 
 
 def validate_image(value, variable='offload_image'):
     if isinstance(value, str) and value.startswith('-'):
-        raise JobInputError(variable, 'must be a docker image reference, not an option (it starts with -), got %s'
-                            % _shown(value))
+        raise InputError(variable, 'must be a docker image reference, not an option (it starts with -), got %s'
+                         % shown(value))
     if not isinstance(value, str) or len(value) > 512 or not _IMAGE_RE.match(value):
-        raise JobInputError(variable, 'must be a docker image reference such as '
-                                      'registry/name:tag or name@sha256:..., got %s' % _shown(value))
+        raise InputError(variable, 'must be a docker image reference such as '
+                         'registry/name:tag or name@sha256:..., got %s' % shown(value))
     return value
-
-
-def redact_url(value):
-    """value with whatever sits before a host's `@` (a user, a password, a token) shown as ***."""
-    return re.sub(r'^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@', lambda m: (m.group(1) or '') + '***@', value) \
-        if isinstance(value, str) else value
 
 
 # Why a git remote must not carry credentials, and what to do instead.
@@ -222,106 +160,34 @@ GIT_CREDENTIALS_HINT = ('git would keep them in the main clone\'s config, which 
                         'and the URL without it, e.g. https://github.com/OWNER/REPO')
 
 
-def check_url_authority(netloc, variable, allow_user=False, what='the URL', hint=GIT_CREDENTIALS_HINT):
-    """Refuse a URL's `[user@]host[:port]` that carries credentials or that a client could read as an option.
-
-    allow_user: an SSH user name (`git@`) is fine, never a password or token (`user:secret@`).
-    hint says why credentials are refused and what to do. Raises JobInputError; the
-    message never shows what came before the `@`.
-    """
-    userinfo, at, hostport = netloc.rpartition('@')
-    if at and (not allow_user or ':' in userinfo or '%' in userinfo):
-        raise JobInputError(variable, 'must not carry credentials (user:TOKEN@ before the host): %s' % hint)
-    if at and not _URL_USER_RE.match(userinfo):
-        raise JobInputError(variable, 'the user name before the host must be letters, digits and . _ - '
-                                      '(not starting with - or .)')
-    host, port = hostport, ''
-    if hostport.startswith('['):
-        host, _sep, rest = hostport.partition(']')
-        host += ']'
-        port = rest[1:] if rest.startswith(':') else rest
-    elif ':' in hostport:
-        host, _sep, port = hostport.partition(':')
-    if host.startswith('-') or not _URL_HOST_RE.match(host) or not re.fullmatch(r'(?:[0-9]{1,5})?', port):
-        raise JobInputError(variable, 'the host of %s must be a host name or IP address (not starting with -), '
-                                      'got %s' % (what, _shown(hostport)))
-    return host
-
-
 def validate_repo_url(value, variable='offload_repo_url', required=True):
     if value in (None, ''):
         if required:
-            raise JobInputError(variable, 'is required: the git URL (or worker-local path) of the repository')
+            raise InputError(variable, 'is required: the git URL (or worker-local path) of the repository')
         return ''
     if not isinstance(value, str) or len(value) > 2048 or not _URL_RE.match(value) or value.startswith('-'):
-        raise JobInputError(variable, 'must be a git URL (https://, ssh://, git://, file://, user@host:path) '
-                                      'or an absolute path, got %s' % _shown(redact_url(value)))
+        raise InputError(variable, 'must be a git URL (https://, ssh://, git://, file://, user@host:path) '
+                         'or an absolute path, got %s' % shown(redact_url(value)))
     scheme, sep, rest = value.partition('://')
     if sep:
         netloc = rest.split('/', 1)[0]
         if scheme == 'file':
             if netloc not in ('', 'localhost'):
-                raise JobInputError(variable, 'a file:// URL names a path on the worker (file:///path), got %s'
-                                    % _shown(redact_url(value)))
+                raise InputError(variable, 'a file:// URL names a path on the worker (file:///path), got %s'
+                                 % shown(redact_url(value)))
         else:
-            check_url_authority(netloc, variable, allow_user=scheme == 'ssh', what='the repository URL')
+            check_url_authority(netloc, variable, allow_user=scheme == 'ssh', what='the repository URL',
+                                hint=GIT_CREDENTIALS_HINT)
     elif not value.startswith('/'):
         user, host = _SCP_RE.match(value).groups()
-        check_url_authority('%s@%s' % (user, host), variable, allow_user=True, what='the repository URL')
+        check_url_authority('%s@%s' % (user, host), variable, allow_user=True, what='the repository URL',
+                            hint=GIT_CREDENTIALS_HINT)
     return value
 
 
 def validate_command(value, variable='offload_job_command'):
-    if value is None:
-        return None
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
-        raise JobInputError(variable, 'must be a non-empty list of strings (an argv), not a shell string')
-    for item in value:
-        if not isinstance(item, str) or '\0' in item:
-            raise JobInputError(variable, 'every element must be a string without NUL bytes, got %s' % _shown(item))
-    return list(value)
-
-
-def validate_int(value, variable, minimum, maximum, unit='', what=None):
-    """Return value as an int between minimum and maximum, or raise JobInputError.
-
-    Takes an int, an integral float, or a string of ASCII digits (extra vars are
-    strings); refuses bools, fractions, other scripts' digits, spaces and '_'.
-    """
-    shown_unit = ' ' + unit if unit else ''
-    what = what or ('a whole number of' if unit else 'a whole number')
-    number = None
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not value.is_integer():  # also NaN and infinities
-            raise JobInputError(variable, 'must be a whole number%s, got %s' % (shown_unit, _shown(value)))
-        number = int(value)
-    elif isinstance(value, str) and _DECIMAL_RE.match(value):
-        number = int(value)
-    if number is None:
-        raise JobInputError(variable, 'must be %s%s, got %s' % (what, shown_unit, _shown(value)))
-    if not minimum <= number <= maximum:
-        raise JobInputError(variable, 'must be between %d and %d%s, got %s'
-                            % (minimum, maximum, shown_unit, _shown(value)))
-    return number
-
-
-def validate_bool(value, variable):
-    """Return value as a bool, or raise JobInputError.
-
-    Takes what Ansible takes for a boolean (its `boolean()`, as for an option of type
-    bool): True/False, 1/0, and the strings yes/no, true/false, on/off, y/n, t/f, 1/0
-    in any case (`-e name=true` gives the string). Anything else ('maybe', '2', '')
-    is refused rather than read as false.
-    """
-    try:
-        return boolean(value, strict=True)
-    except TypeError:
-        raise JobInputError(variable, 'must be a boolean (true/false, yes/no, on/off or 1/0), got %s'
-                            % _shown(value)) from None
+    """The job's command as an argv (None: the image's entrypoint for the job)."""
+    return None if value is None else validate_argv(value, variable)
 
 
 def validate_timeout(value, variable='offload_job_timeout', maximum=MAX_TIMEOUT):
@@ -329,19 +195,12 @@ def validate_timeout(value, variable='offload_job_timeout', maximum=MAX_TIMEOUT)
 
 
 # Resource limits of a job container. `auto` (or empty) takes the default derived
-# from the worker at job start (worker_limits); sizes are bytes or a number with
-# k, m or g (binary units, as docker reads them).
-AUTO = 'auto'
-MIB = 1024 ** 2
-GIB = 1024 ** 3
+# from the worker at job start (worker_limits); sizes are _inputs.validate_size's.
 MIN_MEMORY = 6 * MIB  # docker's own minimum
-MAX_SIZE = 2 ** 50
 MAX_PIDS = 4194304  # the kernel's pid_max ceiling
 MIN_PIDS = 8
 MAX_CPUS = 1024
-_SIZE_RE = re.compile(r'^([0-9]{1,16})([kmgKMG]?)\Z')
 _CPUS_RE = re.compile(r'^[0-9]{1,4}(?:\.[0-9]{1,2})?\Z')
-_UNITS = {'': 1, 'k': 1024, 'm': MIB, 'g': GIB}
 # The defaults: each job may use 3/4 of the worker's CPUs and memory (the rest
 # stays for the host, Docker and the maintainer container), 1024 processes and
 # threads per CPU, and a job starts only while 5 % of the data disk (at most
@@ -352,59 +211,28 @@ RESERVE_SHARE = 0.05
 MAX_AUTO_RESERVE = 2 * GIB
 
 
-def _auto(value):
-    return value is None or (isinstance(value, str) and value.strip().lower() in ('', AUTO))
-
-
-def validate_size(value, variable, minimum=0, maximum=MAX_SIZE):
-    """A size in bytes (an int, or digits with an optional k, m or g), or None for auto."""
-    if _auto(value):
-        return None
-    match = _SIZE_RE.match(value) if isinstance(value, str) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif match:
-        number = int(match.group(1)) * _UNITS[match.group(2).lower()]
-    else:
-        raise JobInputError(variable, 'must be auto or a size: bytes, or a number with k, m or g (512m, 4g), got %s'
-                            % _shown(value))
-    if not minimum <= number <= maximum:
-        raise JobInputError(variable, 'must be between %s and %s, got %s'
-                            % (human_size(minimum), human_size(maximum), _shown(value)))
-    return number
-
-
 def validate_cpus(value, variable='offload_job_cpus'):
     """CPUs as a decimal with at most two places (1, 1.5, 0.25), or None for auto."""
-    if _auto(value):
+    if is_auto(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _CPUS_RE.match(str(value)):
-        raise JobInputError(variable, 'must be auto or a number of CPUs such as 2 or 1.5 (two decimals at most), '
-                                      'got %s' % _shown(value))
+        raise InputError(variable, 'must be auto or a number of CPUs such as 2 or 1.5 (two decimals at most), '
+                         'got %s' % shown(value))
     number = float(value)
     if not 0.01 <= number <= MAX_CPUS:
-        raise JobInputError(variable, 'must be between 0.01 and %d CPUs, got %s' % (MAX_CPUS, _shown(value)))
+        raise InputError(variable, 'must be between 0.01 and %d CPUs, got %s' % (MAX_CPUS, shown(value)))
     return round(number, 2)
 
 
 def validate_pids(value, variable='offload_job_pids'):
-    if _auto(value):
+    if is_auto(value):
         return None
     return validate_int(value, variable, MIN_PIDS, MAX_PIDS, 'processes and threads', 'auto or a number of')
 
 
-def human_size(number):
-    """Bytes in words for messages: 512 MiB, 4 GiB, 300 KiB."""
-    for unit, size in (('TiB', 1024 * GIB), ('GiB', GIB), ('MiB', MIB), ('KiB', 1024)):
-        if number >= size:
-            value = number / size
-            return ('%d %s' if value == int(value) or value >= 100 else '%.1f %s') % (value, unit)
-    return '%d bytes' % number
-
-
 def validate_egress(value, variable='offload_job_egress'):
     if value not in EGRESS_MODES:
-        raise JobInputError(variable, 'must be one of %s, got %s' % (', '.join(EGRESS_MODES), _shown(value)))
+        raise InputError(variable, 'must be one of %s, got %s' % (', '.join(EGRESS_MODES), shown(value)))
     return value
 
 
@@ -413,12 +241,12 @@ def validate_egress_allow(value, variable='offload_job_egress_allow'):
     if value is None or (isinstance(value, (list, tuple)) and not value):
         return sorted(DEFAULT_EGRESS_ALLOW)
     if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_ALLOW:
-        raise JobInputError(variable, 'must be a list of at most %d host names (empty: the default list), got %s'
-                            % (MAX_ALLOW, _shown(value)))
+        raise InputError(variable, 'must be a list of at most %d host names (empty: the default list), got %s'
+                         % (MAX_ALLOW, shown(value)))
     for host in value:
         if not isinstance(host, str) or len(host) > 253 or not _HOST_RE.match(host):
-            raise JobInputError(variable, 'every entry must be a lower-case host name (.example.com for its '
-                                          'subdomains) or an IPv4 address, got %s' % _shown(host))
+            raise InputError(variable, 'every entry must be a lower-case host name (.example.com for its '
+                             'subdomains) or an IPv4 address, got %s' % shown(host))
     return sorted(set(value))
 
 
@@ -454,13 +282,13 @@ def worker_limits(limits, worker, cpus, memory, disk_size=None):
     if resolved['cpus'] is None:
         resolved['cpus'] = max(1.0, round(cpus * SHARE, 2)) if cpus >= 1 else cpus
     elif resolved['cpus'] > cpus:
-        raise JobInputError('offload_job_cpus', 'must be at most %d, the CPUs of %s, got %g'
-                            % (cpus, worker, resolved['cpus']))
+        raise InputError('offload_job_cpus', 'must be at most %d, the CPUs of %s, got %g'
+                         % (cpus, worker, resolved['cpus']))
     if resolved['memory'] is None:
         resolved['memory'] = max(MIN_MEMORY, int(memory * SHARE) // MIB * MIB)
     elif resolved['memory'] > memory:
-        raise JobInputError('offload_job_memory', 'must be at most %s, the memory of %s, got %s'
-                            % (human_size(memory), worker, human_size(resolved['memory'])))
+        raise InputError('offload_job_memory', 'must be at most %s, the memory of %s, got %s'
+                         % (human_size(memory), worker, human_size(resolved['memory'])))
     if resolved['pids'] is None:
         resolved['pids'] = PIDS_PER_CPU * max(1, int(cpus))
     if resolved['disk_reserve'] is None:
@@ -477,8 +305,8 @@ def limit_argv(limits):
 def validate_docker_bin(value, variable='docker_bin'):
     """The docker client: a command name or an absolute path, nothing a shell would read."""
     if not isinstance(value, str) or not _DOCKER_BIN_RE.match(value) or '..' in value.split('/'):
-        raise JobInputError(variable, 'must be a command name or an absolute path (letters, digits and . _ / + -, '
-                                      'no ..), such as docker or /usr/bin/docker, got %s' % _shown(value))
+        raise InputError(variable, 'must be a command name or an absolute path (letters, digits and . _ / + -, '
+                         'no ..), such as docker or /usr/bin/docker, got %s' % shown(value))
     return value
 
 
@@ -487,21 +315,21 @@ def validate_env(value, variable='env'):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise JobInputError(variable, 'must be a dictionary of variable names to values, got %s' % _shown(value))
+        raise InputError(variable, 'must be a dictionary of variable names to values, got %s' % shown(value))
     env = {}
     for key, item in value.items():
         if not isinstance(key, str) or not _ENV_NAME_RE.match(key):
-            raise JobInputError(variable, 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % _shown(key))
+            raise InputError(variable, 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % shown(key))
         if isinstance(item, bool) or not isinstance(item, (str, int, float)) or '\0' in str(item):
-            raise JobInputError(variable, 'the value of %s must be a string without NUL bytes, got %s'
-                                % (key, _shown(item)))
+            raise InputError(variable, 'the value of %s must be a string without NUL bytes, got %s'
+                             % (key, shown(item)))
         env[key] = str(item)
     return env
 
 
 def validate_container_name(value, variable):
     if not isinstance(value, str) or not _CONTAINER_NAME_RE.match(value):
-        raise JobInputError(variable, 'must be a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*), got %s' % _shown(value))
+        raise InputError(variable, 'must be a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*), got %s' % shown(value))
     return value
 
 

@@ -17,21 +17,20 @@ from __future__ import annotations
 import re
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import GcpAuthError, compute_endpoint
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import (
-    FirewallInputError,
-    check_name,
-    desired_rule,
-    shown,
-)
+from ansible_collections.gcli.offload.plugins.module_utils._gce_names import NAME_PATTERN, validate_zone
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import validate_compute_endpoint
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import check_name, desired_rule, rule_view
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import validate_options
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
-    JobInputError,
-    _shown,
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
+    InputError,
+    shown,
     validate_bool,
-    validate_docker_bin,
+    validate_choice,
     validate_int,
+    validate_match,
+    validate_str_list,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import validate_docker_bin
 
 PREFIX = 'offload_'
 # The role's variables, without PREFIX, and their defaults (roles/worker_vm/defaults/main.yml).
@@ -58,12 +57,14 @@ INSTANCE_VARIABLES = {
     'worker_service_account': 'worker_service_account', 'idle_stop_minutes': 'idle_stop_minutes',
     'container': 'maintainer_image', 'container.image': 'maintainer_image', 'container.name': 'maintainer_name',
 }
-# compute_firewall's option (the prefix of its message) -> the role variable.
+# compute_firewall's option -> the role variable.
 FIREWALL_VARIABLES = {
     'name': 'firewall_name', 'network': 'network', 'target_tags': 'network_tags',
-    'source_ranges': 'ssh_source_ranges', 'priority': 'firewall_name', 'description': 'firewall_name',
+    'source_ranges': 'ssh_source_ranges', 'allow_any_source': 'ssh_allow_any_source',
+    'priority': 'firewall_name', 'description': 'firewall_name',
 }
-DATA_ROOT_RE = re.compile(r'^/mnt/disks/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?\Z')
+# Where COS mounts the data disk: /mnt/disks/<its device name, a GCE name>.
+DATA_ROOT_RE = re.compile(r'^%s/%s\Z' % (re.escape(ci.MOUNT_ROOT), NAME_PATTERN))
 SSH_ALIAS_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z')
 SSH_USER_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]{0,255}\Z')
 SSH_HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}\Z')
@@ -78,45 +79,27 @@ def _variable(name):
     return PREFIX + name
 
 
+def _variables(options):
+    """A module's option -> role variable mapping, with the role's variable names in full."""
+    return {option: _variable(name) for option, name in options.items()}
+
+
 def _bool(values, name):
     return validate_bool(values[name], _variable(name))
 
 
 def _match(values, name, regex, what, allow_empty=False):
-    value = values[name]
-    if allow_empty and value in ('', None):
-        return ''
-    if not isinstance(value, str) or not regex.match(value):
-        raise JobInputError(_variable(name), 'must be %s, got %s' % (what, _shown(value)))
-    return value
+    return validate_match(values[name], _variable(name), regex, what, allow_empty)
 
 
 def _list_of_str(values, name):
-    value = values[name]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
-        raise JobInputError(_variable(name), 'must be a list of strings, got %s' % _shown(value))
-    return list(value)
-
-
-def _renamed(exc, variables):
-    """The JobInputError of a module's option, as one of the role variable behind it."""
-    text = str(exc)
-    option, sep, message = text.partition(': ')
-    if not sep or option not in variables:
-        option, message = getattr(exc, 'variable', None), text
-    name = variables.get(option)
-    if name is None:
-        return JobInputError('provision', text)
-    return JobInputError(_variable(name), message)
+    return validate_str_list(values[name], _variable(name))
 
 
 def _ssh(values):
     """The role's own rules: the SSH alias and how provision waits for the worker."""
-    access = values['ssh_access']
-    if access not in ACCESS:
-        raise JobInputError(_variable('ssh_access'), 'must be one of %s, got %s' % (', '.join(ACCESS), _shown(access)))
     return {
-        'access': access,
+        'access': validate_choice(values['ssh_access'], _variable('ssh_access'), ACCESS),
         'alias': _match(values, 'ssh_alias', SSH_ALIAS_RE, 'an SSH host alias (letters, digits and . _ -)'),
         'user': _match(values, 'ssh_user', SSH_USER_RE, 'a POSIX user name (your OS Login user)'),
         'host': _match(values, 'ssh_host', SSH_HOST_RE, 'a host name or IP address', allow_empty=True),
@@ -135,26 +118,21 @@ def _ssh(values):
 def worker_vm_spec(state='present', **given):
     """Check the role's variables (given without PREFIX; missing ones take the role's
     defaults) for provisioning (present) or teardown (absent). Return the checked
-    values: {'instance': ..., 'firewall': ..., 'ssh': ...}; raise JobInputError naming
+    values: {'instance': ..., 'firewall': ..., 'ssh': ...}; raise InputError naming
     the role variable."""
     unknown = sorted(set(given) - set(DEFAULTS))
     if unknown:
-        raise JobInputError(_variable(unknown[0]), 'is not a variable of the worker_vm role')
+        raise InputError(_variable(unknown[0]), 'is not a variable of the worker_vm role')
     values = dict(DEFAULTS, **{k: v for k, v in given.items() if v is not None})
     name = values['worker_name']
     if name in (None, ''):
-        raise JobInputError(_variable('worker_name'), 'is required: the worker instance name')
-    zone = ci.validate_zone(values['zone'], _variable('zone'))
+        raise InputError(_variable('worker_name'), 'is required: the worker instance name')
+    zone = validate_zone(values['zone'], _variable('zone'))
     data_root = _match(values, 'data_root', DATA_ROOT_RE,
                        '/mnt/disks/<name> (where COS mounts the data disk; <name> is its device name)')
-    try:
-        check_name(values['firewall_name'])  # compute_firewall's rule, also for teardown
-    except FirewallInputError as exc:
-        raise _renamed(exc, FIREWALL_VARIABLES) from None
-    try:  # the modules' endpoint rule: no credentials, no host read as an option
-        compute_endpoint(values['api_endpoint'] or None)
-    except GcpAuthError as exc:
-        raise JobInputError(_variable('api_endpoint'), str(exc).partition('api_endpoint')[2].lstrip(': ')) from None
+    check_name(values['firewall_name'], _variable('firewall_name'))  # compute_firewall's rule, also for teardown
+    # the modules' endpoint rule: no credentials, no host read as an option
+    validate_compute_endpoint(values['api_endpoint'] or None, _variable('api_endpoint'))
     options = {
         'name': name, 'project': values['project'] or None, 'zone': zone, 'state': 'absent',
         'machine_type': values['machine_type'],
@@ -163,10 +141,7 @@ def worker_vm_spec(state='present', **given):
     if state == 'absent':
         for flag in ('delete_data_disk', 'delete_firewall'):
             _bool(values, flag)
-        try:
-            wanted = validate_options(options)
-        except JobInputError as exc:
-            raise _renamed(exc, INSTANCE_VARIABLES) from None
+        wanted = validate_options(options, _variables(INSTANCE_VARIABLES))
         return {'instance': {'name': wanted['name'], 'zone': zone, 'data_disk': wanted['data_disk']['name']},
                 'firewall': {'name': values['firewall_name']},
                 'ssh': {'alias': _match(values, 'ssh_alias', SSH_ALIAS_RE, 'an SSH host alias')}}
@@ -175,12 +150,12 @@ def worker_vm_spec(state='present', **given):
         _bool(values, flag)
     validate_docker_bin(values['docker_bin'], _variable('docker_bin'))
     if values['maintainer_image'] in ('', None):
-        raise JobInputError(_variable('maintainer_image'), (
+        raise InputError(_variable('maintainer_image'), (
             'is required: the image the worker runs as its maintainer container, e.g. -e '
             'offload_maintainer_image=us-docker.pkg.dev/PROJECT/REPO/maintainer:latest (or set offload_image)'))
     labels = values['worker_labels']
     if not isinstance(labels, dict):
-        raise JobInputError(_variable('worker_labels'), 'must be a dictionary of labels, got %s' % _shown(labels))
+        raise InputError(_variable('worker_labels'), 'must be a dictionary of labels, got %s' % shown(labels))
     options.update({
         'state': 'started',
         'cos_image': values['cos_image'] or None,
@@ -198,20 +173,13 @@ def worker_vm_spec(state='present', **given):
     })
     options['data_disk']['size_gb'] = validate_int(values['data_disk_size_gb'], _variable('data_disk_size_gb'), 1,
                                                    ci.MAX_DISK_GB, 'GB')
-    try:
-        wanted = validate_options(options)
-    except JobInputError as exc:
-        raise _renamed(exc, INSTANCE_VARIABLES) from None
-    try:
-        rule = desired_rule({
-            'name': values['firewall_name'], 'network': values['network'],
-            'source_ranges': _list_of_str(values, 'ssh_source_ranges'),
-            'allow_any_source': _bool(values, 'ssh_allow_any_source'), 'ports': ['22'],
-            'target_tags': options['tags'], 'allow_all_instances': False, 'priority': 1000, 'description': '',
-        })
-    except FirewallInputError as exc:
-        exc = FirewallInputError(str(exc).replace('allow_any_source=true', _variable('ssh_allow_any_source') + '=true'))
-        raise _renamed(exc, FIREWALL_VARIABLES) from None
+    wanted = validate_options(options, _variables(INSTANCE_VARIABLES))
+    rule = desired_rule({
+        'name': values['firewall_name'], 'network': values['network'],
+        'source_ranges': _list_of_str(values, 'ssh_source_ranges'),
+        'allow_any_source': _bool(values, 'ssh_allow_any_source'), 'ports': ['22'],
+        'target_tags': options['tags'], 'allow_all_instances': False, 'priority': 1000, 'description': '',
+    }, _variables(FIREWALL_VARIABLES))
     # The role passes these to cos_instance and compute_firewall as they are: what the
     # modules take, derived here once (labels, Spot, the device name, the port).
     return {
@@ -223,6 +191,6 @@ def worker_vm_spec(state='present', **given):
                      'external_ip': wanted['external_ip'],
                      'worker_service_account': options['worker_service_account'],
                      'idle_stop_minutes': options['idle_stop_minutes']},
-        'firewall': dict(shown(rule), allow_any_source=_bool(values, 'ssh_allow_any_source')),
+        'firewall': dict(rule_view(rule), allow_any_source=_bool(values, 'ssh_allow_any_source')),
         'ssh': _ssh(values),
     }

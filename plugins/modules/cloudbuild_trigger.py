@@ -198,12 +198,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gcli.offload.plugins.module_utils._cloudbuild import (
     AUTH_REQUESTS_IMPORT_ERROR,
     CloudBuildApi,
-    TriggerError,
     argument_spec,
     converge,
     desired_trigger,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import GcpError
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 
 
 def main():
@@ -218,10 +218,10 @@ def main():
             desired_trigger(params)  # every check before the first request
         api = CloudBuildApi(params)
         result = converge(params, api, check_mode=module.check_mode)
-    except TriggerError as exc:
-        # the name may be what is wrong: never echo a huge one whole
+    except InputError as exc:
+        # the name may be what is wrong: never echo a huge one whole; the message names the option
         shown = params['name'] if len(params['name']) <= 64 else params['name'][:60] + '...'
-        module.fail_json(msg='build trigger %s: %s' % (shown, exc))
+        module.fail_json(msg='build trigger %s: %s' % (shown, exc.message))
     except GcpError as exc:
         module.fail_json(msg=str(exc))
     before, after = result.pop('before'), result.pop('after')

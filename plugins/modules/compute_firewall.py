@@ -149,16 +149,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
     ComputeApi,
     GcpError,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import (
-    FirewallInputError,
-    check_name,
-    current_rule,
-    desired_rule,
-    firewall_resource,
-    plan,
-    shown,
-)
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import converge, validate
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 
 
 def main():
@@ -179,71 +171,14 @@ def main():
     if COMPUTE_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib('google-cloud-compute'), exception=COMPUTE_IMPORT_ERROR)
     params = module.params
-    name = params['name']
     try:
-        want = desired_rule(params) if params['state'] == 'present' else None
-        check_name(name)
-    except FirewallInputError as exc:
-        module.fail_json(msg='invalid firewall rule %s: %s (nothing was changed)' % (name, exc))
-
-    try:
-        api = ComputeApi(params)
-        project = api.project
-        where = 'firewall rule %s of project %s' % (name, project)
-        firewalls = api.client('firewalls')
-        have = _get(api, firewalls, name, where)
-
-        if params['state'] == 'absent':
-            operation = 'delete' if have else 'none'
-            after = None
-            if have and not module.check_mode:
-                _delete(api, firewalls, name, where)
-        else:
-            operation = plan(want, have)
-            after = dict(want, self_link=have['self_link'] if have else None)
-            if operation != 'none' and not module.check_mode:
-                resource = firewall_resource(want, project, api.types)
-                if operation == 'create':
-                    op = api.call(lambda: firewalls.insert_unary(project=project, firewall_resource=resource,
-                                                                 timeout=api.request_timeout), 'create ' + where)
-                    api.wait(op, 'create ' + where)
-                elif operation == 'update':
-                    op = api.call(lambda: firewalls.update_unary(project=project, firewall=name,
-                                                                 firewall_resource=resource,
-                                                                 timeout=api.request_timeout), 'update ' + where)
-                    api.wait(op, 'update ' + where)
-                else:
-                    _delete(api, firewalls, name, where + ' (to move it to network %s)' % want['network'])
-                    op = api.call(lambda: firewalls.insert_unary(project=project, firewall_resource=resource,
-                                                                 timeout=api.request_timeout), 'create ' + where)
-                    api.wait(op, 'create ' + where)
-                after = _get(api, firewalls, name, where)
+        validate(params)  # every check before the credentials and the first request
+        result = converge(ComputeApi(params), params, check_mode=module.check_mode, diff=module._diff)
+    except InputError as exc:
+        module.fail_json(msg='invalid firewall rule %s: %s (nothing was changed)' % (params['name'], exc))
     except GcpError as exc:
         module.fail_json(msg=str(exc))
-
-    changed = operation != 'none'
-    result = {'changed': changed, 'operation': operation, 'firewall': shown(after)}
-    if module._diff and changed:
-        result['diff'] = {'before': shown(have), 'after': shown(after),
-                          'before_header': 'firewall rule %s' % name, 'after_header': 'firewall rule %s' % name}
     module.exit_json(**result)
-
-
-def _get(api, firewalls, name, where):
-    try:
-        found = api.call(lambda: firewalls.get(project=api.project, firewall=name, timeout=api.request_timeout),
-                         'get ' + where)
-    except GcpApiError as exc:
-        if exc.code == 404:
-            return None
-        raise
-    return current_rule(found)
-
-
-def _delete(api, firewalls, name, where):
-    op = api.call(lambda: firewalls.delete_unary(project=api.project, firewall=name, timeout=api.request_timeout),
-                  'delete ' + where)
-    api.wait(op, 'delete ' + where)
 
 
 if __name__ == '__main__':

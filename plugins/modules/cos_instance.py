@@ -396,7 +396,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
 )
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import InstanceManager, validate_options
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 
 MOUNT_SPEC = dict(mount_path=dict(type='str', required=True), host_path=dict(type='str'),
                   tmpfs=dict(type='bool', default=False), read_only=dict(type='bool', default=False))
@@ -475,7 +475,7 @@ def main():
     params = module.params
     try:
         wanted = validate_options(params)
-    except JobInputError as exc:
+    except InputError as exc:
         module.fail_json(msg='cos_instance: %s' % exc)
     try:
         api = ComputeApi(params)

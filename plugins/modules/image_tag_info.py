@@ -292,7 +292,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._registry import (
     parse_image,
     pinned_reference,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_int
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, shown, validate_int
 
 REQUEST_TIMEOUT = 60.0
 MAX_PARALLEL = 32
@@ -327,7 +327,7 @@ def requested_tag(params):
         if not is_valid_tag(tag):
             raise RegistryError('invalid', 'tag %s is not a valid image tag (1 to 128 of letters, digits, "_", "." '
                                 'and "-", not starting with "." or "-"); to resolve a branch name use the branch '
-                                'option' % _shown(tag))
+                                'option' % shown(tag))
         return tag
     if params.get('branch') is not None:
         if not isinstance(params['branch'], str) or params['branch'] == '':
@@ -376,7 +376,7 @@ def resolve(params, client=None, policy=None):
         if params.get(option) is not None:
             try:
                 validate_int(params[option], option, 1, maximum)
-            except JobInputError as exc:
+            except InputError as exc:
                 raise RegistryError('invalid', str(exc))
     if policy is None:
         policy = RetryPolicy.from_params(params)

@@ -24,6 +24,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
 from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, parse_image
 from ansible_collections.gcli.offload.plugins.module_utils import _gcp_firewall as fw
 from ansible_collections.gcli.offload.plugins.modules import image_tag_info
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
+from ansible_collections.gcli.offload.plugins.module_utils import _gce_names as gce_names
 
 HUGE = 'x' * 100000
 
@@ -180,14 +182,14 @@ def test_cos_instance_accepts_references_and_labels():
 @pytest.mark.parametrize('name', ['../../routes/x', '', None, HUGE])
 def test_firewall_name_checked_for_absent_too(name):
     # state=absent sent the name into the request's URL unchecked (a protobuf error, or a traversal)
-    with pytest.raises(fw.FirewallInputError, match='^name: '):
+    with pytest.raises(InputError, match='^name: '):
         fw.check_name(name)
 
 
 def test_firewall_description_limited():
     params = dict(name='r', network='default', source_ranges=['35.235.240.0/20'], allow_any_source=False,
                   ports=['22'], target_tags=['t'], allow_all_instances=False, priority=1000, description=HUGE)
-    with pytest.raises(fw.FirewallInputError, match='^description: 100000 characters'):
+    with pytest.raises(InputError, match='^description: 100000 characters'):
         fw.desired_rule(params)
 
 
@@ -220,6 +222,6 @@ def test_image_tag_info_counts_in_range(option, value):
 
 
 def test_gce_reference_rule():
-    assert ci.validate_gce_reference('default', 'network') == 'default'
+    assert gce_names.validate_reference('default', 'network') == 'default'
     with pytest.raises(JobInputError):
-        ci.validate_gce_reference('https://x/compute/v1//networks/n', 'network')
+        gce_names.validate_reference('https://x/compute/v1//networks/n', 'network')

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.gcli.offload.plugins.module_utils import _cloudbuild as cb
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 
 
 def params(**kw):
@@ -54,7 +55,7 @@ def test_push_tag_trigger():
     ({'service_account': 'me@x'}, 'projects/PROJECT/serviceAccounts/EMAIL'),
 ])
 def test_invalid(kw, words):
-    with pytest.raises(cb.TriggerError) as err:
+    with pytest.raises(InputError) as err:
         cb.desired_trigger(params(**kw))
     assert words in str(err.value)
 
@@ -159,9 +160,9 @@ def test_endpoint(value, endpoint):
 
 @pytest.mark.parametrize('value', ['127.0.0.1:8080', 'http://h/x/y', 'ftp://h', 'http://u:secret@h/', 'https://-x/'])
 def test_endpoint_refused(value):
-    with pytest.raises(cb.TriggerError) as err:
+    with pytest.raises(InputError) as err:
         cb.cloudbuild_endpoint(value)
-    assert err.value.option == 'api_endpoint' and 'secret' not in str(err.value)
+    assert err.value.variable == 'api_endpoint' and 'secret' not in str(err.value)
 
 
 class Resp:

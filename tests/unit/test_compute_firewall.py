@@ -6,6 +6,7 @@ import pytest
 from google.cloud import compute_v1
 
 from ansible_collections.gcli.offload.plugins.module_utils import _gcp_firewall as fw
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 
 IAP = '35.235.240.0/20'
 
@@ -31,7 +32,7 @@ def existing(**kw):
 
 @pytest.mark.parametrize('world', ['0.0.0.0/0', '::/0', '0.0.0.0/0 ', '1.2.3.4/0'])
 def test_the_whole_internet_is_refused(world):
-    with pytest.raises(fw.FirewallInputError, match='whole Internet.*allow_any_source=true'):
+    with pytest.raises(InputError, match='whole Internet.*allow_any_source=true'):
         fw.desired_rule(params(source_ranges=[IAP, world]))
 
 
@@ -40,7 +41,7 @@ def test_the_whole_internet_is_refused(world):
     ['128.0.0.0/1', '0.0.0.0/1', '10.0.0.0/8'], ['0.0.0.0/1', '128.0.0.0/2', '192.0.0.0/2'],
 ])
 def test_ranges_that_together_cover_the_whole_internet_are_refused(world):
-    with pytest.raises(fw.FirewallInputError, match='whole Internet.*allow_any_source=true'):
+    with pytest.raises(InputError, match='whole Internet.*allow_any_source=true'):
         fw.desired_rule(params(source_ranges=world))
     assert fw.desired_rule(params(source_ranges=world, allow_any_source=True))['source_ranges']
 
@@ -73,7 +74,7 @@ def test_ranges_are_canonical_and_sorted(ranges, expected):
 
 @pytest.mark.parametrize('bad', [[], ['not-a-range'], ['10.0.0.0/33'], ['35.235.240.0/20; rm -rf /']])
 def test_bad_ranges(bad):
-    with pytest.raises(fw.FirewallInputError, match='source_ranges'):
+    with pytest.raises(InputError, match='source_ranges'):
         fw.normalize_ranges(bad, False)
 
 
@@ -85,7 +86,7 @@ def test_ports(ports, expected):
 
 @pytest.mark.parametrize('bad', [[], ['0'], ['65536'], ['ssh'], ['10-5'], ['22,80']])
 def test_bad_ports(bad):
-    with pytest.raises(fw.FirewallInputError, match='ports'):
+    with pytest.raises(InputError, match='ports'):
         fw.normalize_ports(bad)
 
 
@@ -98,7 +99,7 @@ def test_bad_ports(bad):
     (dict(priority=70000), 'priority'),
 ])
 def test_refusals_name_the_option(kw, match):
-    with pytest.raises(fw.FirewallInputError, match=match):
+    with pytest.raises(InputError, match=match):
         fw.desired_rule(params(**kw))
 
 
@@ -140,7 +141,7 @@ def test_another_network_is_a_recreate():
 
 def test_foreign_settings_are_shown():
     have = existing(source_tags=['web'], allowed=[compute_v1.Allowed(I_p_protocol='all')])
-    assert fw.shown(have)['other_settings'] == ['allowed all (all ports)', 'source_tags']
+    assert fw.rule_view(have)['other_settings'] == ['allowed all (all ports)', 'source_tags']
 
 
 def test_resource_is_what_was_asked():

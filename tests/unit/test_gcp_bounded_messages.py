@@ -12,20 +12,22 @@ from ansible_collections.gcli.offload.plugins.module_utils import _image_tags as
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
 from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError
 from ansible_collections.gcli.offload.plugins.modules import image_tag_info
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
+from ansible_collections.gcli.offload.plugins.module_utils import _gce_names as gce_names
 
 HUGE = 'x' * 100000
 RULE = {'name': 'r1', 'network': 'default', 'target_tags': ['t'], 'allow_all_instances': False, 'priority': 1000,
         'description': None}
 
 CHECKS = {
-    'zone': (ci.validate_zone, JobInputError),
-    'firewall source_ranges': (lambda v: fw.normalize_ranges([v], False), fw.FirewallInputError),
-    'firewall ports': (lambda v: fw.normalize_ports([v]), fw.FirewallInputError),
-    'firewall network': (lambda v: fw.desired_rule(dict(RULE, network=v + ';')), fw.FirewallInputError),
-    'firewall target_tags': (lambda v: fw.desired_rule(dict(RULE, target_tags=[v + ';'])), fw.FirewallInputError),
-    'firewall priority': (lambda v: fw.desired_rule(dict(RULE, priority=-int('9' * 4000))), fw.FirewallInputError),
+    'zone': (gce_names.validate_zone, JobInputError),
+    'firewall source_ranges': (lambda v: fw.normalize_ranges([v], False), InputError),
+    'firewall ports': (lambda v: fw.normalize_ports([v]), InputError),
+    'firewall network': (lambda v: fw.desired_rule(dict(RULE, network=v + ';')), InputError),
+    'firewall target_tags': (lambda v: fw.desired_rule(dict(RULE, target_tags=[v + ';'])), InputError),
+    'firewall priority': (lambda v: fw.desired_rule(dict(RULE, priority=-int('9' * 4000))), InputError),
     'compute api_endpoint': (lambda v: auth.compute_endpoint('http://h/' + v), auth.GcpAuthError),
-    'cloudbuild api_endpoint': (lambda v: cb.cloudbuild_endpoint('http://h/' + v), cb.TriggerError),
+    'cloudbuild api_endpoint': (lambda v: cb.cloudbuild_endpoint('http://h/' + v), InputError),
     'scopes': (lambda v: auth.expand_scopes([v + ' ']), JobInputError),
     'container restart_policy': (lambda v: ci.normalize_container({'image': 'busybox', 'restart_policy': v}),
                                  JobInputError),

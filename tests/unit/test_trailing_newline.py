@@ -9,9 +9,11 @@ import pytest
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
 from ansible_collections.gcli.offload.plugins.module_utils import _jobs as jobs
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import validate_project
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import FirewallInputError, check_name
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import check_name
 from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, parse_image, split_reference
 from ansible_collections.gcli.offload.plugins.module_utils._worker_vm import worker_vm_spec
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
+from ansible_collections.gcli.offload.plugins.module_utils import _gce_names as gce_names
 
 CHECKS = [
     (lambda v: jobs.validate_worker_path(v, 'offload_data_root'), '/mnt/disks/offload'),
@@ -21,10 +23,10 @@ CHECKS = [
     (jobs.validate_pr, '12'),
     (lambda v: jobs.validate_int(v, 'offload_job_timeout', 1, 10), '5'),
     (jobs.validate_docker_bin, 'docker'),
-    (lambda v: ci.validate_gce_name(v, 'name'), 'gcli-offload-me'),
-    (lambda v: ci.validate_gce_reference(v, 'network'), 'default'),
-    (lambda v: ci.validate_email(v, 'service_account_email'), 'sa@p.iam.gserviceaccount.com'),
-    (lambda v: ci.validate_labels({'owner': v}), 'me'),
+    (lambda v: gce_names.validate_name(v, 'name'), 'gcli-offload-me'),
+    (lambda v: gce_names.validate_reference(v, 'network'), 'default'),
+    (lambda v: gce_names.validate_email(v, 'service_account_email'), 'sa@p.iam.gserviceaccount.com'),
+    (lambda v: gce_names.validate_labels({'owner': v}), 'me'),
     (validate_project, 'my-project'),
     (check_name, 'gcli-offload-ssh-from-iap'),
     (split_reference, "us-docker.pkg.dev/p/r/maintainer:latest"),
@@ -38,7 +40,7 @@ CHECKS = [
 @pytest.mark.parametrize('check,good', CHECKS, ids=[str(i) for i in range(len(CHECKS))])
 def test_a_trailing_newline_is_refused(check, good):
     check(good)  # the value itself passes
-    with pytest.raises((jobs.JobInputError, FirewallInputError, RegistryError)):
+    with pytest.raises((InputError, RegistryError)):
         check(good + '\n')
 
 
