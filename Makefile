@@ -10,7 +10,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 COLLECTION := .build/collections/ansible_collections/gcli/offload
 DEMO := $(CURDIR)/.build/demo
 
-.PHONY: setup demo test lint sanity changelog-lint ansible-lint unit integration molecule bench images clean distclean
+.PHONY: setup demo test lint sanity changelog-lint ansible-lint unit emulator integration molecule bench images clean distclean
 
 setup: .build/apt.stamp $(VENV)/.stamp $(COLLECTION) images
 
@@ -35,7 +35,7 @@ demo: setup
 	OFFLOAD_DATA_ROOT=$(DEMO)/data ansible-playbook offload.yml -e pr=1
 
 test: setup
-	$(MAKE) --no-print-directory lint unit integration molecule
+	$(MAKE) --no-print-directory lint unit emulator integration molecule
 
 lint: ansible-lint sanity changelog-lint
 	shellcheck docker/offload-entrypoint tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream \
@@ -55,6 +55,10 @@ changelog-lint:
 
 unit: setup
 	python -m pytest -q tests/unit
+
+# the emulator's own tests: its units, its API through requests, the client library and gcloud
+emulator: setup
+	python -m pytest -q tests/emulator
 
 # Each test builds the images it runs (tests/integration/fixtures_images.py).
 integration: setup

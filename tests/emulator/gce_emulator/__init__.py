@@ -4,7 +4,8 @@
 """A local emulator of the Google APIs gcli.offload uses (test infrastructure).
 
 Modules, one per API: `core` (HTTP server, routing, errors, request log,
-faults), `compute` (Compute Engine v1), `cloudbuild` (Cloud Build v1
-triggers), `metadata` (GCE metadata server and OAuth token endpoint),
-`control` (the `/_emulator/` control API); `seeds` holds the seeded data.
+faults), `compute` (Compute Engine v1, a package with one module per
+resource), `cloudbuild` (Cloud Build v1 triggers), `metadata` (GCE metadata
+server and OAuth token endpoint), `control` (the `/_emulator/` control API),
+`batch` (the batch endpoint); `seeds` holds the seeded data.
 """

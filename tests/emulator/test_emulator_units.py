@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'emulator'))
-
-from gce_emulator import cloudbuild, compute, core  # noqa: E402  pylint: disable=wrong-import-position
-from gce_emulator.server import build_app  # noqa: E402  pylint: disable=wrong-import-position
+from gce_emulator import cloudbuild, core
+from gce_emulator.compute import common, listing
+from gce_emulator.server import build_app
 
 
 def call(app, method, path, body=None, query=None, headers=None):
@@ -53,23 +49,23 @@ ITEMS = [{'name': 'a-1', 'status': 'RUNNING', 'labels': {'role': 'worker'}, 'fla
     ('name eq ".*\\ba\\-1\\b.*"', ['a-1']),        # gcloud's rewrite of --filter=name=a-1
 ])
 def test_filter(expr, names):
-    assert [i['name'] for i in compute.apply_filter(ITEMS, expr)] == names
+    assert [i['name'] for i in listing.apply_filter(ITEMS, expr)] == names
 
 
 @pytest.mark.parametrize('expr', ['name', 'a = b OR c = d', '= x'])
 def test_filter_refused(expr):
     with pytest.raises(core.ApiError) as err:
-        compute.apply_filter(ITEMS, expr)
+        listing.apply_filter(ITEMS, expr)
     assert err.value.code == 400
 
 
 def test_fingerprint_bytes_either_alphabet():
     raw = bytes([0xfb, 0xff, 0xbf, 1, 2, 3, 4, 5])
     std, url = base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()
-    assert std != url and compute.fingerprint_bytes(std) == compute.fingerprint_bytes(url) == raw
-    assert compute.fingerprint_bytes(url.rstrip('=')) == raw
-    assert compute.fingerprint_bytes('not base64!') is None
-    assert compute.fingerprint_bytes(compute.fingerprint()) is not None
+    assert std != url and common.fingerprint_bytes(std) == common.fingerprint_bytes(url) == raw
+    assert common.fingerprint_bytes(url.rstrip('=')) == raw
+    assert common.fingerprint_bytes('not base64!') is None
+    assert common.fingerprint_bytes(common.fingerprint()) is not None
 
 
 @pytest.mark.parametrize('value,rel', [
@@ -81,7 +77,7 @@ def test_fingerprint_bytes_either_alphabet():
     ('/global/networks/default', 'global/networks/default'),
 ])
 def test_relative(value, rel):
-    assert compute.relative(value) == rel
+    assert common.relative(value) == rel
 
 
 def test_error_body_styles():
