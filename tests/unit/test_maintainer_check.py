@@ -1,11 +1,11 @@
 """Units for maintainer_container's converged check: the real CHECK_SCRIPT, run by sh
-against a fake docker client, and the plugin's reading of what it prints."""
+against a fake docker client (the fake worker runs each command here), and the
+plugin's reading of what it prints."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import types
 
 import pytest
 
@@ -28,7 +28,8 @@ exit 99
 
 
 @pytest.fixture
-def fake(tmp_path):
+def fake(tmp_path, worker):
+    """A maintainer_container whose worker runs each command for real here, with the fake docker."""
     docker = tmp_path / 'docker'
     docker.write_text(FAKE_DOCKER)
     docker.chmod(0o755)
@@ -37,15 +38,8 @@ def fake(tmp_path):
     def make(inspect, inspect_rc=0, exec_out='', exec_rc=0, check_mode=False):
         env = dict(os.environ, FAKE_CALLS=str(calls), FAKE_INSPECT=inspect, FAKE_INSPECT_RC=str(inspect_rc),
                    FAKE_EXEC=exec_out, FAKE_EXEC_RC=str(exec_rc))
-        action = ActionModule.__new__(ActionModule)
-        action._task = types.SimpleNamespace(check_mode=check_mode)
-
-        def worker_run(argv, what, stdin=None, check=True):
-            proc = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
-            return proc.returncode, proc.stdout, proc.stderr
-
-        action.worker_run = worker_run
-        return action
+        worker.on(lambda cmd: True, local=True, env=env, cwd=str(tmp_path))
+        return worker.action(ActionModule, {}, check_mode=check_mode)
 
     make.docker = str(docker)
     make.dir = tmp_path
@@ -141,7 +135,7 @@ CONFLICT = 'docker: Error response from daemon: Conflict. The container name "/m
 
 
 @pytest.fixture
-def race(tmp_path, monkeypatch):
+def race(tmp_path, monkeypatch, worker):
     docker = tmp_path / 'docker'
     docker.write_text(RACE_DOCKER)
     docker.chmod(0o755)
@@ -151,19 +145,8 @@ def race(tmp_path, monkeypatch):
     def make(inspect, appear_after):
         env = dict(os.environ, FAKE_CALLS=str(calls), FAKE_COUNT=str(tmp_path / 'count'), FAKE_INSPECT=inspect,
                    FAKE_APPEAR_AFTER=str(appear_after))
-        action = ActionModule.__new__(ActionModule)
-        action._task = types.SimpleNamespace(check_mode=False)
-
-        def worker_run(argv, what, stdin=None, check=True):
-            proc = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
-            if check and proc.returncode != 0:
-                raise WorkerCommandError(what, argv, proc.returncode, proc.stdout, proc.stderr)
-            return proc.returncode, proc.stdout, proc.stderr
-
-        action.worker_run = worker_run
-        action.docker = lambda args, what, docker_bin, stdin=None, check=True: worker_run(
-            [docker_bin] + list(args), what, stdin, check)
-        return action
+        worker.on(lambda cmd: True, local=True, env=env, cwd=str(tmp_path))
+        return worker.action(ActionModule, {})
 
     make.docker = str(docker)
     make.calls = lambda: calls.read_text().splitlines() if calls.exists() else []
@@ -236,19 +219,6 @@ def test_the_dirs_script_makes_the_directories_and_leaves_no_probe(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(os.listdir(tmp_path)) == ['gemini', 'main', 'worktrees']
     assert os.listdir(tmp_path / 'worktrees') == []
-
-
-@pytest.fixture
-def noexec_dir(tmp_path):
-    """A tmpfs mounted noexec (needs the right to mount: root here, skipped elsewhere)."""
-    target = tmp_path / 'noexec'
-    target.mkdir()
-    proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'noexec,size=8m', 'tmpfs', str(target)],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        pytest.skip('cannot mount a tmpfs here: %s' % proc.stderr.strip())
-    yield target
-    subprocess.run(['umount', str(target)], check=True)
 
 
 def test_the_dirs_script_reports_a_noexec_data_root(noexec_dir):
