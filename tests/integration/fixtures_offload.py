@@ -227,3 +227,21 @@ def worker(tmp_path, upstream_dir, job_image):
     w = Worker(tmp_path, upstream_dir, job_image)
     yield w
     w.cleanup()
+
+
+@pytest.fixture
+def upstream(upstream_dir):
+    """The repository `local` works on; a test module overrides it with its own."""
+    return upstream_dir
+
+
+@pytest.fixture
+def local(tmp_path, upstream, job_image):
+    """A worker on the local Docker engine (host local-worker); its job containers and
+    maintainer are removed after the test."""
+    w = Worker(tmp_path, upstream, job_image)
+    w.host_name = 'local-worker'
+    yield w
+    for name in w.job_containers():
+        docker('rm', '-f', name, check=False)
+    w.cleanup()

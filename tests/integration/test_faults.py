@@ -24,27 +24,17 @@ FAULT_PRS = range(20, 40)
 
 
 @pytest.fixture(scope='module')
-def fault_upstream(tmp_path_factory):
+def upstream(tmp_path_factory):
     """make-upstream's repository plus pull refs 20-39."""
     return pr_upstream(tmp_path_factory.mktemp('fault-upstream'), FAULT_PRS, 'faults')
 
 
 @pytest.fixture
-def local(tmp_path, fault_upstream, job_image):
-    """A worker on the local Docker engine."""
-    w = Worker(tmp_path, fault_upstream, job_image)
-    yield w
-    for name in w.job_containers():
-        docker('rm', '-f', name, check=False)
-    w.cleanup()
-
-
-@pytest.fixture
-def cos(tmp_path, fault_upstream, job_image):
+def cos(tmp_path, upstream, job_image):
     """A COS-like worker over SSH of this test's own (the tests stop it, cut its connections)."""
     (tmp_path / 'host').mkdir()
     host = CosWorker(tmp_path / 'host')
-    w = Worker(tmp_path, fault_upstream, job_image, data_root=host.data_root, inventory=host.inventory,
+    w = Worker(tmp_path, upstream, job_image, data_root=host.data_root, inventory=host.inventory,
                secrets_dir=host.secrets_dir)
     w.host = host
     yield w
@@ -209,9 +199,9 @@ def test_a_stale_hold_left_by_a_vm_stop_is_taken_over_after_the_grace(cos):
 # ---- the disk full ---------------------------------------------------------------------------
 
 @pytest.fixture
-def small_disk(tmp_path, fault_upstream, job_image):
+def small_disk(tmp_path, upstream, job_image):
     """A local worker whose data root is a small tmpfs (a data disk that can fill up)."""
-    with small_disk_worker(tmp_path, fault_upstream, job_image, '24m') as w:
+    with small_disk_worker(tmp_path, upstream, job_image, '24m') as w:
         yield w
 
 

@@ -25,25 +25,15 @@ MIB = 1024 ** 2
 
 
 @pytest.fixture(scope='module')
-def sandbox_upstream(tmp_path_factory):
+def upstream(tmp_path_factory):
     """make-upstream's repository plus pull refs 60-79."""
     return pr_upstream(tmp_path_factory.mktemp('sandbox-upstream'), SANDBOX_PRS, 'sandbox')
 
 
 @pytest.fixture
-def local(tmp_path, sandbox_upstream, job_image):
-    w = Worker(tmp_path, sandbox_upstream, job_image)
-    w.host_name = 'local-worker'
-    yield w
-    for name in w.job_containers():
-        docker('rm', '-f', name, check=False)
-    w.cleanup()
-
-
-@pytest.fixture
-def cos(cos_worker_host, tmp_path, sandbox_upstream, job_image):
+def cos(cos_worker_host, tmp_path, upstream, job_image):
     """The COS-like worker over SSH (the host's Docker engine, through its socket)."""
-    w = Worker(tmp_path, sandbox_upstream, job_image, data_root=cos_worker_host.data_root,
+    w = Worker(tmp_path, upstream, job_image, data_root=cos_worker_host.data_root,
                inventory=cos_worker_host.inventory, secrets_dir=cos_worker_host.secrets_dir)
     w.host_name = 'cos-worker'
     yield w
@@ -132,9 +122,9 @@ def test_limits_beyond_the_worker_are_refused_before_the_job_starts(local):
 # ---- the data disk ----------------------------------------------------------------------------
 
 @pytest.fixture
-def small_disk(tmp_path, sandbox_upstream, job_image):
+def small_disk(tmp_path, upstream, job_image):
     """A local worker whose data root is a small tmpfs."""
-    with small_disk_worker(tmp_path, sandbox_upstream, job_image, '32m') as w:
+    with small_disk_worker(tmp_path, upstream, job_image, '32m') as w:
         yield w
 
 
