@@ -33,7 +33,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import validate_docker_bin
 
 PREFIX = 'offload_'
-# The role's variables, without PREFIX, and their defaults (roles/worker_vm/defaults/main.yml).
+# The role's variables, without PREFIX, and their defaults. roles/worker_vm/defaults/main.yml states the
+# same but for those the role leaves to this table (offload_maintainer_name...); a unit test holds them equal.
 DEFAULTS = {
     'worker_name': None, 'project': '', 'zone': 'us-central1-a', 'machine_type': 'n2-standard-8',
     'cos_image': '', 'boot_disk_size_gb': 10, 'data_disk_name': '', 'data_disk_size_gb': 200,
