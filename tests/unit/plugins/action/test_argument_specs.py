@@ -7,9 +7,12 @@ apply, a type ansible-doc announces but the plugin does not convert, a required
 option the plugin lets through, or a secret the plugin would log, is a lie to the
 user. So every option must agree on name, type, elements, default, required and
 choices; module documentation has no no_log key, so an option the plugin keeps out
-of its logs says C(no_log) in its description, and only such an option does. And the action groups of meta/runtime.yml hold exactly the
-plugins that take the group's options (module_defaults for a group hands them to
-each member; a plugin taking them outside the group could not get them once)."""
+of its logs says C(no_log) in its description, and only such an option does.
+
+And the action groups of meta/runtime.yml hold exactly the plugins that take the
+group's options: module_defaults for a group hands them to each member, so a member
+without one fails with "Unsupported parameters", and a plugin taking them outside the
+group never gets them from module_defaults."""
 
 from __future__ import annotations
 
@@ -79,6 +82,10 @@ def test_the_comparison_sees_a_drift():
 def _action_groups():
     with open(os.path.join(ROOT, 'meta', 'runtime.yml'), encoding='utf-8') as f:
         return yaml.safe_load(f)['action_groups']
+
+
+def test_every_action_group_is_known():
+    assert set(_action_groups()) == set(GROUP_OPTIONS)
 
 
 @pytest.mark.parametrize('group', sorted(GROUP_OPTIONS))
