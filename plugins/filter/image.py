@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, split_reference
+from ansible_collections.gcli.offload.plugins.module_utils._image_ref import split_reference
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 
 
 def _image_reference(reference):
     try:
         name, tag, digest = split_reference(reference)
-    except RegistryError as exc:
-        raise AnsibleFilterError(str(exc))
+    except InputError as exc:
+        raise AnsibleFilterError(exc.message) from None
     return {'name': name, 'tag': tag, 'digest': digest}
 
 

@@ -33,7 +33,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
     validate_host_dir,
     validate_worker_path,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, validate_container_name, validate_image
+from ansible_collections.gcli.offload.plugins.module_utils._image_ref import is_google_registry, registry_of, validate_image
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, validate_container_name
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle_stop
 from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
@@ -50,23 +51,9 @@ MOUNT_ROOT = '/mnt/disks'
 CONFIG_HOME = '/home/gcli-offload'  # HOME for docker-credential-gcr's docker config (writable on COS)
 
 _ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
-_GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)\Z')
 _SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+\Z')
 MAX_DISK_GB = 65536
 MAX_IDLE_STOP_MINUTES = 7 * 24 * 60
-
-
-def image_registry(image):
-    """The registry host of an image reference, or None for Docker Hub."""
-    first = image.split('/', 1)[0]
-    if '/' in image and ('.' in first or ':' in first or first == 'localhost'):
-        return first
-    return None
-
-
-def image_digest(image):
-    """`sha256:...` when the reference is digest-pinned, else None."""
-    return image.split('@', 1)[1] if '@' in image else None
 
 
 def normalize_container(options, variables=None):
@@ -224,7 +211,7 @@ def render_unit(container, device_name):
     data_root = '%s/%s' % (MOUNT_ROOT, device_name)
     run_args = container_run_args(container, data_root)
     digest = spec_hash(run_args)
-    registry = image_registry(container['image'])
+    registry = registry_of(container['image'])
     dev_unit = device_unit(device_name)
     lines = [
         '# Written by gcli.offload cos_instance (cloud-init); do not edit on the VM.',
@@ -246,7 +233,7 @@ def render_unit(container, device_name):
         % (data_root, device, data_root),
         'ExecStartPre=' + _exec(['/bin/chown', '1000:1000', data_root]),
     ]
-    if registry and _GOOGLE_REGISTRY_RE.match(registry):
+    if registry and is_google_registry(registry):
         lines.append('ExecStartPre=' + _exec(['/usr/bin/docker-credential-gcr', 'configure-docker',
                                               '--registries=%s' % registry]))
     lines += [

@@ -19,6 +19,7 @@ from ansible_collections.gcli.offload.plugins.module_utils import _gce_names as 
 from ansible_collections.gcli.offload.plugins.module_utils._gce_names import basename
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import expand_scopes
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
+from ansible_collections.gcli.offload.plugins.module_utils._image_ref import digest_of
 from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, option_names, shown, validate_int
 
 COS_PROJECT = 'cos-cloud'
@@ -433,7 +434,7 @@ def instance_view(instance, wanted=None):
         'labels': dict(instance.labels), 'tags': list(instance.tags.items),
         'cos_image': meta.get(COS_IMAGE_KEY),
         'container_image': container.get('image'),
-        'image_digest': ci.image_digest(container['image']) if container.get('image') else None,
+        'image_digest': digest_of(container['image']) if container.get('image') else None,
         'container_name': container.get('name'),
         'deletion_protection': bool(instance.deletion_protection),
         'service_account': _service_account_view(instance),

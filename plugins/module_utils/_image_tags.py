@@ -51,7 +51,8 @@ MAX_TAG_LENGTH = 128
 HASH_LENGTH = 8
 EMPTY_BASE = 'branch'
 
-# The Docker reference grammar's tag: [\w][\w.-]{0,127} with \w = [A-Za-z0-9_].
+# The Docker reference grammar's tag (_image_ref.TAG_PATTERN, copied: this file runs without the
+# collection in a build step; a unit test keeps the two equal).
 _TAG_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
 _COMMIT_LIKE_RE = re.compile(r'[0-9a-f]{7,40}\Z')
 _SHORT_SHA_RE = re.compile(r'[0-9a-f]{7,40}\Z')

@@ -28,6 +28,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
     validate_int,
     validate_size,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._image_ref import validate_image
 # The worker path rules, for the plugins that take them with the job's (_inputs holds them).
 from ansible_collections.gcli.offload.plugins.module_utils._inputs import (  # pylint: disable=unused-import
     FORBIDDEN_DIRS,
@@ -94,18 +95,6 @@ MAX_GRACE = 30 * 24 * 3600
 MAX_LINES = 10 ** 7
 MAX_UID = 2 ** 31 - 2
 
-# docker reference: [registry[:port]/]name[/name...][:tag][@digest]; the first
-# component is a registry only when it has a dot or a port, or is localhost.
-# A registry's host labels never start or end with `-`: `-l.x/y` or `--privileged.a/b`
-# would reach docker's command line as an option.
-_LABEL = r'[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?'
-_IMAGE_RE = re.compile(
-    r'^(?:(?:%s(?:\.%s)+(?::[0-9]+)?|%s:[0-9]+|localhost)/)?' % (_LABEL, _LABEL, _LABEL) +
-    r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-    r'(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
-    r'(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?'
-    r'(?:@sha256:[a-f0-9]{64})?\Z'
-)
 # git remotes: URLs with a scheme, scp-like user@host:path, or a local path.
 _URL_RE = re.compile(
     r'^(?:(?:https?|ssh|git|file)://[^\s\'"`$;|&<>\\]+'
@@ -141,16 +130,6 @@ def validate_pr(value, variable='pr'):
 def validate_action(value, variable='action'):
     if value not in ACTIONS:
         raise InputError(variable, 'must be one of %s, got %s' % (', '.join(ACTIONS), shown(value)))
-    return value
-
-
-def validate_image(value, variable='offload_image'):
-    if isinstance(value, str) and value.startswith('-'):
-        raise InputError(variable, 'must be a docker image reference, not an option (it starts with -), got %s'
-                         % shown(value))
-    if not isinstance(value, str) or len(value) > 512 or not _IMAGE_RE.match(value):
-        raise InputError(variable, 'must be a docker image reference such as '
-                         'registry/name:tag or name@sha256:..., got %s' % shown(value))
     return value
 
 

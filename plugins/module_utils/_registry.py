@@ -27,6 +27,13 @@ import threading
 
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from ansible_collections.gcli.offload.plugins.module_utils._image_ref import (
+    DOCKER_HUB,
+    is_google_registry,
+    split_name,
+)
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
+
 try:
     import requests
     HAS_REQUESTS = True
@@ -44,19 +51,9 @@ INDEX_MEDIA_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 MANIFEST_MEDIA_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
 MANIFEST_ACCEPT = ', '.join(MANIFEST_MEDIA_TYPES)
 
-DOCKER_HUB = 'docker.io'
 DOCKER_HUB_API = 'registry-1.docker.io'
 
-# The reference grammar of the distribution project (reference/regexp.go).
-_COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-_REPOSITORY_RE = re.compile(r'^%s(?:/%s)*\Z' % (_COMPONENT, _COMPONENT))
-_HOST_RE = re.compile(r'^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*'
-                      r'|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?\Z')
-TAG_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
-DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}\Z')
 _ANY_DIGEST_RE = re.compile(r'^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z')
-
-GOOGLE_REGISTRY_RE = re.compile(r'^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)(?::443)?\Z')
 
 MAX_PAGES = 10000
 
@@ -80,11 +77,6 @@ def is_loopback_host(host):
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def is_google_registry(host):
-    """Artifact Registry (``*-docker.pkg.dev``) or Container Registry (``gcr.io``, ``*.gcr.io``)."""
-    return bool(GOOGLE_REGISTRY_RE.match(host.lower()))
 
 
 def split_host_port(netloc):
@@ -114,63 +106,14 @@ class ImageName:
         return 'ImageName(%r, %r)' % (self.registry, self.repository)
 
 
-MAX_IMAGE_LENGTH = 512
-
-
 def parse_image(image):
-    """Split ``host[:port]/path`` into an ImageName; refuse a tag, a digest or a malformed name.
-
-    As in Docker, a first component without ``.`` or ``:`` (and not ``localhost``) is a Docker Hub
-    path (``library/`` added to one-component names).
-    """
-    if not isinstance(image, str) or not image:
-        raise RegistryError('invalid', 'image must be a non-empty string such as '
-                            'us-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE')
-    if len(image) > MAX_IMAGE_LENGTH:
-        raise RegistryError('invalid', 'image is %d characters long (%r...): an image name has %d at most'
-                            % (len(image), image[:40], MAX_IMAGE_LENGTH))
-    if any(c.isspace() for c in image) or '://' in image:
-        raise RegistryError('invalid', 'image %r is not an image name: give host/path, without a scheme '
-                            'or spaces (for example us-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE)' % image)
-    if '@' in image:
-        raise RegistryError('invalid', 'image %r carries a digest: give the name only and resolve a tag with '
-                            'the tag or branch option' % image)
-    first, sep, rest = image.partition('/')
-    if sep and ('.' in first or ':' in first or first == 'localhost'):
-        registry, path = first, rest
-        if not _HOST_RE.match(registry):
-            raise RegistryError('invalid', 'image %r: %r is not a valid registry host[:port]' % (image, registry))
-    else:
-        registry, path = DOCKER_HUB, image
-        if '/' not in path:
-            path = 'library/' + path
-    last = path.rsplit('/', 1)[-1]
-    if ':' in last:
-        raise RegistryError('invalid', 'image %r carries a tag: give the name only and the tag in the tag option'
-                            % image)
-    if not _REPOSITORY_RE.match(path) or len(path) > 255:
-        raise RegistryError('invalid', 'image %r: repository path %r is not valid (lower-case letters, digits, '
-                            'and separators ".", "_", "__", "-" between them, components joined by "/")'
-                            % (image, path))
+    """Split ``host[:port]/path`` into an ImageName (_image_ref's grammar); refuse a tag, a digest or a
+    malformed name (RegistryError, kind ``invalid``)."""
+    try:
+        registry, path = split_name(image)
+    except InputError as exc:
+        raise RegistryError('invalid', exc.message) from None
     return ImageName(registry, path, image)
-
-
-def split_reference(reference):
-    """``name[:tag][@sha256:digest]`` -> (name, tag or None, digest or None), the name checked as parse_image does."""
-    if not isinstance(reference, str):
-        raise RegistryError('invalid', 'image reference must be a string, got %r' % (reference,))
-    name, _at, digest = reference.partition('@')
-    if _at and not DIGEST_RE.match(digest):
-        raise RegistryError('invalid', 'image %r: %r is not a sha256 digest' % (reference, digest))
-    tag = None
-    head, slash, last = name.rpartition('/')
-    if ':' in last:
-        last, tag = last.split(':', 1)
-        if not TAG_RE.match(tag):
-            raise RegistryError('invalid', 'image %r: %r is not a valid tag' % (reference, tag))
-        name = head + slash + last
-    parse_image(name)
-    return name, tag, digest or None
 
 
 def parse_challenge(header):

@@ -13,6 +13,7 @@ import yaml
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
 from ansible_collections.gcli.offload.plugins.module_utils._maintainer import maintainer_run_args, spec_hash
+from ansible_collections.gcli.offload.plugins.module_utils import _image_ref as image_ref
 
 IMAGE = 'us-docker.pkg.dev/proj/offload/maintainer:latest'
 
@@ -140,11 +141,11 @@ def test_legacy_declaration_matches_gcloud_format():
 
 
 def test_image_helpers():
-    assert ci.image_registry(IMAGE) == 'us-docker.pkg.dev'
-    assert ci.image_registry('busybox') is None and ci.image_registry('library/busybox') is None
-    assert ci.image_registry('127.0.0.1:5000/x') == '127.0.0.1:5000'
-    assert ci.image_digest('x@sha256:' + 'a' * 64) == 'sha256:' + 'a' * 64
-    assert ci.image_digest(IMAGE) is None
+    assert image_ref.registry_of(IMAGE) == 'us-docker.pkg.dev'
+    assert image_ref.registry_of('busybox') is None and image_ref.registry_of('library/busybox') is None
+    assert image_ref.registry_of('127.0.0.1:5000/x') == '127.0.0.1:5000'
+    assert image_ref.digest_of('x@sha256:' + 'a' * 64) == 'sha256:' + 'a' * 64
+    assert image_ref.digest_of(IMAGE) is None
 
 
 @pytest.mark.skipif(shutil.which('systemd-analyze') is None, reason='systemd-analyze is not installed')

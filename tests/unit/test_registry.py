@@ -403,7 +403,8 @@ def test_google_token_never_sent_to_a_foreign_realm(fake):
 def test_split_reference():
     import pytest as _pytest
 
-    from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, split_reference
+    from ansible_collections.gcli.offload.plugins.module_utils._image_ref import split_reference
+    from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 
     digest = 'sha256:' + 'a' * 64
     assert split_reference('us-docker.pkg.dev/p/r/maintainer:latest') == ('us-docker.pkg.dev/p/r/maintainer', 'latest', None)
@@ -411,5 +412,5 @@ def test_split_reference():
     assert split_reference('127.0.0.1:5000/x/y:v1@' + digest) == ('127.0.0.1:5000/x/y', 'v1', digest)
     assert split_reference('busybox@' + digest) == ('busybox', None, digest)
     for bad in ('x/y:', 'x/y:-bad', 'x/y@sha256:short', 'X/Y:1', '', None):
-        with _pytest.raises(RegistryError):
+        with _pytest.raises(InputError):
             split_reference(bad)

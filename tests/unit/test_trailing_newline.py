@@ -10,7 +10,8 @@ from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as
 from ansible_collections.gcli.offload.plugins.module_utils import _jobs as jobs
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import validate_project
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import check_name
-from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, parse_image, split_reference
+from ansible_collections.gcli.offload.plugins.module_utils._image_ref import split_reference
+from ansible_collections.gcli.offload.plugins.module_utils._registry import RegistryError, parse_image
 from ansible_collections.gcli.offload.plugins.module_utils._worker_vm import worker_vm_spec
 from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
 from ansible_collections.gcli.offload.plugins.module_utils import _gce_names as gce_names
