@@ -441,6 +441,16 @@ def instance_view(instance, wanted=None):
     }
 
 
+def validate_info_options(params):
+    """cos_instance_info's options (name, zone; the project through the credentials), or InputError."""
+    return {'name': names.validate_name(params['name'], 'name'), 'zone': names.validate_zone(params['zone'], 'zone')}
+
+
+def read_instance(api, name, zone):
+    """The instance_view of instance `name` in `zone`, or None when there is none: one read, nothing changed."""
+    return instance_view(InstanceManager(api, {'name': name, 'zone': zone}, check_mode=True).read())
+
+
 class InstanceManager:
     """Reads, plans and applies; `api` is a _gcp_client.ComputeApi."""
 

@@ -55,7 +55,7 @@ WORKER_PLAYBOOKS = ('offload.yml', 'github_auth.yml', 'status.yml', 'logs.yml', 
 CLOUD_PLAYBOOKS = ('provision.yml', 'teardown.yml', 'image_pipeline.yml')
 WORKER_MODULES = ('job_spec', 'maintainer_container', 'git_worktree', 'job_container', 'worker_secret', 'job_info',
                   'job_cleanup', 'job_log', 'attach_command', 'worker_ready')
-CLOUD_MODULES = ('cos_instance', 'compute_firewall', 'cloudbuild_trigger', 'image_tag_info', 'worker_vm_spec',
+CLOUD_MODULES = ('cos_instance', 'cos_instance_info', 'compute_firewall', 'cloudbuild_trigger', 'image_tag_info', 'worker_vm_spec',
                  'pipeline_spec')
 # What a valid control creates (the checks must see it).
 CREATES = {'maintainer_container', 'worker_secret', 'cos_instance', 'compute_firewall', 'cloudbuild_trigger',
@@ -342,6 +342,8 @@ def cloud_module_base(target, ctx, emu):
     return {
         'cos_instance': dict(auth, name='corpus-w', zone=ZONE, state='present', api_endpoint=emu.compute_endpoint,
                              container={'image': MAINTAINER_IMAGE}, request_retries=0),
+        'cos_instance_info': dict(auth, name='corpus-w', zone=ZONE, api_endpoint=emu.compute_endpoint,
+                                  request_retries=0),
         'compute_firewall': dict(auth, name='corpus-fw', target_tags=['gcli-offload-ssh'],
                                  api_endpoint=emu.compute_endpoint, request_retries=0),
         'cloudbuild_trigger': dict(auth, name='corpus-t', github_owner='octo', github_repo='repo',
