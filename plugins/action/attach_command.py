@@ -29,17 +29,16 @@ class ActionModule(WorkerAction):
     }
 
     def act(self, args, task_vars):
-        docker = args['docker_bin']
         args['shell'] = validate_command(args['shell'], 'shell')
         if args['pr'] not in (None, ''):
             target = job_name(args['pr'], args['action'])
         else:
             target = validate_container_name(args['maintainer'], 'maintainer')
-        state = self.container_state(target, docker)
+        state = self.cli.container_state(target)
         if state != 'running':
             raise AnsibleActionFail('%s is not running on %s (%s): nothing to attach to' % (
                 target, self._worker_name(task_vars), state or 'no such container'))
-        inner = [docker, 'exec', '-it', target] + args['shell']
+        inner = [self.cli.docker_bin, 'exec', '-it', target] + args['shell']
         if self._play_context.become:
             inner = [self._play_context.become_method] + inner
         conn = self._connection

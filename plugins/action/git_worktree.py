@@ -35,7 +35,6 @@ class ActionModule(WorkerAction):
     RANGES = {'lock_grace': (0, MAX_GRACE, 'seconds')}
 
     def act(self, args, task_vars):
-        docker = args['docker_bin']
         name = job_name(args['pr'], args['action'])
         maintainer = validate_container_name(args['maintainer'], 'maintainer')
         data_root = validate_host_dir(args['data_root'], 'data_root')
@@ -45,7 +44,7 @@ class ActionModule(WorkerAction):
         if state == 'present':
             repo_url = validate_repo_url(args['repo_url'], 'repo_url')
             upstream = validate_repo_url(args['upstream_url'], 'upstream_url', required=False)
-            if self.container_state(name, docker) == 'running':
+            if self.cli.container_state(name) == 'running':
                 raise AnsibleActionFail(
                     'job %s is already running on %s: follow it with logs.yml, or stop it with '
                     'clean.yml -e pr=%s -e force=true' % (name, self._worker_name(task_vars), args['pr']))
@@ -57,7 +56,7 @@ class ActionModule(WorkerAction):
                 return {'changed': state == 'absent', 'worktree': worktree}
             params = ['remove' if state == 'absent' else 'release', DEV, name]
 
-        rc, facts, err = self.git_script(maintainer, params, docker, '%s worktree %s' % (params[0], name))
+        rc, facts, err = self.cli.git(maintainer, params, '%s worktree %s' % (params[0], name))
         if rc != 0 and disk_full(err):
             raise AnsibleActionFail(disk_full_message(
                 self._worker_name(task_vars), data_root, 'git %sd the worktree %s' % (params[0], name)))

@@ -15,8 +15,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_pr,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
+from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_REMOVE_SCRIPT
-from ansible_collections.gcli.offload.plugins.plugin_utils._job_state import read_jobs
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 
@@ -35,7 +35,6 @@ class ActionModule(WorkerAction):
     RANGES = {'grace': (0, MAX_GRACE, 'seconds')}
 
     def act(self, args, task_vars):
-        docker = args['docker_bin']
         maintainer = validate_container_name(args['maintainer'], 'maintainer')
         scope = args['scope']
         if scope == 'job':
@@ -48,7 +47,7 @@ class ActionModule(WorkerAction):
         if args.get('remove_network') and scope != 'all':
             raise AnsibleActionFail('remove_network goes with scope=all (no job may use the job network)')
 
-        jobs, now = read_jobs(self, maintainer, docker)
+        jobs, now = self.cli.jobs(maintainer)
         skipped = []
         if scope == 'reconcile':
             plan = leftovers(jobs, now, args['grace'], args['include_kept'])
@@ -70,22 +69,23 @@ class ActionModule(WorkerAction):
 
         if not self._task.check_mode:
             if containers:
-                self.docker(['rm', '-f'] + containers, 'remove containers %s' % ', '.join(containers), docker)
+                self.cli.docker(['rm', '-f'] + containers, 'remove containers %s' % ', '.join(containers))
             for name in worktrees:
-                rc, facts, err = self.git_script(maintainer, ['remove', DEV, name], docker, 'remove worktree %s' % name)
+                rc, facts, err = self.cli.git(maintainer, ['remove', DEV, name], 'remove worktree %s' % name)
                 if rc != 0:
                     raise AnsibleActionFail('cannot remove the worktree %s: %s' % (name, facts.get('error') or err))
             if remove_main:
-                rc, facts, err = self.git_script(maintainer, ['remove-main', DEV, '-'], docker, 'remove the main clone')
+                rc, facts, err = self.cli.git(maintainer, ['remove-main', DEV, '-'], 'remove the main clone')
                 if rc != 0:
                     raise AnsibleActionFail('cannot remove the main clone on %s: %s (the jobs were removed; re-run '
                                             'to retry)' % (self._worker_name(task_vars), facts.get('error') or
                                                            err.strip() or 'exit code %d' % rc))
             if remove_network:
-                rc, out, err = self.worker_run(['sh', '-c', NETWORK_REMOVE_SCRIPT, 'offload-network', docker],
-                                               'remove the job network', check=False)
-                busy = [line[len('net=busy '):] for line in out.splitlines() if line.startswith('net=busy ')]
-                if busy or 'net=removed' not in out:
+                rc, out, err = self.cli.sh(NETWORK_REMOVE_SCRIPT, 'offload-network', [self.cli.docker_bin],
+                                           'remove the job network', check=False)
+                said = _kv.parse(out).all('net')
+                busy = [value[len('busy '):] for value in said if value.startswith('busy ')]
+                if busy or 'removed' not in said:
                     skipped.append({'job': 'network', 'why': 'the job network %s is in use (a job started '
                                                              'meanwhile): kept with its firewall' % ', '.join(busy)
                                     if busy else 'could not remove the job network: %s' % (err or out).strip()[:200]})

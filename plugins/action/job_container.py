@@ -24,81 +24,17 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_host_dir,
     worker_limits,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_SCRIPT, network_params
-from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import ENTER_LOG_DIR, fetch_log
+from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
-# Runs on the worker host: a fixed script, inputs are positional parameters.
-# The log folder is entered and the log and exit files are created as _log_dir
-# says: never through a link, never over an existing name.
-# `timeout` sends TERM (proxied by `docker run` to the container's init), then
-# KILL to the client after the grace. Whatever the exit, the script then reads
-# whether the out-of-memory killer ended the container and removes it (the job
-# runs without --rm so that its state can be read), before it reports: a
-# reported rc means nothing is left.
-#
-# The job's output reaches the log through mask: every occurrence of the GitHub token
-# ($6, the token file on the worker; empty: none) becomes ***, whatever the job prints,
-# as GitHub Actions masks secrets. awk reads the token from the file itself: it is never
-# in a process's arguments. The job's exit code comes back on fd 3 (sh has no pipefail).
-# mawk reads a pipe in blocks unless -W interactive, which mangles a last line without
-# a newline: so every line reaches awk terminated, then a random end marker, and awk
-# writes each line at once but its newline only when the next one comes (the marker
-# drops the newline added after the job's output): the log is the output, byte for
-# byte but the token, and follows the job line by line.
-RUN_SCRIPT = ENTER_LOG_DIR + r'''
-log=$1 seconds=$2 grace=$3 name=$4 docker=$5 secret=$6
-shift 6
-umask 022
-if awk -W interactive 'BEGIN { exit }' </dev/null >/dev/null 2>&1; then
-  lines_awk() { LC_ALL=C awk -W interactive "$@"; }
-else
-  lines_awk() { LC_ALL=C awk "$@"; }
-fi
-end=offload-end-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-mask() {
-  lines_awk -v f="$1" -v end="$end" '
-    function emit(text) { if (started) printf "\n"; printf "%s", text; started = 1; fflush() }
-    BEGIN { if (f != "" && (getline t < f) > 0) sub(/\r$/, "", t); else t = ""; n = length(t) }
-    { if (held) { emit(end); held = 0 }
-      if ($0 == end) { held = 1; next }
-      s = $0; out = ""
-      if (n) while ((i = index(s, t)) > 0) { out = out substr(s, 1, i - 1) "***"; s = substr(s, i + n) }
-      emit(out s) }'
-}
-dir=${log%/*} base=${log##*/}
-enter_log_dir "${dir%/logs/*}" "${dir##*/}" 1 || exit 1
-for f in "$base" "${base%.log}.exit"; do
-  if [ -e "$f" ] || [ -L "$f" ]; then echo "error=$dir/$f exists already: refusing to write through it"; exit 1; fi
-done
-set -C
-rc=$( { { timeout -k "$grace" "$seconds" "$@" 2>&1 </dev/null 3>&-; echo "$?" >&3; printf '\n%s\n' "$end"; } \
-  | mask "$secret" >"$base"; } 3>&1 )
-echo "$rc" >"${base%.log}.exit"
-set +C
-"$docker" container inspect --format 'oom={{.State.OOMKilled}}' "$name" 2>/dev/null
-"$docker" rm -f -v "$name" >/dev/null 2>&1 || true
-df -Pk . 2>/dev/null | { read -r _; read -r _ _ _ avail _; echo "avail_kb=$avail"; }
-measure "$base"
-echo "rc=$rc"
-'''
-# Before a run, one round trip: the job container's state, whether the token file
-# exists ($3 empty: none configured) and can be read here, to mask it, what the job's
-# default limits and the disk reserve are derived from: the worker's CPUs and memory,
-# the size and free space of the data root's file system ($4), and where the host
-# paths the job mounts ($3, $4 and the gemini dir $5) really are (symlinks followed).
-# Then, as root, the job network and its firewall (NETWORK_SCRIPT, $6 on).
-PRECHECK_SCRIPT = r'''
-"$1" container inspect --format 'status:{{.State.Status}}' "$2" 2>&1
-echo "inspect=$?"
-[ -z "$3" ] || { if test -f "$3" && test -r "$3"; then echo token=1; elif test -f "$3"; then echo token=unreadable
-  else echo token=0; fi; }
-echo "cpus=$(nproc)"
-while read -r key value _; do [ "$key" = MemTotal: ] && echo "mem_kb=$value"; done </proc/meminfo
-df -Pk "$4" 2>/dev/null | { read -r _; read -r _ size _ avail _; echo "disk_kb=$size $avail"; }
-for path in "$3" "$4" "$5"; do [ -z "$path" ] || echo "real=$(realpath -m -- "$path" 2>/dev/null)"; done
-''' + NETWORK_SCRIPT
+# Fixed scripts, inputs positional: see each file. The runner enters the log folder
+# and creates the log and exit files as _log_dir says (never through a link, never
+# over an existing name); the precheck makes the job network too (network.sh).
+RUN_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, 'job_run.sh')
+PRECHECK_SCRIPT = _scripts.load('job_precheck.sh') + NETWORK_SCRIPT
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)
 # Killed from outside before its timeout: SIGKILL, SIGTERM.
@@ -141,7 +77,6 @@ class ActionModule(WorkerAction):
     RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'tail_lines': (0, MAX_LINES, 'lines')}
 
     def act(self, args, task_vars):
-        docker = args['docker_bin']
         spec = job_spec(args['pr'], args['action'], args['data_root'], args['image'],
                         command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'],
                         memory=args['memory'], cpus=args['cpus'], pids=args['pids'],
@@ -150,7 +85,7 @@ class ActionModule(WorkerAction):
         args['log_dest'] = check_log_dest(args['log_dest'], 'log_dest')
         name = spec['name']
         worker = self._worker_name(task_vars)
-        state, token, facts, warnings = self._precheck(name, docker, args['gh_token_file'], spec['data_root'],
+        state, token, facts, warnings = self._precheck(name, args['gh_token_file'], spec['data_root'],
                                                        spec['gemini_dir'],
                                                        network_params(spec['egress'], spec['image'],
                                                                       self._task.check_mode))
@@ -162,12 +97,12 @@ class ActionModule(WorkerAction):
                 'network script runs as root (become on a remote worker) and needs iptables with Docker\'s '
                 'DOCKER-USER chain' % (name, spec['egress']['mode'], worker, facts['net'][len('fail '):] or 'no answer'))
         limits = self._limits(spec, facts, worker)
-        argv = job_run_argv(spec, docker, args['env'], token, limits)
+        argv = job_run_argv(spec, self.cli.docker_bin, args['env'], token, limits)
         if self._task.check_mode:
             return {'changed': True, 'job': name, 'argv': argv, 'limits': limits,
                     'msg': 'job %s would run on %s (check mode)' % (name, worker), 'warnings': warnings}
         if state is not None:  # a stopped leftover (a runner that died before removing it)
-            self.docker(['rm', '-f', name], 'remove the stale container %s' % name, docker)
+            self.cli.docker(['rm', '-f', name], 'remove the stale container %s' % name)
 
         stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
         worker_log = '%s/%s.log' % (spec['log_dir'], stamp)
@@ -175,23 +110,24 @@ class ActionModule(WorkerAction):
         out = ''
         lost = None
         try:
-            rc, out, err = self.worker_run(
-                ['sh', '-c', RUN_SCRIPT, 'offload-job', worker_log, str(spec['timeout']), str(KILL_GRACE),
-                 name, docker, token or ''] + argv,
+            rc, out, err = self.cli.sh(
+                RUN_SCRIPT, 'offload-job',
+                [worker_log, str(spec['timeout']), str(KILL_GRACE), name, self.cli.docker_bin, token or ''] + argv,
                 'run job %s' % name, check=False)
         except AnsibleConnectionFailure as exc:
             # The connection dropped under the job. The runner dies with its session
             # (its terminal hangs up); reach the worker again and make sure the job
             # container went too, so nothing runs without an owner.
             lost = exc
-            self._remove_after_lost_connection(name, docker, worker, exc, worker_log, args['pr'])
+            self._remove_after_lost_connection(name, worker, exc, worker_log, args['pr'])
         finally:
             # Whatever happened to the client, no job container outlives this task
             # (the runner removes it itself before it reports an exit code).
-            if lost is None and not self._reported(out) and self.container_state(name, docker) is not None:
-                self.docker(['rm', '-f', name], 'remove the job container %s' % name, docker, check=False)
+            if lost is None and 'rc' not in _kv.parse(out) and self.cli.container_state(name) is not None:
+                self.cli.docker(['rm', '-f', name], 'remove the job container %s' % name, check=False)
         duration = round(time.monotonic() - started, 3)
-        job_rc = None if lost else self._job_rc(out, rc)
+        report = _kv.parse(out)
+        job_rc = None if lost else self._job_rc(report, rc)
         timed_out = job_rc in TIMEOUT_CODES and duration >= spec['timeout']
 
         local_log = os.path.join(os.path.expanduser(args['log_dest']), worker, name, stamp + '.log')
@@ -226,7 +162,7 @@ class ActionModule(WorkerAction):
         elif timed_out:
             result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
                 name, worker, spec['timeout'], local_log, last))
-        elif job_rc != 0 and self._fact(out, 'oom') == 'true':
+        elif job_rc != 0 and report.get('oom', '').strip() == 'true':
             result.update(oom_killed=True, failed=True, msg=(
                 'job %s on %s was killed by the out-of-memory killer: it reached its memory limit of %s '
                 '(offload_job_memory; %s has %s). Raise offload_job_memory or make the job use less; log: %s\n'
@@ -239,7 +175,7 @@ class ActionModule(WorkerAction):
                 'unavailable): it most likely reached its limit of %d processes and threads (offload_job_pids). '
                 'Raise offload_job_pids, or look for a process leak or a fork loop; log: %s\n--- last lines ---\n%s'
                 % (name, worker, exit_reason(job_rc), limits['pids'], local_log, last)))
-        elif job_rc != 0 and self._fact(out, 'avail_kb') == '0':
+        elif job_rc != 0 and report.get('avail_kb', '').strip() == '0':
             result.update(failed=True, msg='job %s on %s %s, and %s. Log (maybe cut short): %s\n%s%s' % (
                 name, worker, exit_reason(job_rc),
                 disk_full_message(worker, spec['data_root'], 'the job ran'), local_log, '--- last lines ---\n', last))
@@ -251,7 +187,7 @@ class ActionModule(WorkerAction):
             result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
         return result
 
-    def _precheck(self, name, docker, token_path, data_root, gemini_dir, network):
+    def _precheck(self, name, token_path, data_root, gemini_dir, network):
         """In one round trip: the job container's state (see container_state), the
         token file to mount, when one is configured and the worker has it, the
         worker's facts for the limits: cpus, memory (bytes), and the data root's
@@ -263,17 +199,11 @@ class ActionModule(WorkerAction):
         host_dirs = [data_root, gemini_dir]
         if token_path:
             token_path = validate_host_dir(token_path, 'gh_token_file', secrets=True)
-        rc, out, err = self.worker_run(['sh', '-c', PRECHECK_SCRIPT, 'offload-precheck', docker, name,
-                                        token_path or ''] + host_dirs + network, 'inspect container %s' % name,
-                                       check=False)
-        facts = {}
-        real = []
-        for line in out.splitlines():
-            key, sep, value = line.partition('=')
-            if sep and key in ('inspect', 'token', 'cpus', 'mem_kb', 'disk_kb', 'net'):
-                facts[key] = value
-            elif sep and key == 'real':
-                real.append(value)
+        rc, out, err = self.cli.sh(PRECHECK_SCRIPT, 'offload-precheck',
+                                   [self.cli.docker_bin, name, token_path or ''] + host_dirs + network,
+                                   'inspect container %s' % name, check=False)
+        facts = _kv.parse(out)
+        real = facts.all('real')
         if 'inspect' in facts:
             given = ([(token_path, 'gh_token_file', True)] if token_path else []) + list(
                 zip(host_dirs, ('offload_data_root', 'offload_gemini_dir'), (False, False)))
@@ -320,13 +250,13 @@ class ActionModule(WorkerAction):
                     spec['data_root']))
         return limits
 
-    def _remove_after_lost_connection(self, name, docker, worker, exc, worker_log, pr):
+    def _remove_after_lost_connection(self, name, worker, exc, worker_log, pr):
         """After the connection dropped mid-job: through a new connection, remove the job
         container if it is still there. When the worker cannot be reached, say what is
         left and what to do (the task is then unreachable)."""
         try:
-            if self.container_state(name, docker) is not None:
-                self.docker(['rm', '-f', name], 'remove the job container %s' % name, docker, check=False)
+            if self.cli.container_state(name) is not None:
+                self.cli.docker(['rm', '-f', name], 'remove the job container %s' % name, check=False)
         except (AnsibleConnectionFailure, WorkerCommandError) as again:
             raise AnsibleConnectionFailure(
                 'lost the connection to %s while job %s ran (%s), and cannot reach it again (%s). The job stops '
@@ -335,21 +265,8 @@ class ActionModule(WorkerAction):
                     worker, name, _first_line(exc), _first_line(again), pr, worker_log))
 
     @staticmethod
-    def _fact(out, key):
-        """A `key=value` the runner reported (the space left on the log's disk after the
-        job, avail_kb; whether the out-of-memory killer ended it, oom), or None."""
-        for line in out.splitlines():
-            if line.startswith(key + '='):
-                return line[len(key) + 1:].strip()
-        return None
-
-    @staticmethod
-    def _reported(out):
-        return any(line.startswith('rc=') for line in out.splitlines())
-
-    @staticmethod
-    def _job_rc(out, rc):
-        for line in out.splitlines():
-            if line.startswith('rc='):
-                return int(line[3:])
-        raise AnsibleActionFail('the job runner on the worker ended without a result (exit %d): %s' % (rc, out.strip()))
+    def _job_rc(report, rc):
+        if 'rc' in report:
+            return int(report.all('rc')[0])
+        raise AnsibleActionFail('the job runner on the worker ended without a result (exit %d): %s'
+                                % (rc, report.text.strip()))

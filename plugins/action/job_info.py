@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import MAX_GRACE, validate_container_name
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
-from ansible_collections.gcli.offload.plugins.plugin_utils._job_state import read_jobs
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 
@@ -20,11 +19,11 @@ class ActionModule(WorkerAction):
 
     def act(self, args, task_vars):
         maintainer = validate_container_name(args['maintainer'], 'maintainer')
-        jobs, now = read_jobs(self, maintainer, args['docker_bin'])
+        jobs, now = self.cli.jobs(maintainer)
         return {
             'changed': False,
             'jobs': jobs,
             'running': [j['job'] for j in jobs if j['state'] == 'running'],
             'leftovers': leftovers(jobs, now, args['grace']),
-            'maintainer_running': self.container_state(maintainer, args['docker_bin']) == 'running',
+            'maintainer_running': self.cli.container_state(maintainer) == 'running',
         }

@@ -16,35 +16,13 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     job_name,
     validate_host_dir,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
-from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import ENTER_LOG_DIR, fetch_log
+from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
-# Prints the newest log of a job folder, its measure (see _log_dir) and its exit
-# code. With follow ($3 = 1), first waits until that run has ended: the runner
-# writes the .exit file after the job's output is complete (the container's own
-# exit comes a little earlier). Links are refused, never followed.
-NEWEST = ENTER_LOG_DIR + r'''
-enter_log_dir "$1" "$2" 0
-case $? in 0) ;; 2) exit 0 ;; *) exit 1 ;; esac
-log=
-for f in *.log; do
-  if [ -e "$f" ] || [ -L "$f" ]; then log=$f; fi
-done
-[ -n "$log" ] || exit 0
-if [ -L "$log" ] || [ ! -f "$log" ]; then
-  echo "error=$PWD/$log is a link or not a regular file: refusing it"
-  exit 1
-fi
-echo "log=$1/logs/$2/$log"
-exit_file=${log%.log}.exit
-if [ "$3" = 1 ]; then
-  while [ ! -e "$exit_file" ]; do sleep 0.2; done
-fi
-if [ -f "$exit_file" ] && [ ! -L "$exit_file" ]; then echo "rc=$(head -c 16 "$exit_file")"; fi
-measure "$log"
-exit 0
-'''
+# A fixed script, inputs positional: see the file. Links are refused, never followed.
+NEWEST = _scripts.load(LOG_DIR_SCRIPT, 'log_newest.sh')
 
 
 class ActionModule(WorkerAction):
@@ -60,22 +38,20 @@ class ActionModule(WorkerAction):
     RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'lines': (0, MAX_LINES, 'lines')}
 
     def act(self, args, task_vars):
-        docker = args['docker_bin']
         name = job_name(args['pr'], args['action'])
         data_root = validate_host_dir(args['data_root'], 'data_root')
         args['log_dest'] = check_log_dest(args['log_dest'], 'log_dest')
         worker = self._worker_name(task_vars)
-        follow = args['follow'] and self.container_state(name, docker) == 'running'
-        rc, out, err = self.worker_run(
-            ['timeout', str(args['timeout']), 'sh', '-c', NEWEST, 'newest', data_root, name,
-             '1' if follow else '0'], 'find the log of %s' % name, check=False)
+        follow = args['follow'] and self.cli.container_state(name) == 'running'
+        rc, out, err = self.cli.sh(NEWEST, 'newest', [data_root, name, '1' if follow else '0'],
+                                   'find the log of %s' % name, check=False, prefix=['timeout', str(args['timeout'])])
         if rc == 124:
             raise AnsibleActionFail('job %s on %s still runs after %ds of following' % (name, worker, args['timeout']))
         if rc != 0:
-            reason = out.partition('error=')[2].strip() or (err or out).strip()
+            reason = (_kv.parse(out).get('error') or '').strip() or (err or out).strip()
             raise AnsibleActionFail('cannot read the logs of %s on %s: %s' % (name, worker, reason))
-        running = self.container_state(name, docker) == 'running'
-        facts = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+        running = self.cli.container_state(name) == 'running'
+        facts = _kv.parse(out)
         if 'log' not in facts:
             raise AnsibleActionFail('job %s has no log on %s (under %s/logs/%s)' % (name, worker, data_root, name))
         local = os.path.join(os.path.expanduser(args['log_dest']), worker, name, os.path.basename(facts['log']))

@@ -19,72 +19,18 @@ from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
     spec_hash,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
 SPEC_LABEL = LABEL_PREFIX + 'spec'
 # The data directories a job needs, owned by the job user. Not logs/: the
 # worker's user makes it and only that user writes it (see _log_dir).
 DATA_DIRS = ('main', 'worktrees', 'gemini')
-# Run in the maintainer container (as root) to make the data directories: then, since a job
-# runs its worktree's scripts from the data root, check that a file there can be executed
-# (a data disk mounted noexec, or a data root on COS's noexec /home, /var or /tmp, would fail
-# every job later, with "Permission denied" deep in its log). The probe's name is this
-# shell's own, for runs at once. Inputs are positional: the directories.
-DIRS_SCRIPT = r'''
-install -d -o %d -g %d "$@" || exit
-probe=%s/worktrees/.offload-exec-probe.$$
-# A probe that cannot be written (a full disk) tells nothing about exec: the step
-# that needs the space says the disk is full.
-if printf '#!/bin/sh\nexit 0\n' 2>/dev/null >"$probe" && chmod 755 "$probe"; then
-  "$probe" 2>/dev/null
-  rc=$?
-  rm -f "$probe"
-  [ "$rc" = 0 ] || { echo "noexec=1"; exit 3; }
-else
-  rm -f "$probe"
-fi
-''' % (JOB_UID, JOB_UID, DEV)
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
-# The converged case in one round trip: the host paths as the worker resolves them
-# (symlinks followed: the controller checks where they really are), the container's
-# state and spec, and, when it runs, the data directories made in it by DIRS_SCRIPT
-# (cheap and idempotent; also the probe that finds a data root replaced under the
-# running container, and one that cannot execute files) unless a host path is a
-# symlink (the controller checks it first). A fixed script; its inputs are
-# positional: $1 docker, $2 the container, $3 the number of host paths, $4
-# DIRS_SCRIPT, the host paths, then the directories (none: only inspect, as in check
-# mode).
-CHECK_SCRIPT = r'''
-docker=$1 name=$2 hosts=$3 dirs_script=$4
-shift 4
-plain=1
-while [ "$hosts" -gt 0 ]; do
-  real=$(realpath -m -- "$1" 2>/dev/null) || real=
-  echo "real=$real"
-  [ "$real" = "$1" ] || plain=0
-  hosts=$((hosts - 1))
-  shift
-done
-out=$("$docker" container inspect --format '%s' "$name" 2>&1)
-rc=$?
-printf '%%s\ninspect=%%s\n' "$out" "$rc"
-case "$out" in
-"state=running "*) [ $# = 0 ] || [ "$plain" = 0 ] || {
-  "$docker" exec --user 0 "$name" sh -c "$dirs_script" offload-dirs "$@" 2>&1; echo "dirs=$?"; } ;;
-esac
-''' % INSPECT_FORMAT
-# After a name conflict with another run's `docker run`: docker reserves the name
-# before the container can be inspected, so wait (on the worker, one round trip)
-# until it can be, at most $3 tenths of a second. $1 docker, $2 the container.
-APPEARED_SCRIPT = r'''
-i=0
-while [ "$i" -lt "$3" ]; do
-  "$1" container inspect --format '%s' "$2" 2>/dev/null && exit 0
-  i=$((i + 1))
-  sleep 0.1
-done
-exit 1
-''' % INSPECT_FORMAT
+# Fixed scripts, inputs positional: see each file.
+DIRS_SCRIPT = _scripts.load('maintainer_dirs.sh', JOB_UID=JOB_UID, DEV=DEV)
+CHECK_SCRIPT = _scripts.load('maintainer_check.sh', INSPECT_FORMAT=INSPECT_FORMAT)
+APPEARED_SCRIPT = _scripts.load('maintainer_appeared.sh', INSPECT_FORMAT=INSPECT_FORMAT)
 APPEAR_TIMEOUT_TENTHS = 300
 
 
@@ -98,7 +44,6 @@ class ActionModule(WorkerAction):
     }
 
     def act(self, args, task_vars):
-        docker = args['docker_bin']
         name = validate_container_name(args['name'], 'name')
         image = validate_image(args['image'], 'image')
         data_root = validate_host_dir(args['data_root'], 'data_root')
@@ -107,7 +52,7 @@ class ActionModule(WorkerAction):
         wanted = spec_hash(run_args)
 
         status, current, dirs, real = self._check(
-            name, docker, [data_root] + extra, make_dirs=args['state'] == 'started' and not self._task.check_mode)
+            name, [data_root] + extra, make_dirs=args['state'] == 'started' and not self._task.check_mode)
         if args['state'] == 'started':
             for path, variable, resolved in zip([data_root] + extra, ['data_root'] + ['extra_mounts'] * len(extra),
                                                 real):
@@ -118,7 +63,7 @@ class ActionModule(WorkerAction):
             after = {'container': name, 'state': 'absent', 'spec': None}
             changed = status is not None
             if changed and not self._task.check_mode:
-                self.docker(['rm', '-f', name], 'remove container %s' % name, docker)
+                self.cli.docker(['rm', '-f', name], 'remove container %s' % name)
             return self._result(changed, name, before, after)
 
         after = {'container': name, 'state': 'running', 'spec': wanted}
@@ -131,24 +76,24 @@ class ActionModule(WorkerAction):
             action = 'start'
         if action and not self._task.check_mode:
             if action == 'recreate':
-                self.docker(['rm', '-f', name], 'remove outdated container %s' % name, docker)
+                self.cli.docker(['rm', '-f', name], 'remove outdated container %s' % name)
             if action == 'start':
-                self.docker(['start', name], 'start container %s' % name, docker)
+                self.cli.docker(['start', name], 'start container %s' % name)
             else:
-                self._run(name, image, data_root, run_args, wanted, docker)
+                self._run(name, image, data_root, run_args, wanted)
             dirs = None  # made by the check in the container that was there before, if at all
         warnings = []
         if not self._task.check_mode:
-            rc, out, err = dirs or self._make_data_dirs(name, docker)
+            rc, out, err = dirs or self._make_data_dirs(name)
             if rc != 0 and action is None and 'no such file or directory' in (out + err).lower():
                 # The data root was removed and made again under the running container:
                 # its mount points at the old, deleted directory. Start it afresh.
                 warnings.append('the data root %s was replaced under the running container %s: recreated it'
                                 % (data_root, name))
                 action = 'recreate'
-                self.docker(['rm', '-f', name], 'remove container %s' % name, docker)
-                self._run(name, image, data_root, run_args, wanted, docker)
-                rc, out, err = self._make_data_dirs(name, docker)
+                self.cli.docker(['rm', '-f', name], 'remove container %s' % name)
+                self._run(name, image, data_root, run_args, wanted)
+                rc, out, err = self._make_data_dirs(name)
             if rc != 0 and 'noexec=1' in (out + err).splitlines():
                 raise AnsibleActionFail(
                     'the data root %s on %s does not let files be executed (mounted noexec?): every job runs its '
@@ -163,36 +108,37 @@ class ActionModule(WorkerAction):
             result['warnings'] = warnings
         return result
 
-    def _run(self, name, image, data_root, run_args, wanted, docker):
+    def _run(self, name, image, data_root, run_args, wanted):
         # --mount needs the source to exist; logs are written by the host.
-        self.worker_run(['mkdir', '-p', data_root + '/logs'], 'create %s' % data_root)
+        self.cli.run(['mkdir', '-p', data_root + '/logs'], 'create %s' % data_root)
         what = 'start the maintainer container %s from %s' % (name, image)
-        rc, out, err = self.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
-                                   what, docker, check=False)
+        rc, out, err = self.cli.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
+                                       what, check=False)
         if rc != 0:
-            found = self._made_meanwhile(name, wanted, err, docker)
+            found = self._made_meanwhile(name, wanted, err)
             if found is not True:
                 raise WorkerCommandError(what + found, [], rc, out, err)
 
-    def _check(self, name, docker, hosts, make_dirs):
+    def _check(self, name, hosts, make_dirs):
         """One round trip (CHECK_SCRIPT): (state or None, spec label, dirs, real), where dirs
         is the (rc, stdout, stderr) of making the data directories in the running
         container, or None when it does not run (or not make_dirs, or a host path is a
         symlink), and real the host paths as the worker resolves them."""
-        rc, out, err = self.worker_run(['sh', '-c', CHECK_SCRIPT, 'offload-maintainer', docker, name, str(len(hosts)),
-                                        DIRS_SCRIPT] + hosts + (self._data_dirs() if make_dirs else []),
-                                       'inspect container %s' % name, check=False)
-        real = [line[5:] for line in out.splitlines() if line.startswith('real=')]
-        out = '\n'.join(line for line in out.splitlines() if not line.startswith('real='))
-        lines = out.splitlines()
-        facts = dict(line.split('=', 1) for line in lines if line.startswith(('inspect=', 'dirs=')))
+        rc, out, err = self.cli.sh(CHECK_SCRIPT, 'offload-maintainer',
+                                   [self.cli.docker_bin, name, str(len(hosts)), DIRS_SCRIPT] + hosts
+                                   + (self._data_dirs() if make_dirs else []),
+                                   'inspect container %s' % name, check=False)
+        facts = _kv.parse(out)
+        real = facts.all('real')
+        lines = facts.other_lines('real')
+        out = '\n'.join(lines)
         if 'inspect' not in facts:  # the script itself did not run (no sh, a broken connection)
             raise WorkerCommandError('inspect container %s' % name, [], rc, out, err)
         if facts['inspect'] != '0':
             if 'no such' not in out.lower():
                 raise WorkerCommandError('inspect container %s' % name, [], int(facts['inspect']), out, err)
             return None, None, None, real
-        status, current = (next(line for line in lines if line.startswith('state='))[6:].split() + ['', ''])[:2]
+        status, current = ((facts.all('state') or [''])[0].split() + ['', ''])[:2]
         dirs = None
         if 'dirs' in facts:
             detail = '\n'.join(line for line in lines[lines.index('inspect=0') + 1:] if not line.startswith('dirs='))
@@ -203,12 +149,12 @@ class ActionModule(WorkerAction):
     def _data_dirs():
         return ['%s/%s' % (DEV, d) for d in DATA_DIRS]
 
-    def _make_data_dirs(self, name, docker):
+    def _make_data_dirs(self, name):
         """Cheap and idempotent: the job user owns the data directories (DIRS_SCRIPT)."""
-        return self.docker(['exec', '--user', '0', name, 'sh', '-c', DIRS_SCRIPT, 'offload-dirs'] + self._data_dirs(),
-                           'create the data directories', docker, check=False)
+        return self.cli.docker(['exec', '--user', '0', name, 'sh', '-c', DIRS_SCRIPT, 'offload-dirs'] + self._data_dirs(),
+                               'create the data directories', check=False)
 
-    def _made_meanwhile(self, name, wanted, err, docker):
+    def _made_meanwhile(self, name, wanted, err):
         """True when `docker run` lost a race with another run that made the same
         container (two jobs offloaded at once to a fresh worker) and it now runs;
         else what was found, for the error message.
@@ -219,13 +165,14 @@ class ActionModule(WorkerAction):
         running container changes nothing): this run does not depend on its timing."""
         if 'already in use' not in err:
             return ''
-        rc, out, _err = self.worker_run(['sh', '-c', APPEARED_SCRIPT, 'offload-maintainer', docker, name,
-                                         str(APPEAR_TIMEOUT_TENTHS)], 'inspect container %s' % name, check=False)
+        rc, out, _err = self.cli.sh(APPEARED_SCRIPT, 'offload-maintainer',
+                                    [self.cli.docker_bin, name, str(APPEAR_TIMEOUT_TENTHS)],
+                                    'inspect container %s' % name, check=False)
         fields = out.split()
         if rc != 0 or fields[1:] != [wanted] or fields[0] not in ('state=created', 'state=running'):
             return ' (another run made %s meanwhile; found: %s)' % (name, out.strip() or 'nothing')
         if fields[0] != 'state=running':
-            self.docker(['start', name], 'start container %s' % name, docker)
+            self.cli.docker(['start', name], 'start container %s' % name)
         return True
 
     def _result(self, changed, name, before, after):

@@ -57,7 +57,7 @@ class ActionModule(WorkerAction):
         attempts = 0
         while True:
             attempts += 1
-            state, detail = self._probe(name, args['docker_bin'])
+            state, detail = self._probe(name)
             elapsed = self._clock() - start
             if state == 'running':
                 return {'changed': False, 'container': name, 'status': 'running',
@@ -72,11 +72,11 @@ class ActionModule(WorkerAction):
                     result={'container': name, 'status': state, 'attempts': attempts})
             self._sleep(min(interval, remaining))
 
-    def _probe(self, name, docker_bin):
+    def _probe(self, name):
         """One attempt: (state, what was seen), state in running, connection, absent, docker, or a docker status."""
         try:
-            rc, out, err = self.docker(['container', 'inspect', '--format', '{{.State.Status}}', name],
-                                       'inspect container %s' % name, docker_bin, check=False)
+            rc, out, err = self.cli.docker(['container', 'inspect', '--format', '{{.State.Status}}', name],
+                                           'inspect container %s' % name, check=False)
         except AnsibleConnectionFailure as exc:
             self._reset_connection()
             return 'connection', 'the connection failed: %s' % _first_line(exc)

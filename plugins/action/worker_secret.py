@@ -16,56 +16,12 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_host_dir,
     validate_worker_path,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
-# Run on the worker; the secret arrives on standard input, never in argv.
-# Refuses any directory that is not on a tmpfs (before making it), writes through a temporary file
-# in the same directory and renames it into place. Only a directory it makes itself is given to the
-# job user (0700); an existing one is left as it is, and refused when others may write to it (they
-# could replace the secret).
-WRITE_SCRIPT = r'''
-set -eu
-path=$1 uid=$2
-dir=${path%/*}
-umask 077
-# The nearest existing directory tells the file system: nothing is made before.
-probe=$dir
-while [ ! -d "$probe" ]; do probe=${probe%/*}; probe=${probe:-/}; done
-fs=$(stat -f -c %T "$probe")
-if [ "$fs" != tmpfs ]; then
-  echo "error=$dir is on $fs, not tmpfs: a secret never goes to a persistent disk"
-  exit 3
-fi
-made=0
-if [ -d "$dir" ]; then
-  case $(stat -c %A "$dir") in
-    ?????w????* | ????????w?*)
-      echo "error=$dir exists and others may write to it ($(stat -c %a "$dir")): give a directory of its own (it is made 0700)"
-      exit 3 ;;
-  esac
-else
-  mkdir -p "$dir"
-  made=1
-fi
-tmp=$(mktemp "$dir/.secret.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-chmod 0600 "$tmp"
-chown "$uid:$uid" "$tmp"
-mv -f "$tmp" "$path"
-trap - EXIT
-if [ "$made" = 1 ]; then
-  chown "$uid:$uid" "$dir"
-  chmod 0700 "$dir"
-fi
-'''
-# Where the directory really is (symlinks followed), then the file's sha256, or nothing
-# when it does not exist.
-HASH_SCRIPT = r'''
-echo "real=$(realpath -m -- "${1%/*}" 2>/dev/null)"
-[ -f "$1" ] || exit 0
-sha256sum "$1" | cut -d" " -f1
-'''
+# Fixed scripts, inputs positional (the secret on standard input): see each file.
+WRITE_SCRIPT = _scripts.load('secret_write.sh')
+HASH_SCRIPT = _scripts.load('secret_hash.sh')
 
 
 # A GitHub token: classic (ghp_ + 36), fine-grained (github_pat_ + 82), older 40-hex ones,
@@ -108,15 +64,14 @@ class ActionModule(WorkerAction):
         if args['state'] == 'present' and content and args['format'] == 'github_token':
             content = github_token(content)  # before anything reaches the worker
         worker = self._worker_name(task_vars)
-        rc, out, err = self.worker_run(['sh', '-c', HASH_SCRIPT, 'hash', path], 'read %s' % path)
-        lines = out.splitlines()
-        real = lines[0][5:] if lines and lines[0].startswith('real=') else ''
-        validate_host_dir(directory, 'path', secrets=True, resolved=real or None)
-        current = '\n'.join(lines[1:]).strip() or None
+        rc, out, err = self.cli.sh(HASH_SCRIPT, 'hash', [path], 'read %s' % path)
+        facts = _kv.parse(out)
+        validate_host_dir(directory, 'path', secrets=True, resolved=facts.get('real') or None)
+        current = '\n'.join(facts.other_lines('real')).strip() or None
         if args['state'] == 'absent':
             changed = current is not None
             if changed and not self._task.check_mode:
-                self.worker_run(['rm', '-f', path], 'remove %s' % path)
+                self.cli.run(['rm', '-f', path], 'remove %s' % path)
             return {'changed': changed, 'path': path}
 
         if not content:
@@ -125,9 +80,9 @@ class ActionModule(WorkerAction):
         if current == wanted:
             return {'changed': False, 'path': path}
         if not self._task.check_mode:
-            rc, out, err = self.worker_run(['sh', '-c', WRITE_SCRIPT, 'secret', path, str(args['owner'])],
-                                           'write the secret %s' % path, stdin=content, check=False)
+            rc, out, err = self.cli.sh(WRITE_SCRIPT, 'secret', [path, str(args['owner'])],
+                                       'write the secret %s' % path, stdin=content, check=False)
             if rc != 0:
-                reason = out.strip().partition('error=')[2] or (err.strip().splitlines() or ['exit %d' % rc])[-1]
+                reason = _kv.parse(out).get('error') or (err.strip().splitlines() or ['exit %d' % rc])[-1]
                 raise AnsibleActionFail('cannot write the secret %s on %s: %s' % (path, worker, reason))
         return {'changed': True, 'path': path, 'rotated': current is not None}

@@ -6,7 +6,7 @@
 `<data_root>/logs` and `<data_root>/logs/<job>` belong to the user that runs the
 worker's commands and nobody else can write them, so nothing can be planted in
 them (the data root itself belongs to uid 1000 on a COS VM, and so did `logs/`
-before). The host scripts enter each folder without following a link and check
+before). The host scripts (scripts/log_dir.sh) enter each folder without following a link and check
 it from inside (later renames of its path change nothing of what they open),
 refuse a file name that exists already and create files with noclobber.
 
@@ -23,55 +23,20 @@ import os
 
 from ansible.errors import AnsibleActionFail
 
-# POSIX sh, coreutils only. enter_log_dir DATA_ROOT JOB CREATE: cd into
-# DATA_ROOT/logs/JOB; with CREATE=1 make what is missing (mode 0755) and take
-# back, as root, a folder an older version made for uid 1000 (chown -h changes
-# a link itself, never what it points to). Returns 2 when a folder is missing
-# (CREATE=0), 1 with an error= line when one is refused.
-ENTER_LOG_DIR = r'''
-enter_log_dir() {
-  if [ "$3" != 1 ] && [ ! -e "$1" ]; then return 2; fi
-  cd -P -- "$1" 2>/dev/null || { echo "error=cannot enter the data root $1"; return 1; }
-  for part in logs "$2"; do
-    if [ ! -e "$part" ] && [ ! -L "$part" ]; then
-      [ "$3" = 1 ] || return 2
-      mkdir -m 0755 -- "$part" 2>/dev/null || true
-    elif [ "$3" = 1 ] && [ "$(id -u)" = 0 ] && [ "$(stat -c %u -- "$part")" != 0 ]; then
-      chown -h 0:0 -- "$part"
-    fi
-    if [ -L "$part" ] || [ ! -d "$part" ]; then
-      echo "error=$PWD/$part is a link or not a directory: refusing to follow it (remove it)"
-      return 1
-    fi
-    parent=$(stat -c %d:%i .)
-    cd -P -- "$part" || return 1
-    mode=$(stat -c %a .)
-    if [ "$(stat -c %d:%i ..)" != "$parent" ] || [ "$(stat -c %u .)" != "$(id -u)" ] \
-       || [ $(( 0$mode & 022 )) != 0 ]; then
-      echo "error=$PWD must be a folder of uid $(id -u) that no one else can write, found uid $(stat -c %u .) mode $mode: refusing it"
-      return 1
-    fi
-  done
-}
-# measure FILE: its size and the SHA-256 of that many bytes (it may still grow).
-measure() {
-  size=$(wc -c <"$1")
-  echo "log_size=$size"
-  echo "log_sha256=$(head -c "$size" <"$1" | sha256sum | cut -d' ' -f1)"
-}
-'''
+from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
+
+# The host scripts' functions (enter_log_dir, measure): put before job_run.sh and
+# log_newest.sh.
+LOG_DIR_SCRIPT = 'log_dir.sh'
 
 
 def measured(out):
     """The log_size and log_sha256 a script printed, or None when it printed none."""
-    facts = {}
-    for line in out.splitlines():
-        key, sep, value = line.partition('=')
-        if sep and key in ('log_size', 'log_sha256'):
-            facts[key] = value.strip()
-    if not facts.get('log_size', '').isdigit() or len(facts.get('log_sha256', '')) != 64:
+    facts = _kv.parse(out)
+    size, digest = facts.get('log_size', '').strip(), facts.get('log_sha256', '').strip()
+    if not size.isdigit() or len(digest) != 64:
         return None
-    return int(facts['log_size']), facts['log_sha256']
+    return int(size), digest
 
 
 def fetch_log(action, worker_path, local_path, out, worker):

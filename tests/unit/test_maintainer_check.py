@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from ansible_collections.gcli.offload.plugins.action.maintainer_container import CHECK_SCRIPT, ActionModule
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerCommandError
+from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import DockerCLI, WorkerCommandError
 
 # A docker client that answers `container inspect` from $FAKE_INSPECT (exit $FAKE_INSPECT_RC)
 # and `exec` from $FAKE_EXEC (exit $FAKE_EXEC_RC), and records every call in $FAKE_CALLS.
@@ -39,7 +39,9 @@ def fake(tmp_path, worker):
         env = dict(os.environ, FAKE_CALLS=str(calls), FAKE_INSPECT=inspect, FAKE_INSPECT_RC=str(inspect_rc),
                    FAKE_EXEC=exec_out, FAKE_EXEC_RC=str(exec_rc))
         worker.on(lambda cmd: True, local=True, env=env, cwd=str(tmp_path))
-        return worker.action(ActionModule, {}, check_mode=check_mode)
+        action = worker.action(ActionModule, {}, check_mode=check_mode)
+        action.cli = DockerCLI(action, str(docker))  # as run() makes it
+        return action
 
     make.docker = str(docker)
     make.dir = tmp_path
@@ -49,10 +51,10 @@ def fake(tmp_path, worker):
 
 def test_running_and_converged_in_one_call_makes_the_data_dirs(fake):
     action = fake('state=running abc123')
-    status, spec, dirs, _real = action._check('maint', fake.docker, [], make_dirs=True)
+    status, spec, dirs, _real = action._check('maint', [], make_dirs=True)
     assert (status, spec, dirs) == ('running', 'abc123', (0, '', ''))
     calls = fake.calls()
-    assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint sh -c  install -d -o 1000 -g 1000 "$@" ')
+    assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint sh -c install -d -o 1000 -g 1000 "$@" ')
     assert calls[1].endswith('/home/node/dev/main /home/node/dev/worktrees /home/node/dev/gemini')  # not logs/: the worker's user owns it
 
 
@@ -63,9 +65,9 @@ def test_host_paths_are_resolved_and_a_symlink_holds_the_exec_back(fake):
     os.symlink(str(real), str(fake.dir / 'link'))
     action = fake('state=running abc123')
     plain = str(fake.dir / 'plain-data')
-    status, _spec, dirs, found = action._check('maint', fake.docker, [plain], make_dirs=True)
+    status, _spec, dirs, found = action._check('maint', [plain], make_dirs=True)
     assert found == [plain] and dirs == (0, '', '') and len(fake.calls()) == 2
-    status, _spec, dirs, found = action._check('maint', fake.docker, [str(fake.dir / 'link' / 'data'), plain],
+    status, _spec, dirs, found = action._check('maint', [str(fake.dir / 'link' / 'data'), plain],
                                                make_dirs=True)
     assert status == 'running' and found == [str(real / 'data'), plain]
     assert dirs is None and len(fake.calls()) == 3  # inspected, no exec
@@ -73,43 +75,43 @@ def test_host_paths_are_resolved_and_a_symlink_holds_the_exec_back(fake):
 
 def test_check_mode_only_inspects(fake):
     action = fake('state=running abc123')
-    assert action._check('maint', fake.docker, [], make_dirs=False)[:3] == ('running', 'abc123', None)
+    assert action._check('maint', [], make_dirs=False)[:3] == ('running', 'abc123', None)
     assert len(fake.calls()) == 1
 
 
 def test_a_stopped_container_is_not_exec_into(fake):
     action = fake('state=exited abc123')
-    assert action._check('maint', fake.docker, [], make_dirs=True)[:3] == ('exited', 'abc123', None)
+    assert action._check('maint', [], make_dirs=True)[:3] == ('exited', 'abc123', None)
     assert len(fake.calls()) == 1
 
 
 def test_no_such_container(fake):
     action = fake('Error: No such container: maint', inspect_rc=1)
-    assert action._check('maint', fake.docker, [], make_dirs=True)[:3] == (None, None, None)
+    assert action._check('maint', [], make_dirs=True)[:3] == (None, None, None)
 
 
 def test_a_container_without_the_spec_label_reads_as_another_spec(fake):
-    status, spec, _dirs, _real = fake('state=running <no value>')._check('maint', fake.docker, [], make_dirs=True)
+    status, spec, _dirs, _real = fake('state=running <no value>')._check('maint', [], make_dirs=True)
     assert status == 'running' and spec == '<no'
 
 
 def test_a_failed_exec_is_reported_with_its_message(fake):
     action = fake('state=running abc', exec_out='install: cannot change owner: No such file or directory', exec_rc=1)
-    _status, _spec, dirs, _real = action._check('maint', fake.docker, [], make_dirs=True)
+    _status, _spec, dirs, _real = action._check('maint', [], make_dirs=True)
     assert dirs == (1, '', 'install: cannot change owner: No such file or directory')
 
 
 def test_an_engine_error_is_a_failure_naming_the_container(fake):
     action = fake('Cannot connect to the Docker daemon', inspect_rc=1)
     with pytest.raises(WorkerCommandError, match='inspect container maint failed'):
-        action._check('maint', fake.docker, [], make_dirs=True)
+        action._check('maint', [], make_dirs=True)
 
 
 def test_inputs_are_arguments_not_script_text(fake):
     """A container name with shell syntax reaches docker as one argument, never as code."""
     action = fake('state=running abc')
     name = 'maint$(touch pwned);x'
-    action._check(name, fake.docker, [], make_dirs=True)
+    action._check(name, [], make_dirs=True)
     calls = fake.calls()
     assert calls[0].endswith(' ' + name) and calls[1].startswith('exec --user 0 %s sh -c ' % name)
     assert not (fake.dir / 'pwned').exists()
@@ -146,7 +148,9 @@ def race(tmp_path, monkeypatch, worker):
         env = dict(os.environ, FAKE_CALLS=str(calls), FAKE_COUNT=str(tmp_path / 'count'), FAKE_INSPECT=inspect,
                    FAKE_APPEAR_AFTER=str(appear_after))
         worker.on(lambda cmd: True, local=True, env=env, cwd=str(tmp_path))
-        return worker.action(ActionModule, {})
+        action = worker.action(ActionModule, {})
+        action.cli = DockerCLI(action, str(docker))  # as run() makes it
+        return action
 
     make.docker = str(docker)
     make.calls = lambda: calls.read_text().splitlines() if calls.exists() else []
@@ -155,28 +159,27 @@ def race(tmp_path, monkeypatch, worker):
 
 def test_a_container_still_being_made_by_another_run_is_waited_for_and_started(race):
     action = race('state=created abc123', appear_after=3)
-    assert action._made_meanwhile('maint', 'abc123', CONFLICT, race.docker) is True
+    assert action._made_meanwhile('maint', 'abc123', CONFLICT) is True
     calls = race.calls()
     assert [c.split()[0] for c in calls] == ['container', 'container', 'container', 'start']
 
 
 def test_a_running_one_is_taken_as_it_is(race):
     action = race('state=running abc123', appear_after=1)
-    assert action._made_meanwhile('maint', 'abc123', CONFLICT, race.docker) is True
+    assert action._made_meanwhile('maint', 'abc123', CONFLICT) is True
     assert [c.split()[0] for c in race.calls()] == ['container']
 
 
 def test_one_of_another_spec_or_one_that_never_appears_is_an_error_saying_what_was_found(race):
-    found = race('state=running other', appear_after=1)._made_meanwhile('maint', 'abc123', CONFLICT, race.docker)
+    found = race('state=running other', appear_after=1)._made_meanwhile('maint', 'abc123', CONFLICT)
     assert found == ' (another run made maint meanwhile; found: state=running other)'
-    found = race('state=running abc123', appear_after=10 ** 6)._made_meanwhile('maint', 'abc123', CONFLICT,
-                                                                               race.docker)
+    found = race('state=running abc123', appear_after=10 ** 6)._made_meanwhile('maint', 'abc123', CONFLICT)
     assert found == ' (another run made maint meanwhile; found: nothing)'
 
 
 def test_another_docker_error_is_not_a_race(race):
     assert race('state=running abc123', appear_after=1)._made_meanwhile(
-        'maint', 'abc123', 'docker: invalid reference format', race.docker) == ''
+        'maint', 'abc123', 'docker: invalid reference format') == ''
     assert race.calls() == []
 
 

@@ -1,11 +1,11 @@
-"""Units for WorkerAction.job_containers: the job list survives stray lines in docker's output
+"""Units for DockerCLI.job_containers: the job list survives stray lines in docker's output
 (over SSH with become, sudo's warnings share it)."""
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import DockerCLI
 
 SUDO_WARNING = 'sudo: unable to resolve host cos-vm-1: Name or service not known'
 ID = 'a' * 64
@@ -13,11 +13,11 @@ IMAGE_ID = 'sha256:' + 'b' * 64
 
 
 def make(answers):
-    """A WorkerAction whose docker calls return the answer for their first argument."""
-    action = WorkerAction.__new__(WorkerAction)
+    """A DockerCLI whose docker calls return the answer for their first argument."""
+    action = DockerCLI(None)
     calls = []
 
-    def docker(args, what, docker_bin, stdin=None, check=True):
+    def docker(args, what, stdin=None, check=True):
         calls.append(list(args))
         return 0, answers[args[0]], ''
     action.docker = docker
@@ -38,7 +38,7 @@ def test_sudo_warnings_in_the_output_are_not_taken_for_containers():
         'inspect': '%s\n%s\n' % (SUDO_WARNING, inspect_line()),
         'image': '%s\n%s %s\n' % (SUDO_WARNING, json.dumps(IMAGE_ID), json.dumps(['reg/demo@sha256:' + 'c' * 64])),
     })
-    containers = action.job_containers('docker')
+    containers = action.job_containers()
     assert action.calls[1] == ['inspect', '--format', action.calls[1][2], ID]  # the warning's words are no ids
     assert containers == [{
         'name': 'offload-7-review', 'state': 'running', 'started': '2026-12-01T09:00:00Z', 'image': 'demo:latest',
@@ -49,5 +49,5 @@ def test_sudo_warnings_in_the_output_are_not_taken_for_containers():
 
 def test_no_containers_but_a_warning_is_no_containers():
     action = make({'ps': SUDO_WARNING + '\n'})
-    assert action.job_containers('docker') == []
+    assert action.job_containers() == []
     assert len(action.calls) == 1

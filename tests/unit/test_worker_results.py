@@ -11,6 +11,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.gcli.offload.plugins.action.job_cleanup import ActionModule as JobCleanup
 from ansible_collections.gcli.offload.plugins.action.job_container import tail
+from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import DockerCLI
 
 
 class FakeWorker:
@@ -43,7 +44,8 @@ class FakeWorker:
 def cleanup(worker, **args):
     action = JobCleanup.__new__(JobCleanup)
     action._task = types.SimpleNamespace(check_mode=False)
-    action.worker_run = worker.run
+    action.cli = DockerCLI(action, 'docker')
+    action.cli.run = worker.run
     full = {'scope': 'all', 'pr': None, 'action': None, 'force': False, 'grace': 600, 'include_kept': False,
             'remove_main': True, 'maintainer': 'maint', 'docker_bin': 'docker'}
     full.update(args)

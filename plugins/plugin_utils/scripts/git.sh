@@ -1,38 +1,33 @@
-# Copyright (c) 2026, gcli.offload contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
-"""The git side of a job, run inside the maintainer container.
-
-The worker host has no git, so this POSIX sh script is fed on standard input
-to `docker exec -i <maintainer> sh -s -- COMMAND ARGS...`. It is a constant:
-inputs arrive only as positional parameters, never spliced into the text.
-It prints `key=value` lines that the git_worktree action parses.
-
-Layout (DEV is the data root as the maintainer container sees it):
-  DEV/main                  blobless clone; origin = the repo, upstream if given
-  DEV/main/.git/worktrees/JOB  the job's git admin dir (HEAD, index, objects/)
-  DEV/worktrees/JOB         the job's worktree, detached at refs/offload/pull/PR
-  DEV/worktrees/.offload-git.lock  serialises what git needs serialised (fetch, refs,
-                            config, prune); checkouts of different jobs run in
-                            parallel.
-
-Everything in a job's worktree and admin dir was writable by the job: its `.git`
-file, the admin dir's `commondir`, `gitdir`, `HEAD`, `index`, `config.worktree`,
-object files, submodules, attributes. Git never discovers a repository there:
-`gw` pins GIT_DIR, GIT_COMMON_DIR and GIT_WORK_TREE to what `git worktree add`
-made, overrides on the command line every setting that runs a program, never
-recurses into submodules, never writes (no optional locks), never fetches, and
-is bounded in time (a FIFO in place of a file git reads). The worktree's hold
-and its removal are plain file operations, not git reading the admin dir.
-
-A worktree being used by a job is held by a `locked` file in its admin dir
-(what `git worktree lock` writes); it records when. prepare refuses a held worktree younger than the grace period
-(another run is preparing or running it) and takes over an older one (a run
-that died without releasing it), or one made before the worker last booted (its
-run died with the VM: the kernel's boot time, which containers share).
-"""
-
-SCRIPT = r'''
+# shellcheck shell=sh
+# The git side of a job, run inside the maintainer container.
+#
+# The worker host has no git, so this POSIX sh script is fed on standard input
+# to `docker exec -i <maintainer> sh -s -- COMMAND DEV JOB ARGS...` as the job user.
+# It is a constant: inputs arrive only as positional parameters, never spliced into
+# the text. It prints `key=value` lines (plugin_utils/_kv.py) for the actions.
+#
+# Layout (DEV is the data root as the maintainer container sees it):
+#   DEV/main                  blobless clone; origin = the repo, upstream if given
+#   DEV/main/.git/worktrees/JOB  the job's git admin dir (HEAD, index, objects/)
+#   DEV/worktrees/JOB         the job's worktree, detached at refs/offload/pull/PR
+#   DEV/worktrees/.offload-git.lock  serialises what git needs serialised (fetch, refs,
+#                             config, prune); checkouts of different jobs run in
+#                             parallel.
+#
+# Everything in a job's worktree and admin dir was writable by the job: its `.git`
+# file, the admin dir's `commondir`, `gitdir`, `HEAD`, `index`, `config.worktree`,
+# object files, submodules, attributes. Git never discovers a repository there:
+# `gw` pins GIT_DIR, GIT_COMMON_DIR and GIT_WORK_TREE to what `git worktree add`
+# made, overrides on the command line every setting that runs a program, never
+# recurses into submodules, never writes (no optional locks), never fetches, and
+# is bounded in time (a FIFO in place of a file git reads). The worktree's hold
+# and its removal are plain file operations, not git reading the admin dir.
+#
+# A worktree being used by a job is held by a `locked` file in its admin dir
+# (what `git worktree lock` writes); it records when. prepare refuses a held worktree younger than the grace period
+# (another run is preparing or running it) and takes over an older one (a run
+# that died without releasing it), or one made before the worker last booted (its
+# run died with the VM: the kernel's boot time, which containers share).
 set -eu
 umask 022
 cmd=$1 dev=$2 job=$3
@@ -265,14 +260,3 @@ case $cmd in
     ;;
   *) die "unknown command $cmd" ;;
 esac
-'''
-
-
-def parse_output(text):
-    """The script's `key=value` lines -> dict (later keys win; other lines ignored)."""
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition('=')
-        if sep and key.isidentifier():
-            out[key] = value
-    return out

@@ -1,0 +1,121 @@
+"""Units for plugin_utils/_docker_cli.py: the worker's commands, bound once to the
+connection and the docker client, against a fake connection that runs what it is
+given with the local sh (the way a worker's login shell would)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import (
+    GIT_SCRIPT,
+    DockerCLI,
+    WorkerCommandError,
+)
+
+
+class FakeAction:
+    """What DockerCLI needs of an action: _low_level_execute_command, here run locally."""
+
+    def __init__(self, answer=None):
+        self.commands = []
+        self.answer = answer
+
+    def _low_level_execute_command(self, cmd, sudoable=True, in_data=None):
+        self.commands.append((cmd, in_data))
+        if self.answer:
+            return self.answer(shlex.split(cmd), in_data)
+        proc = subprocess.run(['sh', '-c', cmd], input=in_data, capture_output=True, check=False)
+        return {'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr}
+
+
+def test_argv_is_quoted_once_at_the_connection_and_stdin_is_bytes():
+    action = FakeAction()
+    cli = DockerCLI(action, 'docker')
+    rc, out, err = cli.run(['printf', '%s|', 'a b', "'; rm -rf /", '$HOME'], 'print')
+    assert (rc, out, err) == (0, "a b|'; rm -rf /|$HOME|", '')
+    rc, out, err = cli.run(['cat'], 'echo stdin', stdin='secret\n')
+    assert out == 'secret\n' and action.commands[-1] == ('cat', b'secret\n')  # on stdin, not in the command
+
+
+def test_a_failure_names_what_failed_unless_unchecked():
+    cli = DockerCLI(FakeAction(), 'docker')
+    with pytest.raises(WorkerCommandError, match=r'^list things failed \(exit 3\): boom$'):
+        cli.run(['sh', '-c', 'echo boom >&2; exit 3'], 'list things')
+    assert cli.run(['sh', '-c', 'exit 3'], 'x', check=False)[0] == 3
+
+
+def test_docker_and_scripts_use_the_bound_client(tmp_path):
+    docker = tmp_path / 'mydocker'
+    docker.write_text('#!/bin/sh\necho "docker:$*"\n')
+    docker.chmod(0o755)
+    cli = DockerCLI(FakeAction(), str(docker))
+    assert cli.docker(['ps', '-q'], 'list')[1] == 'docker:ps -q\n'
+    rc, out, _err = cli.sh('echo "$0 $1 $#"', 'label', ['one two'], 'run a script', prefix=['timeout', '10'])
+    assert out == 'label one two 1\n'
+
+
+def test_container_state_reads_docker_and_none_for_no_such_container():
+    answers = {'a': {'rc': 0, 'stdout': 'running\n'}, 'b': {'rc': 1, 'stderr': 'Error: No such container: b'},
+               'c': {'rc': 1, 'stderr': 'permission denied on the socket'}}
+    cli = DockerCLI(FakeAction(lambda argv, _in: answers[argv[-1]]), 'docker')
+    assert cli.container_state('a') == 'running' and cli.container_state('b') is None
+    with pytest.raises(WorkerCommandError, match='inspect container c failed'):
+        cli.container_state('c')
+
+
+def test_git_feeds_the_script_on_stdin_and_parses_its_facts():
+    seen = []
+
+    def answer(argv, in_data):
+        seen.append((argv, in_data))
+        return {'rc': 0, 'stdout': b'changed=1\nhead=abc\n', 'stderr': b''}
+
+    cli = DockerCLI(FakeAction(answer), 'docker')
+    rc, facts, err = cli.git('maint', ['prepare', '/dev', 'job'], 'prepare')
+    assert rc == 0 and facts.get('head') == 'abc' and facts['changed'] == '1'
+    argv, stdin = seen[0]
+    assert argv == ['docker', 'exec', '--interactive', '--user', '1000:1000', 'maint', 'sh', '-s', '--',
+                    'prepare', '/dev', 'job']
+    assert stdin == GIT_SCRIPT.encode()
+
+
+def test_git_in_a_maintainer_that_does_not_run_says_what_to_do():
+    cli = DockerCLI(FakeAction(lambda argv, _in: {'rc': 1, 'stdout': '', 'stderr': 'Error: No such container: m'}))
+    with pytest.raises(AnsibleActionFail, match='the maintainer container m is not running on the worker'):
+        cli.git('m', ['list', '/dev', '-'], 'list')
+
+
+def test_jobs_reads_containers_the_clock_and_worktrees():
+    def answer(argv, _in):
+        if argv[:2] == ['date', '+%s']:
+            return {'rc': 0, 'stdout': '1700000000\n'}
+        if argv[1:3] == ['ps', '-aq']:
+            return {'rc': 0, 'stdout': ''}
+        if argv[1:3] == ['container', 'inspect']:
+            return {'rc': 0, 'stdout': 'running\n'}
+        if argv[1] == 'exec':
+            return {'rc': 0, 'stdout': 'worktree=offload-3-review abc 1699999000\nnoise\nworktree=offload-4-fix def 0\n'}
+        raise AssertionError(argv)
+
+    cli = DockerCLI(FakeAction(answer))
+    jobs, now = cli.jobs('maint')
+    assert now == 1700000000
+    assert sorted(j['job'] for j in jobs) == ['offload-3-review', 'offload-4-fix']
+    assert all(j['container'] is None and j['worktree'] for j in jobs)
+
+
+def test_jobs_without_a_running_maintainer_lists_no_worktree():
+    def answer(argv, _in):
+        if argv[:2] == ['date', '+%s']:
+            return {'rc': 0, 'stdout': '5\n'}
+        if argv[1:3] == ['ps', '-aq']:
+            return {'rc': 0, 'stdout': ''}
+        if argv[1:3] == ['container', 'inspect']:
+            return {'rc': 1, 'stderr': 'Error: No such container: maint'}
+        raise AssertionError(argv)  # no git
+
+    assert DockerCLI(FakeAction(answer)).jobs('maint') == ([], 5)
