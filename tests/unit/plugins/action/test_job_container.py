@@ -220,3 +220,14 @@ def test_bad_options_are_refused_before_any_command(worker, args, bad, variable)
     msg = worker.fail(ActionModule, dict(args, **bad))
     assert variable in msg
     assert worker.calls == []
+
+
+def test_shell_syntax_in_the_command_and_env_reaches_the_job_as_words(worker, args):
+    """The job's argv and env values travel as separate words of one simple command (the
+    fake worker refuses any other); nothing of them is read by the worker's shell."""
+    precheck(worker)
+    runs(worker)
+    command = ['sh', '-c', 'echo $(id); rm -rf / && `reboot`']
+    worker.run(ActionModule, dict(args, command=command, env={'NOTE': "a'b\"c;$HOME|x"}))
+    job_argv = worker.scripts(RUNNER)[0].params[6:]
+    assert job_argv[-3:] == command and "NOTE=a'b\"c;$HOME|x" in job_argv
