@@ -7,7 +7,7 @@ The plugins run real: a real `ActionModule`, a real `Task` and `PlayContext`,
 Ansible's own `_low_level_execute_command`. Only the connection is fake: each
 command string it is given is parsed back into an argv (and refused unless it
 is one simple command: no `;`, `|`, `&&`, redirection or substitution outside
-quoted words), recorded with its standard input, and answered by the first
+quoted words), recorded with its standard input, and answered by the newest
 rule that matches it. A command no rule matches fails the test. `fetch_file`
 copies from `files`. So the tests see what reaches the worker, not how the
 plugin builds it, and survive refactors of the plugins' internals.
@@ -28,7 +28,7 @@ answers any number of times unless `times` is given.
 
 from __future__ import annotations
 
-import os
+import hashlib
 import shlex
 import subprocess
 
@@ -219,10 +219,5 @@ class FakeWorker:
 
 def measure(content):
     """What the worker scripts' `measure` prints for a log holding content."""
-    import hashlib
     data = to_bytes(content)
     return 'log_size=%d\nlog_sha256=%s\n' % (len(data), hashlib.sha256(data).hexdigest())
-
-
-def environ(**extra):
-    return dict(os.environ, **extra)
