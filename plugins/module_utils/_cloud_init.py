@@ -30,6 +30,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
     InputError,
     option_names,
     shown,
+    validate_env_name,
     validate_host_dir,
     validate_worker_path,
 )
@@ -50,7 +51,6 @@ DEFAULT_RESTART_POLICY = 'UnlessStopped'
 MOUNT_ROOT = '/mnt/disks'
 CONFIG_HOME = '/home/gcli-offload'  # HOME for docker-credential-gcr's docker config (writable on COS)
 
-_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 _SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+\Z')
 MAX_DISK_GB = 65536
 MAX_IDLE_STOP_MINUTES = 7 * 24 * 60
@@ -78,8 +78,7 @@ def normalize_container(options, variables=None):
         raise InputError(name('container.env'), 'must be a dictionary of variable names to values')
     clean_env = {}
     for key, value in env.items():
-        if not isinstance(key, str) or not _ENV_NAME_RE.match(key):
-            raise InputError(name('container.env'), 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % shown(key))
+        validate_env_name(key, name('container.env'))
         clean_env[key] = '' if value is None else str(value)
     mounts = []
     for index, mount in enumerate(options.get('mounts') or []):

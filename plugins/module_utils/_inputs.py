@@ -138,6 +138,16 @@ def validate_argv(value, variable):
     return list(value)
 
 
+# An environment variable's name (for a container's --env).
+ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,255}\Z')
+
+
+def validate_env_name(value, variable):
+    if not isinstance(value, str) or not ENV_NAME_RE.match(value):
+        raise InputError(variable, 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % shown(value))
+    return value
+
+
 # --- paths on a worker ----------------------------------------------------------------
 
 MAX_PATH = 1024

@@ -24,6 +24,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
     shown,
     validate_argv,
     validate_bool,
+    validate_env_name,
     validate_host_dir,
     validate_int,
     validate_size,
@@ -105,7 +106,6 @@ _SCP_RE = re.compile(r'^([^/@:]*)@([^/:]*):')
 _CONTAINER_NAME_RE = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\Z')
 # The docker client: a command name (found in PATH) or an absolute path.
 _DOCKER_BIN_RE = re.compile(r'^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}|/[A-Za-z0-9._/+-]{1,1023})\Z')
-_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,255}\Z')
 
 
 def validate_pr(value, variable='pr'):
@@ -297,8 +297,7 @@ def validate_env(value, variable='env'):
         raise InputError(variable, 'must be a dictionary of variable names to values, got %s' % shown(value))
     env = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not _ENV_NAME_RE.match(key):
-            raise InputError(variable, 'variable names must match [A-Za-z_][A-Za-z0-9_]*, got %s' % shown(key))
+        validate_env_name(key, variable)
         if isinstance(item, bool) or not isinstance(item, (str, int, float)) or '\0' in str(item):
             raise InputError(variable, 'the value of %s must be a string without NUL bytes, got %s'
                              % (key, shown(item)))

@@ -44,6 +44,7 @@ def test_option_names_map_a_rules_options_to_the_users_names():
     (lambda v: inputs.validate_str_list(v, 'v'), ['a'], 'a', 'v: must be a list of strings'),
     (lambda v: inputs.validate_argv(v, 'v'), ['ls', '-l'], 'ls -l', 'v: must be a non-empty list of strings'),
     (lambda v: inputs.validate_string(v, 'v'), 'a', 17, 'v: must be a string'),
+    (lambda v: inputs.validate_env_name(v, 'v'), 'A_1', 'A-1', 'v: variable names must match'),
     (lambda v: inputs.validate_int(v, 'v', 1, 9), '3', '١', 'v: must be a whole number'),
     (lambda v: inputs.validate_bool(v, 'v'), 'yes', 'maybe', 'v: must be a boolean'),
     (lambda v: inputs.validate_size(v, 'v'), '4g', '4 g', 'v: must be auto or a size'),
