@@ -10,7 +10,6 @@ import types
 import pytest
 
 from ansible_collections.gcli.offload.plugins.action import job_cleanup, worker_secret
-from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import validate_options
 from ansible_collections.gcli.offload.plugins.module_utils._image_tags import check_branch_name
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
