@@ -17,6 +17,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_repo_url,
     validate_host_dir,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME, job_paths
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 
@@ -26,7 +27,7 @@ class ActionModule(WorkerAction):
         'action': {'type': 'raw', 'default': 'review'},
         'repo_url': {'type': 'str'},
         'upstream_url': {'type': 'str'},
-        'maintainer': {'type': 'str', 'default': 'maintainer-worker'},
+        'maintainer': {'type': 'str', 'default': MAINTAINER_NAME},
         'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent', 'released']},
         'lock_grace': {'type': 'int', 'default': 120},
         'data_root': {'type': 'str', 'required': True},
@@ -38,7 +39,7 @@ class ActionModule(WorkerAction):
         name = job_name(args['pr'], args['action'])
         maintainer = validate_container_name(args['maintainer'], 'maintainer')
         data_root = validate_host_dir(args['data_root'], 'data_root')
-        worktree = '%s/worktrees/%s' % (data_root, name)
+        worktree = job_paths(data_root, name)['worktree_dir']
         state = args['state']
 
         if state == 'present':

@@ -24,6 +24,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_host_dir,
     worker_limits,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import LOGS
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_SCRIPT, network_params
@@ -33,7 +34,7 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._worker import Worker
 # Fixed scripts, inputs positional: see each file. The runner enters the log folder
 # and creates the log and exit files as _log_dir says (never through a link, never
 # over an existing name); the precheck makes the job network too (network.sh).
-RUN_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, 'job_run.sh')
+RUN_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, 'job_run.sh', LOGS=LOGS)
 PRECHECK_SCRIPT = _scripts.load('job_precheck.sh') + NETWORK_SCRIPT
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)

@@ -16,13 +16,14 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     job_name,
     validate_host_dir,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import LOGS, job_paths
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 # A fixed script, inputs positional: see the file. Links are refused, never followed.
-NEWEST = _scripts.load(LOG_DIR_SCRIPT, 'log_newest.sh')
+NEWEST = _scripts.load(LOG_DIR_SCRIPT, 'log_newest.sh', LOGS=LOGS)
 
 
 class ActionModule(WorkerAction):
@@ -53,7 +54,8 @@ class ActionModule(WorkerAction):
         running = self.cli.container_state(name) == 'running'
         facts = _kv.parse(out)
         if 'log' not in facts:
-            raise AnsibleActionFail('job %s has no log on %s (under %s/logs/%s)' % (name, worker, data_root, name))
+            raise AnsibleActionFail('job %s has no log on %s (under %s)' % (name, worker,
+                                                                          job_paths(data_root, name)['log_dir']))
         local = os.path.join(os.path.expanduser(args['log_dest']), worker, name, os.path.basename(facts['log']))
         fetch_log(self, facts['log'], local, out, worker)
         with open(local, 'rb') as f:

@@ -10,7 +10,6 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     DEV,
     JOB_UID,
-    LABEL_PREFIX,
     validate_container_name,
     validate_image,
     validate_host_dir,
@@ -19,16 +18,20 @@ from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
     spec_hash,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import (
+    JOB_USER_DIRS,
+    LOGS,
+    MAINTAINER_NAME,
+    SPEC_LABEL,
+    WORKTREES,
+    data_dir,
+)
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
-SPEC_LABEL = LABEL_PREFIX + 'spec'
-# The data directories a job needs, owned by the job user. Not logs/: the
-# worker's user makes it and only that user writes it (see _log_dir).
-DATA_DIRS = ('main', 'worktrees', 'gemini')
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
 # Fixed scripts, inputs positional: see each file.
-DIRS_SCRIPT = _scripts.load('maintainer_dirs.sh', JOB_UID=JOB_UID, DEV=DEV)
+DIRS_SCRIPT = _scripts.load('maintainer_dirs.sh', JOB_UID=JOB_UID, DEV=DEV, WORKTREES=WORKTREES)
 CHECK_SCRIPT = _scripts.load('maintainer_check.sh', INSPECT_FORMAT=INSPECT_FORMAT)
 APPEARED_SCRIPT = _scripts.load('maintainer_appeared.sh', INSPECT_FORMAT=INSPECT_FORMAT)
 APPEAR_TIMEOUT_TENTHS = 300
@@ -36,7 +39,7 @@ APPEAR_TIMEOUT_TENTHS = 300
 
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
-        'name': {'type': 'str', 'default': 'maintainer-worker'},
+        'name': {'type': 'str', 'default': MAINTAINER_NAME},
         'image': {'type': 'str', 'required': True},
         'data_root': {'type': 'str', 'required': True},
         'state': {'type': 'str', 'default': 'started', 'choices': ['started', 'absent']},
@@ -110,7 +113,7 @@ class ActionModule(WorkerAction):
 
     def _run(self, name, image, data_root, run_args, wanted):
         # --mount needs the source to exist; logs are written by the host.
-        self.cli.run(['mkdir', '-p', data_root + '/logs'], 'create %s' % data_root)
+        self.cli.run(['mkdir', '-p', data_dir(data_root, LOGS)], 'create %s' % data_root)
         what = 'start the maintainer container %s from %s' % (name, image)
         rc, out, err = self.cli.docker(['run', '--detach', '--label', '%s=%s' % (SPEC_LABEL, wanted)] + run_args,
                                        what, check=False)
@@ -147,7 +150,8 @@ class ActionModule(WorkerAction):
 
     @staticmethod
     def _data_dirs():
-        return ['%s/%s' % (DEV, d) for d in DATA_DIRS]
+        # Not logs/: the worker's user makes it and only that user writes it (see _log_dir).
+        return [data_dir(DEV, d) for d in JOB_USER_DIRS]
 
     def _make_data_dirs(self, name):
         """Cheap and idempotent: the job user owns the data directories (DIRS_SCRIPT)."""

@@ -18,6 +18,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, validate_container_name
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 MAX_TIMEOUT = 24 * 3600
@@ -31,7 +32,7 @@ def _first_line(text, limit=300):
 
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
-        'container': {'type': 'str', 'default': 'maintainer-worker'},
+        'container': {'type': 'str', 'default': MAINTAINER_NAME},
         'timeout': {'type': 'int', 'default': 600},
         'interval': {'type': 'int', 'default': 5},
     }

@@ -37,13 +37,14 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
 from ansible_collections.gcli.offload.plugins.module_utils._image_ref import is_google_registry, registry_of, validate_image
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, validate_container_name
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle_stop
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
 from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
     spec_hash,
 )
 
 SPEC_LABEL = 'gcli.offload.spec'
-DEFAULT_CONTAINER_NAME = 'maintainer-worker'
+DEFAULT_CONTAINER_NAME = MAINTAINER_NAME
 # create-with-container's restart policies, plus the maintainer container's own.
 RESTART_POLICIES = {'UnlessStopped': 'unless-stopped', 'Always': 'always', 'OnFailure': 'on-failure',
                     'Never': 'no'}

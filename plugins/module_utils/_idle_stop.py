@@ -16,6 +16,10 @@ SCRIPT_PATH = '/etc/gcli-offload/idle-stop'  # /etc is a tmpfs re-written at eve
 SERVICE = 'gcli-offload-idle-stop.service'
 TIMER = 'gcli-offload-idle-stop.timer'
 
+# A string, not a file under plugin_utils/scripts/ like the worker's other scripts: a
+# module renders it into cloud-init, and a module ships no data file (AnsiballZ carries
+# module_utils' Python only). tests/unit/plugins/plugin_utils/test_scripts.py runs
+# shellcheck on it.
 SCRIPT = r'''#!/bin/sh
 # gcli-offload idle stop: stops this VM after OFFLOAD_IDLE_MINUTES with no job
 # container running and no SSH session. Run every minute by a systemd timer.

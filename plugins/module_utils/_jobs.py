@@ -43,13 +43,21 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (  # p
 JobInputError = InputError
 _shown = shown
 
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import (
+    GEMINI,
+    GIT_ADMIN_DIRS,
+    LABEL_PREFIX,
+    MAIN,
+    MANAGED_LABEL,
+    data_dir,
+    job_paths,
+)
+
 # Actions a batch job can run (the original tool's `offload <PR> <action>`;
 # `open`, an interactive shell, is attach.yml's business, not a job's).
 ACTIONS = ('review', 'fix', 'ready', 'implement')
 
 JOB_PREFIX = 'offload'
-LABEL_PREFIX = 'gcli.offload.'
-MANAGED_LABEL = LABEL_PREFIX + 'managed'
 
 # Where things live inside the containers. The maintainer container mounts the
 # whole data root at DEV; a job container sees only its own worktree (rw), its
@@ -58,9 +66,10 @@ MANAGED_LABEL = LABEL_PREFIX + 'managed'
 CONTAINER_HOME = '/home/node'
 DEV = CONTAINER_HOME + '/dev'
 JOB_WORKTREE = DEV + '/worktree'
-JOB_MAIN = DEV + '/main'
+# The main clone at the path it has in the maintainer container (git's records hold it).
+JOB_MAIN = data_dir(DEV, MAIN)
 # git's admin dirs of all worktrees: an empty file system in a job, but for its own.
-JOB_ADMIN_DIRS = JOB_MAIN + '/.git/worktrees'
+JOB_ADMIN_DIRS = data_dir(DEV, GIT_ADMIN_DIRS)
 JOB_GEMINI = CONTAINER_HOME + '/.gemini'
 # The GitHub token, when the worker has one: a read-only file, never an env value.
 JOB_GH_TOKEN = '/run/secrets/gh_token'
@@ -388,7 +397,7 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     upstream_url = validate_repo_url(upstream_url, 'offload_upstream_url', required=False)
     command = validate_command(command)
     timeout = validate_timeout(timeout)
-    gemini_dir = validate_host_dir(gemini_dir or data_root + '/gemini', 'offload_gemini_dir')
+    gemini_dir = validate_host_dir(gemini_dir or data_dir(data_root, GEMINI), 'offload_gemini_dir')
     keep_worktree = validate_bool(keep_worktree, 'offload_keep_worktree')
     if lock_grace is not None:
         validate_int(lock_grace, 'offload_lock_grace', 0, MAX_GRACE, 'seconds')
@@ -406,11 +415,8 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
         'timeout': timeout,
         'keep_worktree': keep_worktree,
         'data_root': data_root,
-        'main_dir': data_root + '/main',
-        'worktree_dir': '%s/worktrees/%s' % (data_root, name),
-        # git's per-worktree admin dir (index, HEAD) inside the main clone
-        'gitdir': '%s/main/.git/worktrees/%s' % (data_root, name),
-        'log_dir': '%s/logs/%s' % (data_root, name),
+        # main_dir, worktree_dir, gitdir (git's admin dir of the worktree), log_dir
+        **job_paths(data_root, name),
         'gemini_dir': gemini_dir,
         'labels': job_labels(pr, action),
         # None: derived from the worker at job start (worker_limits)

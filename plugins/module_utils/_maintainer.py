@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, JOB_USER, LABEL_PREFIX
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, JOB_USER
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import LABEL_PREFIX
 
 ROLE_LABEL = LABEL_PREFIX + 'role'
 

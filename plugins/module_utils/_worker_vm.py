@@ -31,6 +31,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
     validate_str_list,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import validate_docker_bin
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
 
 PREFIX = 'offload_'
 # The role's variables, without PREFIX, and their defaults. roles/worker_vm/defaults/main.yml states the
@@ -40,7 +41,7 @@ DEFAULTS = {
     'cos_image': '', 'boot_disk_size_gb': 10, 'data_disk_name': '', 'data_disk_size_gb': 200,
     'data_root': '/mnt/disks/offload', 'spot': False, 'network': 'default', 'subnetwork': '',
     'external_ip': True, 'network_tags': ['gcli-offload-ssh'], 'worker_labels': {},
-    'maintainer_image': '', 'maintainer_name': 'maintainer-worker', 'idle_stop_minutes': 60,
+    'maintainer_image': '', 'maintainer_name': MAINTAINER_NAME, 'idle_stop_minutes': 60,
     'worker_service_account': 'default', 'firewall_name': 'gcli-offload-ssh-from-iap',
     'ssh_source_ranges': ['35.235.240.0/20'], 'ssh_allow_any_source': False, 'ssh_access': 'iap',
     'ssh_host': '', 'ssh_port': 22, 'ssh_user': '', 'ssh_key': '~/.ssh/google_compute_engine',

@@ -397,12 +397,13 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import (
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import InstanceManager, validate_options
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import GcpApiError
 from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
 
 MOUNT_SPEC = dict(mount_path=dict(type='str', required=True), host_path=dict(type='str'),
                   tmpfs=dict(type='bool', default=False), read_only=dict(type='bool', default=False))
 CONTAINER_SPEC = dict(
     image=dict(type='str', required=True),
-    name=dict(type='str', default='maintainer-worker'),
+    name=dict(type='str', default=MAINTAINER_NAME),
     command=dict(type='list', elements='str'),
     args=dict(type='list', elements='str'),
     env=dict(type='dict'),

@@ -24,11 +24,17 @@ import shlex
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, JOB_USER, LABEL_PREFIX, MANAGED_LABEL
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, JOB_USER
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import (
+    LABEL_PREFIX,
+    MANAGED_LABEL,
+    MAIN,
+    WORKTREES,
+)
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import jobs_on_worker
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 
-GIT_SCRIPT = _scripts.load('git.sh')
+GIT_SCRIPT = _scripts.load('git.sh', MAIN=MAIN, WORKTREES=WORKTREES)
 # What docker says when it refuses an exec because of the container's state
 # (the script never ran: nothing on its standard output).
 EXEC_REFUSED = re.compile(r'No such container|is not running|is paused|is restarting', re.I)

@@ -35,17 +35,16 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     EGRESS_NETWORK,
     JOB_BRIDGE,
     JOB_NETWORK,
-    LABEL_PREFIX,
     PROXY_NAME,
     PROXY_PORT,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import LABEL_PREFIX, SPEC_LABEL
 from ansible_collections.gcli.offload.plugins.plugin_utils import _scripts
 
 CHAIN_FORWARD = 'GCLI-OFFLOAD-FWD'
 CHAIN_INPUT = 'GCLI-OFFLOAD-IN'
 BRIDGES = 'gcli-offload+'  # iptables' interface wildcard: both job bridges
 PROXY_LABEL = LABEL_PREFIX + 'proxy'
-SPEC_LABEL = LABEL_PREFIX + 'spec'
 LOCK = '/run/gcli-offload-network.lock'
 
 PROXY_SCRIPT = _scripts.load('proxy.py')

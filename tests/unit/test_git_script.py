@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import job_paths
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
 from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import GIT_SCRIPT as SCRIPT
 
@@ -72,6 +73,9 @@ def test_prepare_makes_a_blobless_clone_and_a_detached_worktree(dev, upstream):
     assert git('-C', str(wt), 'log', '-1', '--format=%s') == 'calc: add mul'
     assert (wt / 'calc.py').read_text().count('def ') == 2
     assert out['gitdir'] == str(main / '.git' / 'worktrees' / 'offload-1-review')
+    # where the collection's layout says (the job container mounts these paths)
+    paths = job_paths(str(dev), 'offload-1-review')
+    assert (out['gitdir'], str(wt), str(main)) == (paths['gitdir'], paths['worktree_dir'], paths['main_dir'])
     assert os.path.isdir(os.path.join(out['gitdir'], 'objects'))
     # held while the job runs
     assert (main / '.git' / 'worktrees' / 'offload-1-review' / 'locked').read_text().startswith('offload ')

@@ -32,11 +32,11 @@ set -eu
 umask 022
 cmd=$1 dev=$2 job=$3
 shift 3
-main=$dev/main
+main=$dev/@MAIN@
 common=$main/.git
-wt=$dev/worktrees/$job
+wt=$dev/@WORKTREES@/$job
 admin=$common/worktrees/$job
-lock=$dev/worktrees/.offload-git.lock
+lock=$dev/@WORKTREES@/.offload-git.lock
 lock_timeout=${OFFLOAD_GIT_LOCK_TIMEOUT:-600}
 # Bound on git reading what a job left (seconds).
 job_git_timeout=${OFFLOAD_JOB_GIT_TIMEOUT:-300}
@@ -182,7 +182,7 @@ prepare() {  # pr origin_url upstream_url grace
     discard
   fi
   g -C "$main" worktree prune
-  mkdir -p "$dev/worktrees"
+  mkdir -p "$dev/@WORKTREES@"
   unlock_repo
   # Outside the repository lock: git marks the new worktree locked while it
   # initialises it, so a concurrent prune leaves it alone.
@@ -234,11 +234,11 @@ release() {
 }
 
 list() {  # worktree=<name> <head> <held since epoch, or 0>
-  [ -d "$dev/worktrees" ] || return 0
-  for d in "$dev"/worktrees/*/; do
+  [ -d "$dev/@WORKTREES@" ] || return 0
+  for d in "$dev"/@WORKTREES@/*/; do
     if [ ! -d "$d" ] || [ -L "${d%/}" ]; then continue; fi
     job=$(basename "$d")
-    wt=$dev/worktrees/$job admin=$common/worktrees/$job
+    wt=$dev/@WORKTREES@/$job admin=$common/worktrees/$job
     since=$(held_since)
     echo "worktree=$job $(gw rev-parse HEAD 2>/dev/null || echo unknown) ${since:-0}"
   done
@@ -255,7 +255,7 @@ case $cmd in
     with_lock
     # main/ stays, emptied: the data root holding it is not the job user's to unlink from
     # (prepare clones into the empty directory again).
-    rm -rf "$dev"/worktrees/*/ "${main:?}"/* "$main"/.[!.]* "$main"/..?*
+    rm -rf "$dev"/@WORKTREES@/*/ "${main:?}"/* "$main"/.[!.]* "$main"/..?*
     echo "changed=1"
     ;;
   *) die "unknown command $cmd" ;;

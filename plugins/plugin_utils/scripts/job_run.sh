@@ -37,7 +37,7 @@ mask() {
       emit(out s) }'
 }
 dir=${log%/*} base=${log##*/}
-enter_log_dir "${dir%/logs/*}" "${dir##*/}" 1 || exit 1
+enter_log_dir "${dir%/@LOGS@/*}" "${dir##*/}" 1 || exit 1
 for f in "$base" "${base%.log}.exit"; do
   if [ -e "$f" ] || [ -L "$f" ]; then echo "error=$dir/$f exists already: refusing to write through it"; exit 1; fi
 done

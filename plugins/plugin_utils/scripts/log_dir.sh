@@ -8,7 +8,7 @@
 enter_log_dir() {
   if [ "$3" != 1 ] && [ ! -e "$1" ]; then return 2; fi
   cd -P -- "$1" 2>/dev/null || { echo "error=cannot enter the data root $1"; return 1; }
-  for part in logs "$2"; do
+  for part in @LOGS@ "$2"; do
     if [ ! -e "$part" ] && [ ! -L "$part" ]; then
       [ "$3" = 1 ] || return 2
       mkdir -m 0755 -- "$part" 2>/dev/null || true

@@ -15,7 +15,7 @@ if [ -L "$log" ] || [ ! -f "$log" ]; then
   echo "error=$PWD/$log is a link or not a regular file: refusing it"
   exit 1
 fi
-echo "log=$1/logs/$2/$log"
+echo "log=$1/@LOGS@/$2/$log"
 exit_file=${log%.log}.exit
 if [ "$3" = 1 ]; then
   while [ ! -e "$exit_file" ]; do sleep 0.2; done

@@ -5,7 +5,7 @@
 # COS's noexec /home, /var or /tmp, would fail every job later, with "Permission
 # denied" deep in its log). The probe's name is this shell's own, for runs at once.
 install -d -o @JOB_UID@ -g @JOB_UID@ "$@" || exit
-probe=@DEV@/worktrees/.offload-exec-probe.$$
+probe=@DEV@/@WORKTREES@/.offload-exec-probe.$$
 # A probe that cannot be written (a full disk) tells nothing about exec: the step
 # that needs the space says the disk is full.
 if printf '#!/bin/sh\nexit 0\n' 2>/dev/null >"$probe" && chmod 755 "$probe"; then

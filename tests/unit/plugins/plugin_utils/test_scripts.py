@@ -77,8 +77,8 @@ def test_leading_comments_are_not_shipped_and_the_rest_is_the_file():
 
 
 def test_scripts_are_joined_in_order():
-    joined = _scripts.load('log_dir.sh', 'log_newest.sh')
-    assert joined == _scripts.load('log_dir.sh') + _scripts.load('log_newest.sh')
+    joined = _scripts.load('log_dir.sh', 'log_newest.sh', LOGS='logs')
+    assert joined == _scripts.load('log_dir.sh', LOGS='logs') + _scripts.load('log_newest.sh', LOGS='logs')
     assert joined.index('enter_log_dir() {') < joined.index('enter_log_dir "$1" "$2" 0')
 
 
