@@ -89,19 +89,24 @@ def test_git_in_a_maintainer_that_does_not_run_says_what_to_do():
         cli.git('m', ['list', '/dev', '-'], 'list')
 
 
-def test_jobs_reads_containers_the_clock_and_worktrees():
+def worker_with(maintainer, git_out=None):
+    """Answers for jobs(): no job container, the clock, the maintainer's inspect
+    (rc, output) and the git script's `list` (None: git must not run)."""
     def answer(argv, _in):
         if argv[:2] == ['date', '+%s']:
             return {'rc': 0, 'stdout': '1700000000\n'}
         if argv[1:3] == ['ps', '-aq']:
             return {'rc': 0, 'stdout': ''}
         if argv[1:3] == ['container', 'inspect']:
-            return {'rc': 0, 'stdout': 'running\n'}
-        if argv[1] == 'exec':
-            return {'rc': 0, 'stdout': 'worktree=offload-3-review abc 1699999000\nnoise\nworktree=offload-4-fix def 0\n'}
+            return {'rc': maintainer[0], 'stdout': maintainer[1], 'stderr': maintainer[1]}
+        if argv[1] == 'exec' and git_out is not None:
+            return {'rc': 0, 'stdout': git_out}
         raise AssertionError(argv)
+    return DockerCLI(FakeAction(answer))
 
-    cli = DockerCLI(FakeAction(answer))
+
+def test_jobs_reads_containers_the_clock_and_worktrees():
+    cli = worker_with((0, 'running\n'), 'worktree=offload-3-review abc 1699999000\nnoise\nworktree=offload-4-fix def 0\n')
     jobs, now = cli.jobs('maint')
     assert now == 1700000000
     assert sorted(j['job'] for j in jobs) == ['offload-3-review', 'offload-4-fix']
@@ -109,13 +114,4 @@ def test_jobs_reads_containers_the_clock_and_worktrees():
 
 
 def test_jobs_without_a_running_maintainer_lists_no_worktree():
-    def answer(argv, _in):
-        if argv[:2] == ['date', '+%s']:
-            return {'rc': 0, 'stdout': '5\n'}
-        if argv[1:3] == ['ps', '-aq']:
-            return {'rc': 0, 'stdout': ''}
-        if argv[1:3] == ['container', 'inspect']:
-            return {'rc': 1, 'stderr': 'Error: No such container: maint'}
-        raise AssertionError(argv)  # no git
-
-    assert DockerCLI(FakeAction(answer)).jobs('maint') == ([], 5)
+    assert worker_with((1, 'Error: No such container: maint')).jobs('maint') == ([], 1700000000)
