@@ -54,8 +54,8 @@ class ActionModule(WorkerAction):
         running = self.cli.container_state(name) == 'running'
         facts = _kv.parse(out)
         if 'log' not in facts:
-            raise AnsibleActionFail('job %s has no log on %s (under %s)' % (name, worker,
-                                                                          job_paths(data_root, name)['log_dir']))
+            raise AnsibleActionFail('job %s has no log on %s (under %s)'
+                                    % (name, worker, job_paths(data_root, name)['log_dir']))
         local = os.path.join(os.path.expanduser(args['log_dest']), worker, name, os.path.basename(facts['log']))
         fetch_log(self, facts['log'], local, out, worker)
         with open(local, 'rb') as f:

@@ -20,6 +20,7 @@ def parse_output(text):
     """The script's facts as a dict (the last value of a key), as the actions read them."""
     return dict(_kv.parse(text).pairs)
 
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.skipif(not shutil.which('git') or not shutil.which('flock'), reason='needs git and flock')
 
