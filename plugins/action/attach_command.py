@@ -16,15 +16,14 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_command,
     validate_container_name,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import MAINTAINER_ARGUMENT_SPEC, WorkerAction
 
 
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
         'pr': {'type': 'raw'},
         'action': {'type': 'raw', 'default': 'review'},
-        'maintainer': {'type': 'str', 'default': MAINTAINER_NAME},
+        **MAINTAINER_ARGUMENT_SPEC,
         # raw: a string is refused (a list would split it at commas)
         'shell': {'type': 'raw', 'default': ['/bin/bash']},
     }

@@ -17,20 +17,22 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_repo_url,
     validate_host_dir,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME, job_paths
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import job_paths
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import (
+    JOB_ARGUMENT_SPEC,
+    MAINTAINER_ARGUMENT_SPEC,
+    WorkerAction,
+)
 
 
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
-        'pr': {'type': 'raw', 'required': True},
-        'action': {'type': 'raw', 'default': 'review'},
+        **JOB_ARGUMENT_SPEC,
+        **MAINTAINER_ARGUMENT_SPEC,
         'repo_url': {'type': 'str'},
         'upstream_url': {'type': 'str'},
-        'maintainer': {'type': 'str', 'default': MAINTAINER_NAME},
         'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent', 'released']},
         'lock_grace': {'type': 'int', 'default': 120},
-        'data_root': {'type': 'str', 'required': True},
         'start_head': {'type': 'str'},
     }
     RANGES = {'lock_grace': (0, MAX_GRACE, 'seconds')}

@@ -17,8 +17,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_REMOVE_SCRIPT
-from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import MAINTAINER_ARGUMENT_SPEC, WorkerAction
 
 
 class ActionModule(WorkerAction):
@@ -31,7 +30,7 @@ class ActionModule(WorkerAction):
         'include_kept': {'type': 'bool', 'default': False},
         'remove_main': {'type': 'bool', 'default': False},
         'remove_network': {'type': 'bool', 'default': False},
-        'maintainer': {'type': 'str', 'default': MAINTAINER_NAME},
+        **MAINTAINER_ARGUMENT_SPEC,
     }
     RANGES = {'grace': (0, MAX_GRACE, 'seconds')}
 

@@ -29,7 +29,7 @@ from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_SCRIPT, network_params
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import JOB_ARGUMENT_SPEC, WorkerAction, WorkerCommandError
 
 # Fixed scripts, inputs positional: see each file. The runner enters the log folder
 # and creates the log and exit files as _log_dir says (never through a link, never
@@ -55,9 +55,7 @@ def tail(text, lines):
 
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
-        'pr': {'type': 'raw', 'required': True},
-        'action': {'type': 'raw', 'default': 'review'},
-        'data_root': {'type': 'str', 'required': True},
+        **JOB_ARGUMENT_SPEC,
         'image': {'type': 'str', 'required': True},
         # raw: job_spec refuses a string (a list would split it at commas)
         'command': {'type': 'raw'},

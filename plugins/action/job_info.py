@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import MAX_GRACE, validate_container_name
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import leftovers
-from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import MAINTAINER_ARGUMENT_SPEC, WorkerAction
 
 
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
-        'maintainer': {'type': 'str', 'default': MAINTAINER_NAME},
+        **MAINTAINER_ARGUMENT_SPEC,
         'grace': {'type': 'int', 'default': 600},
     }
     RANGES = {'grace': (0, MAX_GRACE, 'seconds')}

@@ -20,7 +20,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import JOB_ARGUMENT_SPEC, WorkerAction
 
 # A fixed script, inputs positional: see the file. Links are refused, never followed.
 NEWEST = _scripts.load(LOG_DIR_SCRIPT, 'log_newest.sh', LOGS=LOGS)
@@ -28,9 +28,7 @@ NEWEST = _scripts.load(LOG_DIR_SCRIPT, 'log_newest.sh', LOGS=LOGS)
 
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
-        'pr': {'type': 'raw', 'required': True},
-        'action': {'type': 'raw', 'default': 'review'},
-        'data_root': {'type': 'str', 'required': True},
+        **JOB_ARGUMENT_SPEC,
         'follow': {'type': 'bool', 'default': False},
         'timeout': {'type': 'int', 'default': 3600},
         'lines': {'type': 'int', 'default': 200},

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_spec, validate_docker_bin
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import CheckAction, check_log_dest
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WORKER_ARGUMENT_SPEC
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import JOB_ARGUMENT_SPEC, WORKER_ARGUMENT_SPEC
 
 
 class ActionModule(CheckAction):
     ARGUMENT_SPEC = {
-        'pr': {'type': 'raw', 'required': True},
-        'action': {'type': 'raw', 'default': 'review'},
-        'data_root': {'type': 'raw', 'required': True},
+        **JOB_ARGUMENT_SPEC,
+        'data_root': {'type': 'raw', 'required': True},  # checked by job_spec, as every input here
         'image': {'type': 'raw', 'required': True},
         'repo_url': {'type': 'raw'},
         'upstream_url': {'type': 'raw'},

@@ -15,13 +15,24 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_docker_bin,
     validate_int,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import MAINTAINER_NAME
 from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import DockerCLI, WorkerCommandError
 
-__all__ = ['WORKER_ARGUMENT_SPEC', 'WorkerAction', 'WorkerCommandError']
+__all__ = ['JOB_ARGUMENT_SPEC', 'MAINTAINER_ARGUMENT_SPEC', 'WORKER_ARGUMENT_SPEC', 'WorkerAction', 'WorkerCommandError']
 
 # Options every worker plugin takes (also in doc_fragments/worker.py).
 WORKER_ARGUMENT_SPEC = {
     'docker_bin': {'type': 'str', 'default': 'docker'},
+}
+# The options naming one job and its data root (doc_fragments/job.py), and the maintainer
+# container (its MAINTAINER): a plugin adds them to its ARGUMENT_SPEC (`**JOB_ARGUMENT_SPEC`).
+JOB_ARGUMENT_SPEC = {
+    'pr': {'type': 'raw', 'required': True},
+    'action': {'type': 'raw', 'default': 'review'},
+    'data_root': {'type': 'str', 'required': True},
+}
+MAINTAINER_ARGUMENT_SPEC = {
+    'maintainer': {'type': 'str', 'default': MAINTAINER_NAME},
 }
 
 
