@@ -165,3 +165,27 @@ def test_a_docker_failure_names_the_step_and_the_worker(worker):
 def test_bad_options_are_refused_before_any_command(worker, bad, msg):
     assert msg in worker.fail(ActionModule, bad)
     assert worker.calls == []
+
+
+def test_cleanup_fails_when_the_main_clone_could_not_be_removed(worker):
+    holding(worker)
+    worker.git('remove-main', rc=1, out='error=rm: cannot remove /home/node/dev/main: Read-only file system\n',
+               err='offload-git: rm: cannot remove /home/node/dev/main: Read-only file system\n')
+    msg = worker.fail(ActionModule, {'scope': 'all', 'remove_main': True})
+    assert msg.startswith('cannot remove the main clone on w1: ')
+    assert 'Read-only file system' in msg and 'removed_main' not in msg
+
+
+def test_cleanup_without_remove_main_never_asks_for_it(worker):
+    holding(worker)
+    worker.git('remove-main', rc=1, out='error=rm: Read-only file system\n')
+    result = worker.run(ActionModule, {'scope': 'all'})
+    assert result['removed_main'] is False
+    assert not worker.commands(lambda c: 'remove-main' in c.params)
+
+
+def test_cleanup_reports_the_main_clone_removed_when_it_was(worker):
+    holding(worker)
+    result = worker.run(ActionModule, {'scope': 'all', 'remove_main': True})
+    assert result['removed_main'] is True and result['changed'] is True
+    assert worker.commands(lambda c: 'remove-main' in c.params)

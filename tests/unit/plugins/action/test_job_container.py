@@ -13,7 +13,9 @@ import pytest
 from ansible.errors import AnsibleConnectionFailure
 from fake_worker import measure
 
-from ansible_collections.gcli.offload.plugins.action.job_container import KILL_GRACE, ActionModule
+from ansible_collections.gcli.offload.plugins.action.job_container import KILL_GRACE, RUN_SCRIPT, ActionModule, tail
+import subprocess
+import time
 
 JOB = 'offload-7-review'
 IMAGE = 'ghcr.io/o/maint:1'
@@ -231,3 +233,87 @@ def test_shell_syntax_in_the_command_and_env_reaches_the_job_as_words(worker, ar
     worker.run(ActionModule, dict(args, command=command, env={'NOTE': "a'b\"c;$HOME|x"}))
     job_argv = worker.scripts(RUNNER)[0].params[6:]
     assert job_argv[-3:] == command and "NOTE=a'b\"c;$HOME|x" in job_argv
+
+
+@pytest.mark.parametrize('lines, expected', [
+    (0, ''),
+    (1, 'c'),
+    (2, 'b\nc'),
+    (40, 'a\nb\nc'),
+])
+def test_tail_returns_the_last_lines_and_none_for_zero(lines, expected):
+    assert tail('a\nb\nc\n', lines) == expected
+
+
+def test_tail_of_an_empty_log():
+    assert tail('', 0) == '' and tail('', 5) == ''
+
+
+# --- the runner's masking of the GitHub token (RUN_SCRIPT, run here with sh and the system's awk) ---
+
+TOKEN = 'github_pat_11UNIT0000000000_' + 'aB3' * 10
+
+
+def run(tmp_path, job, secret='token'):
+    """RUN_SCRIPT with `job` (a shell line) as the job's argv; returns (runner stdout, stored log)."""
+    path = tmp_path / 'gh_token'
+    path.write_text(TOKEN)
+    log = tmp_path / 'logs' / 'job' / 'x.log'
+    argv = ['sh', '-c', RUN_SCRIPT, 'offload-job', str(log), '30', '1', 'job', 'true',
+            str(path) if secret == 'token' else secret, 'sh', '-c', job]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, log.read_text(errors='replace')
+
+
+def test_every_occurrence_is_masked_and_the_exit_code_comes_through(tmp_path):
+    out, log = run(tmp_path, 't=$(cat "%s"); echo "a $t b $t$t"; echo "$t" >&2; printf "last:%%s" "$t"; exit 3'
+                   % (tmp_path / 'gh_token'))
+    assert TOKEN not in log
+    assert log == 'a *** b ******\n***\nlast:***'  # byte for byte, the last line without its newline too
+    assert 'rc=3' in out.splitlines()
+    assert (tmp_path / 'logs' / 'job' / 'x.exit').read_text() == '3\n'
+
+
+@pytest.mark.parametrize('size', [10, 32767, 40000, 200000])
+def test_long_lines_are_kept_whole(tmp_path, size):
+    """mawk -W interactive duplicated parts of a last line of 32 KB and more without a newline."""
+    _out, log = run(tmp_path, 'head -c %d /dev/zero | tr "\\0" y; echo; head -c %d /dev/zero | tr "\\0" z'
+                    % (size, size))
+    assert log == 'y' * size + '\n' + 'z' * size
+
+
+def test_other_output_is_unchanged(tmp_path):
+    out, log = run(tmp_path, 'printf "ghp_ github_pat_11UNIT *** \\\\ %% &\\n\\tx\\n"; head -c 100000 /dev/zero | tr "\\0" y')
+    assert log.startswith('ghp_ github_pat_11UNIT *** \\ % &\n\tx\n')
+    assert log.count('y') == 100000 and 'rc=0' in out.splitlines()
+
+
+def test_the_log_follows_the_job_line_by_line(tmp_path):
+    """logs.yml -e follow=true and the tests read the log while the job runs (mawk reads a pipe in blocks)."""
+    log = tmp_path / 'logs' / 'job' / 'x.log'
+    stop = tmp_path / 'stop'
+    proc = subprocess.Popen(['sh', '-c', RUN_SCRIPT, 'offload-job', str(log), '30', '1', 'job', 'true', '',
+                             'sh', '-c', 'echo STARTED; while [ ! -e "%s" ]; do sleep 0.02; done; echo DONE' % stop],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not (log.exists() and 'STARTED' in log.read_text()):
+            assert time.monotonic() < deadline, 'the first line never reached the log while the job ran'
+            time.sleep(0.02)
+        assert proc.poll() is None
+    finally:
+        stop.touch()
+        proc.communicate(timeout=30)
+    assert log.read_text() == 'STARTED\nDONE\n'
+
+
+@pytest.mark.parametrize('secret', ['', '/nonexistent/gh_token'])
+def test_without_a_token_the_log_is_the_output(tmp_path, secret):
+    out, log = run(tmp_path, 'echo plain; exit 0', secret=secret)
+    assert log == 'plain\n' and 'rc=0' in out.splitlines()
+
+
+def test_the_token_is_never_in_the_runners_arguments():
+    """awk reads the file; the script passes only its path."""
+    assert 'getline t < f' in RUN_SCRIPT and '-v f="$1"' in RUN_SCRIPT

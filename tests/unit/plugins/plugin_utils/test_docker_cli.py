@@ -4,6 +4,7 @@ given with the local sh (the way a worker's login shell would)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 
@@ -15,6 +16,7 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import (
     DockerCLI,
     WorkerCommandError,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
 
 
 class FakeAction:
@@ -115,3 +117,50 @@ def test_jobs_reads_containers_the_clock_and_worktrees():
 
 def test_jobs_without_a_running_maintainer_lists_no_worktree():
     assert worker_with((1, 'Error: No such container: maint')).jobs('maint') == ([], 1700000000)
+
+
+# --- job_containers: the job list survives stray lines in docker's output (over SSH with become,
+# sudo's warnings share it) ---
+
+SUDO_WARNING = 'sudo: unable to resolve host cos-vm-1: Name or service not known'
+ID = 'a' * 64
+IMAGE_ID = 'sha256:' + 'b' * 64
+
+
+@pytest.fixture
+def make(worker):
+    def make(answers):
+        """A DockerCLI on a fake worker whose docker answers by the command's first word."""
+        for word, out in answers.items():
+            worker.docker(word, out=out)
+        return DockerCLI(worker.action(WorkerAction, {}), 'docker')
+    return make
+
+
+def inspect_line():
+    labels = {'gcli.offload.managed': 'true', 'gcli.offload.job': 'offload-7-review', 'gcli.offload.pr': '7',
+              'gcli.offload.action': 'review'}
+    return ' '.join(json.dumps(v) for v in ('/offload-7-review', 'running', '2026-12-01T09:00:00Z', 'demo:latest',
+                                            IMAGE_ID, labels))
+
+
+def test_sudo_warnings_in_the_output_are_not_taken_for_containers(make, worker):
+    action = make({
+        'ps': '%s\n%s\n' % (SUDO_WARNING, ID),
+        'inspect': '%s\n%s\n' % (SUDO_WARNING, inspect_line()),
+        'image': '%s\n%s %s\n' % (SUDO_WARNING, json.dumps(IMAGE_ID), json.dumps(['reg/demo@sha256:' + 'c' * 64])),
+    })
+    containers = action.job_containers()
+    calls = worker.docker_calls()
+    assert calls[1] == ['inspect', '--format', calls[1][2], ID]  # the warning's words are no ids
+    assert containers == [{
+        'name': 'offload-7-review', 'state': 'running', 'started': '2026-12-01T09:00:00Z', 'image': 'demo:latest',
+        'image_id': IMAGE_ID, 'job': 'offload-7-review', 'pr': '7', 'action': 'review',
+        'image_digests': ['reg/demo@sha256:' + 'c' * 64],
+    }]
+
+
+def test_no_containers_but_a_warning_is_no_containers(make, worker):
+    action = make({'ps': SUDO_WARNING + '\n'})
+    assert action.job_containers() == []
+    assert len(worker.docker_calls()) == 1

@@ -1,4 +1,5 @@
-"""The job rules: validation, names, and the job container's argv."""
+"""The job rules: validation, names, the host directories the collection mounts or writes, and
+the job container's argv."""
 
 from __future__ import annotations
 
@@ -378,3 +379,49 @@ def test_egress_refuses_anything_but_the_three_modes(value):
 def test_egress_allow_refuses_what_is_not_a_host_name(value):
     with pytest.raises(jobs.JobInputError, match='offload_job_egress_allow: '):
         spec(egress='github', egress_allow=value)
+
+
+# --- the host directories the collection mounts or writes ---
+
+
+@pytest.mark.parametrize('path', [
+    '/etc', '/etc/gcli', '/proc', '/proc/1', '/sys', '/dev', '/dev/shm', '/run', '/run/docker.sock', '/var/run',
+    '/var/run/docker', '/root', '/root/x', '/usr', '/usr/local/x', '/bin', '/boot', '/lib64', '/var/lib/docker',
+    '/var/lib/docker/volumes/x', '/var/lib/docker-engine', '/var/lib/containerd', '/var/lib/containerd2/x',
+    '/var/lib/kubelet/pods', '/var/snap/docker/x',
+])
+def test_system_kernel_and_runtime_directories_are_refused(path):
+    with pytest.raises(jobs.JobInputError, match='^offload_gemini_dir: must not be .* or under it'):
+        jobs.validate_host_dir(path, 'offload_gemini_dir')
+    with pytest.raises(jobs.JobInputError):
+        jobs.job_spec(pr=1, action='review', data_root=path, image='img')
+
+
+@pytest.mark.parametrize('path', ['/mnt/disks/offload', '/var/tmp/gcli-offload', '/home/me/offload', '/var/lib/offload',
+                                  '/srv/etc', '/tmp/proc', '/data/run', '/var/lib/offload-docker'])
+def test_other_directories_are_allowed(path):
+    assert jobs.validate_host_dir(path, 'offload_data_root') == path
+
+
+def test_secrets_may_live_in_a_directory_of_their_own_under_dev_shm_only():
+    assert jobs.validate_host_dir('/dev/shm/gcli-offload', 'offload_secrets_dir', secrets=True) == '/dev/shm/gcli-offload'
+    for path in ('/dev/shm', '/dev/mqueue/x', '/run/secrets', '/etc/gcli'):
+        with pytest.raises(jobs.JobInputError, match='/dev/shm/<name>'):
+            jobs.validate_host_dir(path, 'offload_secrets_dir', secrets=True)
+    with pytest.raises(jobs.JobInputError):
+        jobs.validate_host_dir('/dev/shm/x', 'offload_data_root')  # not for anything else
+
+
+def test_the_path_the_worker_resolves_is_checked_too():
+    assert jobs.validate_host_dir('/var/tmp/link', 'offload_data_root', resolved='/var/tmp/real') == '/var/tmp/link'
+    with pytest.raises(jobs.JobInputError, match=r"resolves to '/proc' on the worker"):
+        jobs.validate_host_dir('/var/tmp/link', 'offload_gemini_dir', resolved='/proc')
+    with pytest.raises(jobs.JobInputError, match='resolves to'):
+        jobs.validate_host_dir('/dev/shm/link', 'gh_token_file', secrets=True, resolved='/etc/shadow')
+
+
+def test_job_spec_checks_the_data_root_and_the_gemini_dir():
+    with pytest.raises(jobs.JobInputError, match='^offload_gemini_dir: must not be /proc'):
+        jobs.job_spec(pr=1, action='review', data_root='/mnt/disks/offload', image='img', gemini_dir='/proc')
+    with pytest.raises(jobs.JobInputError, match='^offload_gemini_dir: must not be /var/run'):
+        jobs.job_spec(pr=1, action='review', data_root='/mnt/disks/offload', image='img', gemini_dir='/var/run')

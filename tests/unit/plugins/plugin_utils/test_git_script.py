@@ -21,7 +21,7 @@ def parse_output(text):
     return dict(_kv.parse(text).pairs)
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 pytestmark = pytest.mark.skipif(not shutil.which('git') or not shutil.which('flock'), reason='needs git and flock')
 
 

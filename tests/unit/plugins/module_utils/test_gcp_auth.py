@@ -1,4 +1,8 @@
-"""Units for the Google plumbing: auth options, endpoint, retries, error text, operation waits."""
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_gcp_auth: the auth options (kinds, scopes and their aliases, gcloud's environment
+names), the credentials each kind gives, and the Compute endpoint."""
 
 from __future__ import annotations
 
@@ -7,20 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.gcli.offload.plugins.module_utils import _gcp_auth as auth
-from ansible_collections.gcli.offload.plugins.module_utils import _gcp_operations as ops
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import (
-    GcpApiError,
-    RetryPolicy,
-    call,
-    error_details,
-)
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError
 
 
@@ -196,218 +192,3 @@ def test_application_default_missing(monkeypatch, tmp_path):
 def test_machineaccount_credentials():
     creds, project = auth.get_credentials(params(auth_kind='machineaccount', project='proj-1'))
     assert type(creds).__module__.startswith('google.auth.compute_engine') and project == 'proj-1'
-
-
-# ---- errors and retries ----------------------------------------------------------------------
-
-class FakeResponse:
-    def __init__(self, code, payload):
-        self.status_code = code
-        self._payload = payload
-
-    def json(self):
-        if isinstance(self._payload, Exception):
-            raise self._payload
-        return self._payload
-
-
-def api_error(code, status='PERMISSION_DENIED', message='Required permission denied'):
-    from google.api_core import exceptions
-    response = FakeResponse(code, {'error': {'code': code, 'message': message, 'status': status,
-                                             'errors': [{'reason': 'forbidden', 'message': message}]}})
-    return exceptions.from_http_status(code, 'POST http://x/compute/v1/...: ' + message, response=response)
-
-
-def test_error_details_reads_google_format():
-    code, status, message = error_details(api_error(403))
-    assert (code, status, message) == (403, 'PERMISSION_DENIED', 'Required permission denied')
-
-
-def test_error_details_non_json_body():
-    from google.api_core import exceptions
-    exc = exceptions.from_http_status(502, 'GET http://x: <html>bad gateway</html>',
-                                      response=FakeResponse(502, ValueError('no json')))
-    code, status, message = error_details(exc)
-    assert code == 502 and status == 'BAD_GATEWAY' and message == '<html>bad gateway</html>'
-
-
-def test_refresh_error_drops_raw_answer():
-    from google.auth.exceptions import RefreshError
-    exc = RefreshError('invalid_grant: bad key', {'error': 'invalid_grant', 'access_token': 'SECRET'})
-    code, status, message = error_details(exc)
-    assert 'SECRET' not in message and 'invalid_grant: bad key' in message
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def policy(clock, retries=3, deadline=None):
-    return RetryPolicy(retries=retries, initial=1.0, maximum=4.0, deadline=deadline, sleep=clock.sleep,
-                       rand=lambda: 1.0, clock=clock)
-
-
-def flaky(errors, result='ok'):
-    state = {'calls': 0}
-
-    def fn():
-        state['calls'] += 1
-        if errors:
-            raise errors.pop(0)
-        return result
-    return fn, state
-
-
-def test_call_retries_429_and_5xx_with_backoff():
-    clock = Clock()
-    fn, state = flaky([api_error(429, 'RESOURCE_EXHAUSTED'), api_error(503, 'UNAVAILABLE'), api_error(500, 'X')])
-    assert call(fn, policy(clock), 'get instance w') == 'ok'
-    assert state['calls'] == 4 and clock.sleeps == [1.0, 2.0, 4.0]
-
-
-def test_call_gives_up_after_retries_with_readable_message():
-    clock = Clock()
-    fn, state = flaky([api_error(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded')] * 5)
-    with pytest.raises(GcpApiError) as info:
-        call(fn, policy(clock, retries=2), 'create instance w in z of project p')
-    text = str(info.value)
-    assert text.startswith('cannot create instance w in z of project p: Quota exceeded (HTTP 429 RESOURCE_EXHAUSTED);')
-    assert 'after 3 attempts' in text and '{' not in text
-    assert state['calls'] == 3
-
-
-def test_call_honours_retry_after_within_max_delay():
-    clock = Clock()
-    first = api_error(429, 'RESOURCE_EXHAUSTED')
-    first.response.headers = {'Retry-After': '3'}
-    second = api_error(503, 'UNAVAILABLE')
-    second.response.headers = {'Retry-After': '100'}
-    fn, _state = flaky([first, second])
-    assert call(fn, RetryPolicy(retries=3, initial=1.0, maximum=4.0, sleep=clock.sleep, rand=lambda: 0.0,
-                                clock=clock), 'x') == 'ok'
-    assert clock.sleeps == [3.0, 4.0]
-
-
-def test_call_does_not_retry_403():
-    clock = Clock()
-    fn, state = flaky([api_error(403)])
-    with pytest.raises(GcpApiError, match=r'\(HTTP 403 PERMISSION_DENIED\); grant the credentials'):
-        call(fn, policy(clock), 'create instance w')
-    assert state['calls'] == 1 and clock.sleeps == []
-
-
-def test_call_custom_hint():
-    fn, _state = flaky([api_error(404, 'NOT_FOUND', 'The resource was not found')])
-    with pytest.raises(GcpApiError, match='; use another zone$'):
-        call(fn, policy(Clock()), 'x', hints={404: 'use another zone'})
-
-
-def test_call_stops_retrying_at_deadline():
-    clock = Clock()
-    fn, state = flaky([api_error(503, 'UNAVAILABLE')] * 10)
-    with pytest.raises(GcpApiError):
-        call(fn, policy(clock, retries=10, deadline=2.5), 'x')
-    assert clock.now <= 2.5
-
-
-def test_call_lets_programming_errors_through():
-    def fn():
-        raise KeyError('bug')
-    with pytest.raises(KeyError):
-        call(fn, policy(Clock()), 'x')
-
-
-def test_jitter_is_bounded():
-    p = RetryPolicy(initial=1.0, maximum=8.0)
-    for attempt in range(8):
-        assert 0 <= p.delay(attempt) <= min(8.0, 2 ** attempt)
-
-
-# ---- operations ------------------------------------------------------------------------------
-
-def operation(status='RUNNING', zone='https://x/zones/z1', errors=None):
-    error = types.SimpleNamespace(errors=[types.SimpleNamespace(code=c, message=m) for c, m in errors]) \
-        if errors else None
-    return types.SimpleNamespace(name='op-1', status=types.SimpleNamespace(name=status), zone=zone, region='',
-                                 error=error, http_error_status_code=0, http_error_message='')
-
-
-class FakeOps:
-    def __init__(self, answers, clock, hold=0.0):
-        self.answers = answers
-        self.calls = []
-        self.clock = clock
-        self.hold = hold
-
-    def wait(self, **kw):
-        self.calls.append(kw)
-        self.clock.now += min(self.hold, kw['timeout'])
-        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-
-
-class FakeApi:
-    project = 'p'
-
-    def __init__(self, fake, clock):
-        self.fake = fake
-        self.clock = clock
-
-    def client(self, kind):
-        assert kind == 'zone_operations'
-        return self.fake
-
-    def policy(self, deadline=None):
-        return policy(self.clock, deadline=deadline)
-
-
-def test_wait_loops_until_done_on_the_operation_zone():
-    clock = Clock()
-    fake = FakeOps([operation(), operation(), operation('DONE')], clock, hold=1)
-    done = ops.wait_for_operation(FakeApi(fake, clock), operation(), 'start instance w', 60)
-    assert done.status.name == 'DONE'
-    assert [c['zone'] for c in fake.calls] == ['z1', 'z1', 'z1'] and fake.calls[0]['operation'] == 'op-1'
-    assert fake.calls[0]['timeout'] <= 60
-
-
-def test_wait_times_out_clearly():
-    clock = Clock()
-    fake = FakeOps([operation()], clock, hold=30)
-    with pytest.raises(GcpApiError, match=r'operation op-1 did not finish within timeout=100s') as info:
-        ops.wait_for_operation(FakeApi(fake, clock), operation(), 'start instance w', 100)
-    assert info.value.status == 'TIMEOUT' and clock.now <= 100 + 1e-9
-
-
-def test_wait_reports_operation_error():
-    clock = Clock()
-    errors = [('ZONE_RESOURCE_POOL_EXHAUSTED', 'The zone does not have enough resources')]
-    fake = FakeOps([operation('DONE', errors=errors)], clock)
-    with pytest.raises(GcpApiError, match=r'^cannot create instance w: The zone does not have enough resources '
-                                          r'\(operation op-1 ended with ZONE_RESOURCE_POOL_EXHAUSTED\)$'):
-        ops.wait_for_operation(FakeApi(fake, clock), operation(), 'create instance w', 60)
-
-
-def test_wait_done_operation_makes_no_call():
-    clock = Clock()
-    fake = FakeOps([operation('DONE')], clock)
-    ops.wait_for_operation(FakeApi(fake, clock), operation('DONE'), 'x', 60)
-    assert fake.calls == []
-
-
-def test_compute_api_clients_use_the_endpoint_and_no_self_signed_jwt(sa_info):
-    from ansible_collections.gcli.offload.plugins.module_utils._gcp_client import ComputeApi
-    api = ComputeApi(params(auth_kind='serviceaccount', service_account_contents=json.dumps(sa_info),
-                            api_endpoint='http://127.0.0.1:8089/compute/v1/'))
-    client = api.client('instances')
-    assert client.api_endpoint == 'http://127.0.0.1:8089'
-    assert client.transport._credentials._always_use_jwt_access is False
-    assert api.client('zone_operations').api_endpoint == 'http://127.0.0.1:8089'
-    assert api.client('instances') is client and api.project == 'sa-project'
