@@ -50,4 +50,4 @@ def test_an_unexpected_command_fails_the_test(worker):
 def test_later_rules_win_and_times_runs_out(worker):
     worker.docker('ps', out='old')
     worker.docker('ps', out='new', times=1)
-    assert [worker.execute('docker ps', None)[1] for _ in range(2)] == [b'new', b'old']
+    assert [worker.execute('docker ps', None)[1] for dummy in range(2)] == [b'new', b'old']
