@@ -38,7 +38,7 @@ test: setup
 	$(MAKE) --no-print-directory lint unit emulator integration molecule
 
 lint: ansible-lint sanity changelog-lint
-	shellcheck docker/offload-entrypoint tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream \
+	shellcheck docker/offload-entrypoint plugins/plugin_utils/scripts/*.sh tests/images/build tests/setup/apt-deps tests/fixtures/make-upstream \
 	  tests/emulator/run tests/sanity/run tests/setup/fresh-state .ci/run tests/images/cos-vm/cos-boot \
 	  tests/images/cos-vm/docker-credential-gcr plugins/plugin_utils/scripts/*.sh
 	hadolint docker/Dockerfile.maintainer docker/demo/Dockerfile tests/images/*/Dockerfile

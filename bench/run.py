@@ -265,6 +265,68 @@ def bench_start(kind, runs, tmp, rtts=(0,)):
             w.cleanup()
 
 
+# --- benchmark: streaming latency ---------------------------------------------
+
+TICKS = 12
+# The job prints a line every 0.7 s with the time it printed it (the worker's clock: the same
+# machine as the controller, containers share its clock).
+TICK_JOB = ['sh', '-c', 'i=0; while [ $i -lt %d ]; do sleep 0.7; i=$((i + 1)); '
+            'echo "TICK $i $(date +%%s.%%N)"; done' % TICKS]
+
+
+def bench_streaming(kind, runs, tmp):
+    """How long after the job prints a line it shows on the controller's terminal (offload.yml's
+    output, read as it comes), local and over SSH; and the worker commands each poll takes."""
+    upstream = make_upstream(tmp / 'up')
+    host = None
+    if kind == 'ssh':
+        ensure('cos-worker')
+        (tmp / 'cos').mkdir()
+        host = CosWorker(tmp / 'cos')
+        w = bench_worker(tmp, upstream, data_root=host.data_root, inventory=host.inventory,
+                         secrets_dir=host.secrets_dir)
+    else:
+        w = bench_worker(tmp, upstream)
+    delays, polls, seconds = [], [], []
+    try:
+        playbook_ok(w, 1)  # warm-up
+        for _run in range(max(1, runs // 2)):
+            started = time.monotonic()
+            proc = subprocess.Popen(w.command('offload.yml', {'offload_job_command': TICK_JOB}, ('-e', 'pr=1', '-vvv')),
+                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    env=dict(os.environ, ANSIBLE_NOCOLOR='1', PYTHONUNBUFFERED='1'))
+            execs = 0
+            for line in proc.stdout:
+                now = time.time()
+                if re.match(r'^<[^>]+> (?:SSH: )?EXEC ', line) and 'offload-poll' in line:
+                    execs += 1
+                found = re.match(r'^TICK (\d+) (\d+\.\d+)$', line.strip())
+                if found:
+                    delays.append(now - float(found.group(2)))
+            if proc.wait() != 0:
+                raise RuntimeError('the streaming job failed')
+            polls.append(execs)
+            seconds.append(time.monotonic() - started)
+        return {
+            'benchmark': 'streaming_%s' % kind,
+            'what': 'offload.yml -e pr=1 following a job that prints a line every 0.7 s (%d lines): how long '
+                    'after the job printed each line it showed in the playbook\'s output%s' % (
+                        TICKS, ' over SSH (ControlPersist, sudo)' if kind == 'ssh' else ''),
+            'delay_s': [round(d, 3) for d in delays],
+            'delay': stats(delays),
+            'target_median_s': 1.0,
+            'polls_per_run': polls,
+            'run_s': stats(seconds),
+            'lines': TICKS,
+        }
+    finally:
+        docker('rm', '-f', w.maintainer, check=False)
+        if host:
+            host.stop()
+        else:
+            w.cleanup()
+
+
 # --- benchmark 5: a real-size repository ----------------------------------------
 
 BIG_REPO = os.path.join(ROOT, '.build', 'bench', 'big')
@@ -728,6 +790,17 @@ def summary(results, env):
                   'the shared blobless main clone: %s KiB.' % (
                       d['worktree_kib_median'], d['full_clone_kib'], d['ratio_worktree_vs_clone'],
                       d['shared_main_kib']), '']
+    for name in ('streaming_local', 'streaming_ssh'):
+        r = results.get(name)
+        if r:
+            lines += ['## Streaming latency (%s worker)' % name.split('_')[1], '',
+                      '| lines | median delay s | min | max | worker commands a run (polls) |',
+                      '| --- | --- | --- | --- | --- |',
+                      '| %d | %.2f | %.2f | %.2f | %s |' % (
+                          r['delay']['n'], r['delay']['median'], r['delay']['min'], r['delay']['max'],
+                          ', '.join(map(str, r['polls_per_run']))),
+                      '', 'Target: median <= %.1f s. A job of %d lines, one every 0.7 s.' % (
+                          r['target_median_s'], r['lines']), '']
     lines += _summary_real(results)
     return '\n'.join(lines)
 
@@ -778,11 +851,13 @@ BENCHES = {
     'real_repo': lambda runs, tmp: bench_real_repo(max(2, runs // 2), tmp),
     'history': lambda runs, tmp: bench_history(max(2, runs // 2), tmp),
     'housekeeping': bench_housekeeping,
+    'streaming_local': lambda runs, tmp: bench_streaming('local', runs, tmp),
+    'streaming_ssh': lambda runs, tmp: bench_streaming('ssh', runs, tmp),
 }
 
 # summary.json: per benchmark, where its figures are (ours, the baseline) in its result
 _SIDES = {'start': ('ansible_s', 'baseline_s'), 'provision': ('provision_s', 'gcloud_s'),
-          'tags': ('module_s', 'skopeo_s')}
+          'tags': ('module_s', 'skopeo_s'), 'streaming': ('delay_s', 'none')}
 
 
 def summary_json(results):

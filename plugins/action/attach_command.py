@@ -16,6 +16,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_command,
     validate_container_name,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils._terminal import terminal_argv
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import MAINTAINER_ARGUMENT_SPEC, WorkerAction
 
 
@@ -38,25 +39,5 @@ class ActionModule(WorkerAction):
         if state != 'running':
             raise AnsibleActionFail('%s is not running on %s (%s): nothing to attach to' % (
                 target, self._worker_name(task_vars), state or 'no such container'))
-        inner = [self.cli.docker_bin, 'exec', '-it', target] + args['shell']
-        if self._play_context.become:
-            inner = [self._play_context.become_method] + inner
-        conn = self._connection
-        if conn.transport in ('local', 'ansible.builtin.local'):
-            argv = inner
-        elif conn.transport in ('ssh', 'ansible.builtin.ssh', 'paramiko', 'ansible.builtin.paramiko_ssh'):
-            argv = ['ssh', '-t']
-            port = conn.get_option('port') if conn.has_option('port') else None
-            key = conn.get_option('private_key_file') if conn.has_option('private_key_file') else None
-            user = conn.get_option('remote_user') if conn.has_option('remote_user') else None
-            if port:
-                argv += ['-p', str(port)]
-            if key:
-                argv += ['-i', key]
-            extra = conn.get_option('ssh_common_args') if conn.has_option('ssh_common_args') else ''
-            argv += shlex.split(extra or '')
-            host = conn.get_option('host') if conn.has_option('host') else self._play_context.remote_addr
-            argv += ['%s@%s' % (user, host) if user else host, '--', shlex.join(inner)]
-        else:
-            raise AnsibleActionFail('attach supports the local and ssh connections, not %s' % conn.transport)
+        argv = terminal_argv(self, [self.cli.docker_bin, 'exec', '-it', target] + args['shell'], 'attach')
         return {'changed': False, 'container': target, 'argv': argv, 'command': shlex.join(argv)}

@@ -18,6 +18,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_host_dir,
 )
 from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import job_paths
+from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
+from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import STATE_CHECK_SCRIPT, run_state
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import (
     JOB_ARGUMENT_SPEC,
     MAINTAINER_ARGUMENT_SPEC,
@@ -47,13 +49,25 @@ class ActionModule(WorkerAction):
         if state == 'present':
             repo_url = validate_repo_url(args['repo_url'], 'repo_url')
             upstream = validate_repo_url(args['upstream_url'], 'upstream_url', required=False)
-            if self.cli.container_state(name) == 'running':
+            # one round trip: the job container's state and the job's newest run
+            rc, out, err = self.cli.sh(STATE_CHECK_SCRIPT, 'offload-state', [data_root, name, self.cli.docker_bin],
+                                       'read the state of job %s' % name, check=False)
+            if rc != 0:
+                raise AnsibleActionFail('job %s not started: cannot read its runs on %s: %s' % (
+                    name, self._worker_name(task_vars), (_kv.parse(out).get('error') or err or out).strip()[:300]))
+            stamp, how, started = run_state(out)
+            if how == 'running':
+                # the job runs under its supervisor: the job's task attaches to it
+                return {'changed': False, 'worktree': worktree, 'job': name, 'running': True, 'run': stamp}
+            if 'status=running' in out.splitlines():
                 raise AnsibleActionFail(
                     'job %s is already running on %s: follow it with logs.yml, or stop it with '
                     'clean.yml -e pr=%s -e force=true' % (name, self._worker_name(task_vars), args['pr']))
             if self._task.check_mode:
                 return {'changed': True, 'worktree': worktree}
             params = ['prepare', DEV, name, str(int(args['pr'])), repo_url, upstream, str(args['lock_grace'])]
+            if how == 'lost' and started:
+                params.append(str(started))  # the hold that run left is taken over
         else:
             if self._task.check_mode:
                 return {'changed': state == 'absent', 'worktree': worktree}
@@ -75,7 +89,7 @@ class ActionModule(WorkerAction):
             'job': name,
         }
         if state == 'present':
-            result.update(head=facts.get('head'), base=facts.get('base'), gitdir=facts.get('gitdir'))
+            result.update(head=facts.get('head'), base=facts.get('base'), gitdir=facts.get('gitdir'), running=False)
         else:
             result['existed'] = facts.get('exists') == '1'
             if result['existed']:

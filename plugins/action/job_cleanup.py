@@ -61,7 +61,7 @@ class ActionModule(WorkerAction):
                                                               'unless forced (-e force=true)'})
                     continue
                 if job['container']:
-                    containers.append(job['container'])
+                    containers.extend(job.get('containers') or [job['container']])
                 if job['worktree']:
                     worktrees.append(job['job'])
         remove_main = args['remove_main'] and not skipped

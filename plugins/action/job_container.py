@@ -1,17 +1,20 @@
 # Copyright (c) 2026, gcli.offload contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run a job container on the worker to completion and bring its log back."""
+"""Run a job on the worker under its supervisor, follow it to its end and bring its log back."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
+from ansible.utils.display import Display
 
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
+    DEV,
+    JOB_USER,
     MAX_LINES,
     MAX_TIMEOUT,
     disk_full_message,
@@ -20,6 +23,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     human_size,
     job_run_argv,
     job_spec,
+    validate_container_name,
     validate_env,
     validate_host_dir,
     worker_limits,
@@ -27,15 +31,32 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
 from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import LOGS
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
+from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import GIT_SCRIPT
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_SCRIPT, network_params
+from ansible_collections.gcli.offload.plugins.plugin_utils._job_parts import job_parts, part_results, stale_containers
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import JOB_ARGUMENT_SPEC, WorkerAction, WorkerCommandError
+from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
+    JOB_STATE,
+    LAUNCH_SCRIPT,
+    OPEN_SCRIPT,
+    SUPERVISOR_SCRIPT,
+    FollowLost,
+    follow,
+    run_state,
+)
+from ansible_collections.gcli.offload.plugins.plugin_utils._terminal import terminal_argv
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import (
+    JOB_ARGUMENT_SPEC,
+    MAINTAINER_ARGUMENT_SPEC,
+    WorkerAction,
+    WorkerCommandError,
+)
 
-# Fixed scripts, inputs positional: see each file. The runner enters the log folder
-# and creates the log and exit files as _log_dir says (never through a link, never
-# over an existing name); the precheck makes the job network too (network.sh).
-RUN_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, 'job_run.sh', LOGS=LOGS)
-PRECHECK_SCRIPT = _scripts.load('job_precheck.sh') + NETWORK_SCRIPT
+display = Display()
+
+# Fixed scripts, inputs positional: see each file. The precheck makes the job network
+# too (network.sh), and reads the job's newest run (job_state.sh).
+PRECHECK_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, JOB_STATE, 'job_precheck.sh', LOGS=LOGS) + NETWORK_SCRIPT
 KILL_GRACE = 10
 TIMEOUT_CODES = (124, 137)
 # Killed from outside before its timeout: SIGKILL, SIGTERM.
@@ -72,122 +93,207 @@ class ActionModule(WorkerAction):
         'disk_reserve': {'type': 'raw', 'default': 'auto'},
         'egress': {'type': 'raw', 'default': 'open'},
         'egress_allow': {'type': 'raw'},
+        # the supervisor releases the worktree with the git script in the maintainer container
+        **MAINTAINER_ARGUMENT_SPEC,
+        'keep_worktree': {'type': 'bool', 'default': False},
+        'start_head': {'type': 'str'},
+        'detach': {'type': 'bool', 'default': False},
+        # a custom command gets the GitHub token only when asked
+        'command_token': {'type': 'bool', 'default': False},
     }
     RANGES = {'timeout': (1, MAX_TIMEOUT, 'seconds'), 'tail_lines': (0, MAX_LINES, 'lines')}
 
     def act(self, args, task_vars):
+        docker = self.cli.docker_bin
         spec = job_spec(args['pr'], args['action'], args['data_root'], args['image'],
                         command=args['command'], timeout=args['timeout'], gemini_dir=args['gemini_dir'],
                         memory=args['memory'], cpus=args['cpus'], pids=args['pids'],
                         disk_reserve=args['disk_reserve'], egress=args['egress'], egress_allow=args['egress_allow'])
         args['env'] = validate_env(args['env'])
         args['log_dest'] = check_log_dest(args['log_dest'], 'log_dest')
+        maintainer = validate_container_name(args['maintainer'], 'maintainer') if args['maintainer'] else ''
         name = spec['name']
         worker = self._worker_name(task_vars)
         state, token, facts, warnings = self._precheck(name, args['gh_token_file'], spec['data_root'],
                                                        spec['gemini_dir'],
                                                        network_params(spec['egress'], spec['image'],
                                                                       self._task.check_mode))
+        stamp, how, _started = facts['run']
+        if how == 'running' and not self._task.check_mode:
+            # the same job runs: attach to it (what it printed so far, then what comes)
+            display.display('job %s already runs on %s (since %s): attaching to it. %s' % (
+                name, worker, stamp, self._come_back(args)))
+            result = self._follow(args, spec, worker, stamp, task_vars, attached=True)
+            return result
         if state == 'running':
-            raise AnsibleActionFail('job %s is already running on %s' % (name, worker))
+            raise AnsibleActionFail(
+                'job %s is already running on %s without a supervisor (a container of that name, e.g. an open '
+                'shell): wait for it, or stop it with clean.yml -e pr=%s -e force=true' % (name, worker, args['pr']))
         if facts['net'] not in ('ok', 'skip'):
             raise AnsibleActionFail(
                 'job %s not started: could not set up the job network (offload_job_egress=%s) on %s: %s. The '
                 'network script runs as root (become on a remote worker) and needs iptables with Docker\'s '
                 'DOCKER-USER chain' % (name, spec['egress']['mode'], worker, facts['net'][len('fail '):] or 'no answer'))
         limits = self._limits(spec, facts, worker)
-        argv = job_run_argv(spec, self.cli.docker_bin, args['env'], token, limits)
+        if spec['action'] == 'open':
+            return self._open(args, spec, docker, maintainer, limits, warnings)
+        # the role passes the command job_spec resolved: the entrypoint's own is no custom command
+        custom = bool(args['command']) and spec['command'] != ['offload-entrypoint', str(spec['pr']), spec['action']]
+        parts = job_parts(spec, custom=custom, token=token, command_token=args['command_token'])
+        runs = [(part, container, job_run_argv(spec, docker, args['env'], token if needs else None, limits,
+                                               part=part,
+                                               container=container, command=command))
+                for part, container, command, needs in parts]
+        argv = runs[0][2]
         if self._task.check_mode:
-            return {'changed': True, 'job': name, 'argv': argv, 'limits': limits,
-                    'msg': 'job %s would run on %s (check mode)' % (name, worker), 'warnings': warnings}
-        if state is not None:  # a stopped leftover (a runner that died before removing it)
-            self.cli.docker(['rm', '-f', name], 'remove the stale container %s' % name)
+            return {'changed': True, 'job': name, 'argv': argv, 'parts': {p: a for p, _c, a in runs},
+                    'limits': limits, 'msg': 'job %s would run on %s (check mode)' % (name, worker),
+                    'warnings': warnings}
 
         stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
+        params = [str(spec['timeout']), str(KILL_GRACE), docker, token or '', maintainer, JOB_USER, DEV, name,
+                  'release' if args['keep_worktree'] else 'remove', GIT_SCRIPT, ' '.join(stale_containers(spec))]
+        prefix = len(runs) > 1
+        for part, container, part_argv in runs:
+            params += [part, container, '[%s] ' % part if prefix else '', str(len(part_argv))] + part_argv
+        rc, out, err = self.cli.sh(LAUNCH_SCRIPT, 'offload-launch', [spec['data_root'], name, stamp, SUPERVISOR_SCRIPT]
+                                   + params, 'start job %s' % name, check=False)
+        if _kv.parse(out).get('started') != stamp:
+            reason = (_kv.parse(out).get('error') or '').strip() or (err or out).strip() or 'exit %d' % rc
+            raise AnsibleActionFail('could not start job %s on %s: %s' % (name, worker, reason))
+        if args['detach']:
+            return {'changed': True, 'job': name, 'supervised': True, 'detached': True, 'stamp': stamp,
+                    'worker_log': '%s/%s.log' % (spec['log_dir'], stamp), 'github_token': bool(token),
+                    'limits': limits, 'parts': [p for p, _c, _a in runs], 'warnings': warnings,
+                    'msg': 'job %s started on %s and runs on without this playbook. %s' % (
+                        name, worker, self._come_back(args))}
+        display.display('job %s started on %s. Ctrl-C stops following, not the job: %s' % (
+            name, worker, self._come_back(args)))
+        result = self._follow(args, spec, worker, stamp, task_vars, attached=False, limits=limits, facts=facts)
+        result['github_token'] = bool(token)
+        if warnings:
+            result.setdefault('warnings', []).extend(warnings)
+        return result
+
+    def _open(self, args, spec, docker, maintainer, limits, warnings):
+        """action=open: the command that opens a shell in a job container on the worktree, with the
+        job's mounts and sandbox (no token), and releases the worktree when the shell ends.
+        Ansible cannot hand a terminal over: bin/offload-open runs it."""
+        shell = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi']
+        run = job_run_argv(spec, docker, args['env'], None, limits, part='open', command=shell)
+        run[2:2] = ['--interactive', '--tty']
+        inner = ['sh', '-c', OPEN_SCRIPT, 'offload-open', docker, maintainer, JOB_USER, DEV, spec['name'],
+                 'release' if args['keep_worktree'] else 'remove', GIT_SCRIPT, spec['name']] + run
+        argv = terminal_argv(self, inner, 'open')
+        result = {'changed': False, 'job': spec['name'], 'open': True, 'argv': argv, 'limits': limits,
+                  'container': spec['name'],
+                  'msg': 'the worktree of %s is ready and held; open the shell with bin/offload-open %s (it runs the '
+                         'command in `argv`, which releases the worktree when the shell ends)' % (
+                             spec['name'], args['pr'])}
+        if warnings:
+            result['warnings'] = warnings
+        return result
+
+    @staticmethod
+    def _come_back(args):
+        action = args['action'] or 'review'
+        return ('follow it again with offload.yml -e pr=%s -e action=%s, or logs.yml -e pr=%s -e action=%s '
+                '-e follow=true' % (args['pr'], action, args['pr'], action))
+
+    def _follow(self, args, spec, worker, stamp, task_vars, attached, limits=None, facts=None):
+        """Follow run `stamp` to its end (or its loss); the result as the task reports it."""
+        name = spec['name']
         worker_log = '%s/%s.log' % (spec['log_dir'], stamp)
-        started = time.monotonic()
-        out = ''
-        lost = None
+        base = {'changed': True, 'job': name, 'supervised': True, 'attached': attached, 'stamp': stamp,
+                'worker_log': worker_log, 'limits': limits}
         try:
-            rc, out, err = self.cli.sh(
-                RUN_SCRIPT, 'offload-job',
-                [worker_log, str(spec['timeout']), str(KILL_GRACE), name, self.cli.docker_bin, token or ''] + argv,
-                'run job %s' % name, check=False)
-        except AnsibleConnectionFailure as exc:
-            # The connection dropped under the job. The runner dies with its session
-            # (its terminal hangs up); reach the worker again and make sure the job
-            # container went too, so nothing runs without an owner.
-            lost = exc
-            self._remove_after_lost_connection(name, worker, exc, worker_log, args['pr'])
-        finally:
-            # Whatever happened to the client, no job container outlives this task
-            # (the runner removes it itself before it reports an exit code).
-            if lost is None and 'rc' not in _kv.parse(out) and self.cli.container_state(name) is not None:
-                self.cli.docker(['rm', '-f', name], 'remove the job container %s' % name, check=False)
-        duration = round(time.monotonic() - started, 3)
-        report = _kv.parse(out)
-        job_rc = None if lost else self._job_rc(report, rc)
-        timed_out = job_rc in TIMEOUT_CODES and duration >= spec['timeout']
-
+            end, state, release, _offset = follow(self, spec['data_root'], name, stamp, display.display)
+        except FollowLost as exc:
+            base.update(failed=True, connection_lost=True, log=worker_log, rc=None, msg=(
+                'lost the connection to %s while following job %s (%s), and cannot reach it again (%s). The job '
+                'goes on on the worker, with its log, exit status and clean-up; once the worker answers, %s; or '
+                'clean.yml -e pr=%s; the log so far is on the worker: %s' % (
+                    worker, name, _first_line(exc.first), _first_line(exc.last), self._come_back(args),
+                    args['pr'], worker_log)))
+            return base
+        except RuntimeError as exc:
+            raise AnsibleActionFail('cannot follow job %s on %s: %s' % (name, worker, exc))
         local_log = os.path.join(os.path.expanduser(args['log_dest']), worker, name, stamp + '.log')
-        if lost:
-            # no measure of the log from the runner: logs.yml fetches it once the worker answers
-            local_log, log_text = worker_log + ' (on the worker: logs.yml -e pr=%s brings it)' % args['pr'], ''
-        else:
-            fetch_log(self, worker_log, local_log, out, worker)
-            with open(local_log, 'rb') as f:
-                log_text = to_text(f.read(), errors='surrogate_or_replace')
+        fetch_log(self, worker_log, local_log, ''.join('%s=%s\n' % kv for kv in end.items()), worker)
+        with open(local_log, 'rb') as f:
+            log_text = to_text(f.read(), errors='surrogate_or_replace')
         last = tail(log_text, args['tail_lines'])
-
-        result = {
-            'changed': True,
-            'job': name,
+        job_rc = state['rc']
+        duration = (state['ended'] or int(time.time())) - (state['started'] or int(time.time()))
+        timed_out = job_rc in TIMEOUT_CODES and duration >= spec['timeout']
+        oom = any(p.get('oom') for p in state['parts'].values())
+        base.update({
             'rc': job_rc,
             'timed_out': timed_out,
             'duration': duration,
             'log': local_log,
-            'worker_log': worker_log,
             'log_tail': last.splitlines(),
-            'github_token': bool(token),
-            'limits': limits,
-        }
-        if warnings:
-            result['warnings'] = warnings
-        if lost:
-            result.update(failed=True, connection_lost=True, msg=(
-                'lost the connection to %s while job %s ran (%s): the job stopped with it and its container was '
-                'removed; re-run offload.yml. Log so far: %s\n--- last lines ---\n%s' % (
-                    worker, name, _first_line(lost), local_log, last)))
+            'parts': part_results(state),
+        })
+        base.update(self._released(args, _kv.parse('\n'.join(release)), state, name))
+        if job_rc is None:
+            base.update(failed=True, lost=True, msg=(
+                'job %s on %s was lost: its supervisor on the worker is gone without an end (the worker restarted, '
+                'or it was killed); a re-run starts it anew. Partial log: %s\n--- last lines ---\n%s' % (
+                    name, worker, local_log, last)))
         elif timed_out:
-            result.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
+            base.update(failed=True, msg='job %s on %s timed out after %ds and was killed; log: %s\n%s' % (
                 name, worker, spec['timeout'], local_log, last))
-        elif job_rc != 0 and report.get('oom', '').strip() == 'true':
-            result.update(oom_killed=True, failed=True, msg=(
+        elif job_rc != 0 and oom and limits:
+            base.update(oom_killed=True, failed=True, msg=(
                 'job %s on %s was killed by the out-of-memory killer: it reached its memory limit of %s '
                 '(offload_job_memory; %s has %s). Raise offload_job_memory or make the job use less; log: %s\n'
                 '--- last lines ---\n%s' % (
                     name, worker, human_size(limits['memory']), worker, human_size(facts['memory']), local_log,
                     last)))
-        elif job_rc != 0 and fork_failed(log_text):
-            result.update(failed=True, msg=(
+        elif job_rc != 0 and fork_failed(log_text) and limits:
+            base.update(failed=True, msg=(
                 'job %s on %s %s, and its log shows processes or threads it could not create (Resource temporarily '
                 'unavailable): it most likely reached its limit of %d processes and threads (offload_job_pids). '
                 'Raise offload_job_pids, or look for a process leak or a fork loop; log: %s\n--- last lines ---\n%s'
                 % (name, worker, exit_reason(job_rc), limits['pids'], local_log, last)))
-        elif job_rc != 0 and report.get('avail_kb', '').strip() == '0':
-            result.update(failed=True, msg='job %s on %s %s, and %s. Log (maybe cut short): %s\n%s%s' % (
+        elif job_rc != 0 and 0 in (state['space_kb'], int(end['avail_kb']) if end.get('avail_kb', '').isdigit() else None):
+            base.update(failed=True, msg='job %s on %s %s, and %s. Log (maybe cut short): %s\n%s%s' % (
                 name, worker, exit_reason(job_rc),
                 disk_full_message(worker, spec['data_root'], 'the job ran'), local_log, '--- last lines ---\n', last))
         elif job_rc != 0:
             hint = KILLED_HINT if job_rc in KILLED_CODES else ''
-            result.update(failed=True, msg='job %s on %s %s%s; log: %s\n--- last lines ---\n%s' % (
+            base.update(failed=True, msg='job %s on %s %s%s; log: %s\n--- last lines ---\n%s' % (
                 name, worker, exit_reason(job_rc), hint, local_log, last))
         else:
-            result['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
+            base['msg'] = 'job %s on %s succeeded; log: %s' % (name, worker, local_log)
+        return base
+
+    @staticmethod
+    def _released(args, facts, state, name):
+        """What the supervisor's release of the worktree did (as git_worktree reports it)."""
+        if state.get('released') is None:
+            return {'worktree_changed': False}
+        result = {'worktree_released': state['released'] == 0, 'worktree_existed': facts.get('exists') == '1',
+                  'worktree_changed': facts.get('changed') == '1'}
+        if args['keep_worktree'] and result['worktree_existed']:
+            modified = facts.get('dirty') == '1' or bool(
+                args['start_head'] and args['start_head'] != facts.get('head'))
+            result['worktree_changed'] = modified
+            if facts.get('tampered') == '1':
+                result['worktree_changed'] = True
+                result['warnings'] = [
+                    'job %s rewrote the files that tell git where its repository is (.git, commondir, gitdir, HEAD '
+                    'or index): its worktree was removed instead of kept' % name]
+        if state['released'] != 0:
+            result.setdefault('warnings', []).append(
+                'the worktree of job %s could not be released on the worker (%s): clean.yml -e pr=%s removes it' % (
+                    name, facts.get('error') or 'exit %d' % state['released'], args['pr']))
         return result
 
     def _precheck(self, name, token_path, data_root, gemini_dir, network):
-        """In one round trip: the job container's state (see container_state), the
+        """In one round trip: the job container's state (see container_state), the job's
+        newest run (worker['run']: run_state), the
         token file to mount, when one is configured and the worker has it, the
         worker's facts for the limits: cpus, memory (bytes), and the data root's
         file system's disk_size and disk_free (bytes; None when df could not tell);
@@ -203,6 +309,7 @@ class ActionModule(WorkerAction):
                                    'inspect container %s' % name, check=False)
         facts = _kv.parse(out)
         real = facts.all('real')
+        run = run_state(out)
         if 'inspect' in facts:
             given = ([(token_path, 'gh_token_file', True)] if token_path else []) + list(
                 zip(host_dirs, ('offload_data_root', 'offload_gemini_dir'), (False, False)))
@@ -223,6 +330,7 @@ class ActionModule(WorkerAction):
         known = len(disk) == 2 and all(d.isdigit() for d in disk)
         worker['disk_size'], worker['disk_free'] = (int(disk[0]) * 1024, int(disk[1]) * 1024) if known else (None, None)
         worker['net'] = facts.get('net', '')
+        worker['run'] = run
         warnings = []
         if facts.get('token') == 'unreadable':
             # The job would get a token that the runner could not mask in its log.
@@ -248,24 +356,3 @@ class ActionModule(WorkerAction):
                     spec['name'], worker, human_size(free), spec['data_root'], human_size(limits['disk_reserve']),
                     spec['data_root']))
         return limits
-
-    def _remove_after_lost_connection(self, name, worker, exc, worker_log, pr):
-        """After the connection dropped mid-job: through a new connection, remove the job
-        container if it is still there. When the worker cannot be reached, say what is
-        left and what to do (the task is then unreachable)."""
-        try:
-            if self.cli.container_state(name) is not None:
-                self.cli.docker(['rm', '-f', name], 'remove the job container %s' % name, check=False)
-        except (AnsibleConnectionFailure, WorkerCommandError) as again:
-            raise AnsibleConnectionFailure(
-                'lost the connection to %s while job %s ran (%s), and cannot reach it again (%s). The job stops '
-                'with its session; once the worker answers, re-run offload.yml (it takes over the worktree after '
-                'offload_lock_grace) or run clean.yml -e pr=%s; the log so far stays on the worker: %s' % (
-                    worker, name, _first_line(exc), _first_line(again), pr, worker_log))
-
-    @staticmethod
-    def _job_rc(report, rc):
-        if 'rc' in report:
-            return int(report.all('rc')[0])
-        raise AnsibleActionFail('the job runner on the worker ended without a result (exit %d): %s'
-                                % (rc, report.text.strip()))

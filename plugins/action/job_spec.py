@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_spec, validate_docker_bin
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import job_spec, validate_bool, validate_docker_bin
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import CheckAction, check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import JOB_ARGUMENT_SPEC, WORKER_ARGUMENT_SPEC
 
@@ -29,6 +29,9 @@ class ActionModule(CheckAction):
         'log_dest': {'type': 'raw'},
         'egress': {'type': 'raw', 'default': 'open'},
         'egress_allow': {'type': 'raw'},
+        # offload_job's own switches (job_container's detach and command_token)
+        'detach': {'type': 'raw'},
+        'command_token': {'type': 'raw'},
         # The worker group's options (module_defaults for group/gcli.offload.worker), checked
         # here with the job's other inputs, before the worker is touched.
         **WORKER_ARGUMENT_SPEC,
@@ -39,7 +42,11 @@ class ActionModule(CheckAction):
         args = dict(args)
         validate_docker_bin(args.pop('docker_bin'))
         log_dest = args.pop('log_dest')
-        job = job_spec(**args)
+        switches = {name: validate_bool(args.pop(name), variable)
+                    for name, variable in (('detach', 'offload_detach'), ('command_token', 'offload_job_command_token'))
+                    if args.get(name) is not None}
+        job = job_spec(**{k: v for k, v in args.items() if k not in ('detach', 'command_token')})
+        job.update(switches)
         if log_dest is not None:
             job['log_dest'] = check_log_dest(log_dest)
         return {'job': job}

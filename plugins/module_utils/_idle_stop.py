@@ -2,12 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Idle auto-stop: a systemd timer on the worker VM that stops the VM after N idle
-minutes (no job container running, no SSH session).
+minutes (no job container running, no job supervisor running, no SSH session).
 
 The VM stops itself with its own service account's token from the metadata
 server; no user credential is ever forwarded to it. The token goes to curl on
 standard input (`-H @-`), never in a process's arguments. The script needs sh,
-coreutils, grep, sed, curl and the docker CLI: what Container-Optimized OS has.
+coreutils, grep, sed, flock, curl and the docker CLI: what Container-Optimized OS has.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ TIMER = 'gcli-offload-idle-stop.timer'
 # shellcheck on it.
 SCRIPT = r'''#!/bin/sh
 # gcli-offload idle stop: stops this VM after OFFLOAD_IDLE_MINUTES with no job
-# container running and no SSH session. Run every minute by a systemd timer.
+# container running, no job supervisor running and no SSH session. Run every minute by
+# a systemd timer.
 set -eu
 minutes=${OFFLOAD_IDLE_MINUTES:?}
 state=${OFFLOAD_IDLE_STATE:-/run/gcli-offload/idle-since}
@@ -32,9 +33,22 @@ docker=${OFFLOAD_DOCKER:-docker}
 net=${OFFLOAD_PROC_NET:-/proc/net}
 now=$(date +%s)
 
+busy_dir=${OFFLOAD_IDLE_BUSY_DIR:-/run/gcli-offload/busy}
+# A job's supervisor holds an flock on its file in busy_dir from its start to its end
+# (between the parts too, and while it releases the worktree): it counts whatever the
+# SSH session that started it did. A file whose lock is free is a supervisor that died.
+supervised() {
+  for f in "$busy_dir"/*; do
+    if [ -f "$f" ] && ! flock -n "$f" true 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
+
 busy=
 if [ -n "$("$docker" ps -q --filter label=gcli.offload.managed=true --filter status=running)" ]; then
   busy="a job container runs"
+elif supervised; then
+  busy="a job's supervisor runs"
 # an established TCP connection on local port 22 (0016): an SSH session
 elif cat "$net/tcp" "$net/tcp6" 2>/dev/null | grep -Eq '^ *[0-9]+: [0-9A-F]+:0016 [0-9A-F]+:[0-9A-F]+ 01 '; then
   busy="an SSH session is open"

@@ -55,7 +55,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import
 
 # Actions a batch job can run (the original tool's `offload <PR> <action>`;
 # `open`, an interactive shell, is attach.yml's business, not a job's).
-ACTIONS = ('review', 'fix', 'ready', 'implement')
+ACTIONS = ('review', 'fix', 'ready', 'implement', 'open')
 
 JOB_PREFIX = 'offload'
 
@@ -425,7 +425,8 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     }
 
 
-def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limits=None):
+def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limits=None, part=None,
+                 container=None, command=None):
     """The `docker run` argv of a job container (never a shell string).
 
     The worktree is read-write; the main clone and the gemini config are
@@ -441,9 +442,11 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     container's state (was it OOM-killed?) before it removes it.
     The output goes to no docker log driver: only the runner, which masks the
     token, stores it.
+    part names the part of the job this container runs (a label; container: its
+    name, else the job's; command: its argv, else the job's).
     """
-    name = spec['name']
-    job_gitdir = '%s/%s' % (JOB_ADMIN_DIRS, name)
+    name = container or spec['name']
+    job_gitdir = '%s/%s' % (JOB_ADMIN_DIRS, spec['name'])
     argv = [docker, 'run', '--name', name, '--init',
             '--user', JOB_USER,
             '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
@@ -453,7 +456,10 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     if limits:
         argv += limit_argv(limits)
     argv += job_network_argv(spec['egress'])
-    for key, value in sorted(spec['labels'].items()):
+    labels = dict(spec['labels'])
+    if part:
+        labels[LABEL_PREFIX + 'part'] = part
+    for key, value in sorted(labels.items()):
         argv += ['--label', '%s=%s' % (key, value)]
     mounts = [
         (spec['worktree_dir'], JOB_WORKTREE, False),
@@ -470,7 +476,7 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     env = {
         'OFFLOAD_PR': str(spec['pr']),
         'OFFLOAD_ACTION': spec['action'],
-        'OFFLOAD_JOB': name,
+        'OFFLOAD_JOB': spec['name'],
         'GIT_OBJECT_DIRECTORY': job_gitdir + '/objects',
         'GIT_ALTERNATE_OBJECT_DIRECTORIES': JOB_MAIN + '/.git/objects',
     }
@@ -480,5 +486,5 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     for key in sorted(env):
         argv += ['--env', '%s=%s' % (key, env[key])]
     argv.append(spec['image'])
-    argv += spec['command']
+    argv += command or spec['command']
     return argv

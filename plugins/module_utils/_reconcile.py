@@ -30,7 +30,14 @@ def jobs_on_worker(containers, worktrees, now):
     for c in containers:
         name = c.get('job') or c['name']
         started = parse_docker_time(c.get('started'))
+        if name in jobs:  # another part of the same job (a review's build, checks, ai_review)
+            job = jobs[name]
+            job['containers'].append(c['name'])
+            if c['state'] == 'running' and job['state'] != 'running':
+                job.update(state='running', container=c['name'], age=int(now - started) if started else None)
+            continue
         jobs[name] = {
+            'containers': [c['name']],
             'job': name, 'pr': c.get('pr'), 'action': c.get('action'), 'container': c['name'],
             'state': c['state'], 'age': int(now - started) if started and c['state'] == 'running' else None,
             'image': c.get('image'), 'image_id': c.get('image_id'), 'image_digests': c.get('image_digests', []),
@@ -38,7 +45,8 @@ def jobs_on_worker(containers, worktrees, now):
         }
     for w in worktrees:
         job = jobs.setdefault(w['name'], {
-            'job': w['name'], 'pr': None, 'action': None, 'container': None, 'state': 'none', 'age': None,
+            'job': w['name'], 'pr': None, 'action': None, 'container': None, 'containers': [], 'state': 'none',
+            'age': None,
             'image': None, 'image_id': None, 'image_digests': [],
         })
         parts = w['name'].split('-')
@@ -54,7 +62,7 @@ def leftovers(jobs, now, grace, include_kept=False):
     for job in jobs:
         running = job['state'] == 'running'
         if job['container'] and not running:
-            remove_containers.append(job['container'])  # stopped: never live work
+            remove_containers.extend(job.get('containers') or [job['container']])  # stopped: never live work
         if running and not job['worktree']:
             kept.append({'job': job['job'], 'why': 'container running without a worktree: never killed by '
                                                    'reconciliation (clean.yml -e force=true stops it)'})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: job_container
-short_description: Run an offload job container on a worker and bring its log back
+short_description: Run an offload job under its supervisor on a worker, follow it and bring its log back
 version_added: 0.1.0
 description:
   - Runs the job C(offload-<pr>-<action>) as C(docker run) on the worker (removed when it ends), built as an argv
@@ -17,11 +17,22 @@ description:
     C(.action) and C(.managed).
   - Git in the job can update its own worktree's index and HEAD and write objects to a per-job object directory;
     the shared clone stays read-only.
-  - After O(timeout) seconds the container gets SIGTERM, then SIGKILL; no C(offload-*) container outlives the task,
-    whatever happened.
-  - The log is kept on the worker under C(<data_root>/logs/<job>/) (with a C(.exit) file) and copied to
-    O(log_dest) on the controller. A failed or timed-out job fails the task with the log's last lines.
-  - Refuses to start while a container of the same job runs.
+  - The job runs under a supervisor on the worker (a fixed shell script started with C(setsid) through the
+    connection, in one command), independent of the controller from then on; killing C(ansible-playbook), losing
+    the connection or closing the laptop leaves it running to its end. The supervisor enforces O(timeout)
+    (SIGTERM, then SIGKILL), writes the log, the exit code and each part's log and exit code, removes the job's
+    containers, then releases the worktree (git in the O(maintainer) container; kept with O(keep_worktree),
+    removed otherwise) and leaves nothing running.
+  - The job runs as parts, each a container of its own (a review runs C(build), C(checks) and C(ai_review) at
+    once, named C(<job>-<part>); a job of one part is named as the job). Only the parts that need GitHub get the
+    token file, C(checks), C(ai_review), C(fix) and C(implement); the pull request's build and tests never do.
+  - The task follows the job's output as it comes (a line shows about a round trip after the job printed it; one
+    worker command a poll), reaches the worker again when the connection drops, and reports the end as before. A
+    failed or timed-out job fails the task with the log's last lines. The log is kept on the worker under
+    C(<data_root>/logs/<job>/<stamp>.log) and copied to O(log_dest) on the controller.
+  - When the same job already runs under its supervisor, the task attaches to it instead; it shows what the job
+    printed so far, then follows it to its end. With O(detach) it returns once the job started.
+  - Refuses to start while a container of the same job runs without a supervisor.
   - The container is limited to O(memory) (no swap on top of it), O(cpus) and O(pids) processes and threads, each
     derived from the worker when V(auto) (read in the same command that inspects the job container, no extra round
     trip). A job killed by the out-of-memory killer fails with a message naming the memory limit; a failed job
@@ -96,6 +107,26 @@ options:
         read-only at C(/run/secrets/gh_token) and C(OFFLOAD_GH_TOKEN_FILE) names it; the token itself is never in
         the job's arguments or environment. When the file is missing the job runs without a token.
     type: str
+  command_token:
+    description: Give a custom O(command) the GitHub token file (the entrypoint's parts get it where they need it).
+    type: bool
+    default: false
+  maintainer:
+    description: The maintainer container, where the supervisor's git releases the worktree after the job.
+    type: str
+    default: maintainer-worker
+  keep_worktree:
+    description: Keep the worktree after the job (unlocked) instead of removing it.
+    type: bool
+    default: false
+  start_head:
+    description: The worktree's head before the job (from C(git_worktree)); with O(keep_worktree), the task is
+      changed when the job moved it or left changes.
+    type: str
+  detach:
+    description: Return once the job started, with the command that follows it, instead of following it.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - gcli.offload.job
   - ansible.builtin.action_common_attributes
@@ -175,6 +206,39 @@ limits:
 oom_killed:
   description: Present (true) when the out-of-memory killer ended the job at its memory limit.
   returned: when the job was OOM-killed
+  type: bool
+supervised:
+  description: Whether the job runs (or ran) under its supervisor on the worker.
+  returned: once the job started
+  type: bool
+attached:
+  description: Whether this task attached to a run that was already going.
+  returned: when the job was followed
+  type: bool
+detached:
+  description: Whether the task returned without following the job (O(detach)).
+  returned: with O(detach)
+  type: bool
+stamp:
+  description: The run's stamp (its logs are C(<stamp>.*) on the worker).
+  returned: once the job started
+  type: str
+parts:
+  description: Each part's state (ok, failed, pending, running, lost), exit code, start and duration in seconds.
+  returned: when the job ended
+  type: dict
+  sample: {build: {state: ok, rc: 0, started: 1764590000, duration: 42}}
+lost:
+  description: Present (true) when the run's supervisor is gone without an end (the worker restarted).
+  returned: when the run was lost
+  type: bool
+connection_lost:
+  description: Present (true) when the worker could not be reached again while following (the job goes on).
+  returned: when the connection was lost
+  type: bool
+worktree_changed:
+  description: Whether the job changed what stays (with O(keep_worktree), whether it moved HEAD or left changes).
+  returned: when the job ended
   type: bool
 argv:
   description: The C(docker run) argv (check mode).

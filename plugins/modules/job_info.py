@@ -19,6 +19,10 @@ options:
     description: Seconds during which a run's hold on a worktree counts as live work.
     type: int
     default: 600
+  data_root:
+    description: The worker's data directory, where each job's newest run and its parts are read from its logs.
+    type: str
+    default: /mnt/disks/offload
 extends_documentation_fragment:
   - gcli.offload.job.maintainer
   - ansible.builtin.action_common_attributes
@@ -70,6 +74,14 @@ jobs:
     held_since:
       description: When a run took hold of the worktree (epoch seconds), if it holds it.
       type: int
+    run:
+      description: The job's newest run (its stamp in C(run), C(state) running, ended or lost,
+        C(rc), C(started), C(ended) and C(parts)), or null.
+      type: dict
+    parts:
+      description: The newest run's parts in one line (C(build ok 42s, checks running 12s)),
+        else C(-).
+      type: str
 running:
   description: The names of the running jobs.
   returned: always

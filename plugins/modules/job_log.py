@@ -17,7 +17,8 @@ description:
     worker, or open a shell with C(attach.yml).
 options:
   follow:
-    description: Wait for a running job to end first.
+    description: For a running job, show its output as it comes (through the task's display, a line about a round
+      trip after the job printed it), then return its end.
     type: bool
     default: false
   timeout:
@@ -28,6 +29,10 @@ options:
     description: How many of the last lines to return; 0 for all.
     type: int
     default: 200
+  part:
+    description: Return the log of one part of the newest run instead of the job's (C(build), C(checks),
+      C(ai_review), C(ready), C(fix), C(implement), C(command)).
+    type: str
   log_dest:
     description: Controller directory the log is copied to.
     type: path

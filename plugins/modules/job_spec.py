@@ -76,6 +76,14 @@ options:
     description: Whether the job's worktree is kept after the job.
     type: raw
     default: false
+  detach:
+    description: Whether the job is started without following it (M(gcli.offload.job_container)'s
+      O(gcli.offload.job_container#module:detach)); a boolean as Ansible reads one.
+    type: raw
+  command_token:
+    description: Whether a custom command gets the GitHub token file (M(gcli.offload.job_container)'s
+      O(gcli.offload.job_container#module:command_token)); a boolean as Ansible reads one.
+    type: raw
   log_dest:
     description:
       - The controller folder the job's log is fetched to (M(gcli.offload.job_container)'s

@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 
@@ -84,6 +85,33 @@ def private_pr(upstream_dir):
     return make
 
 
+class Streamed:
+    """A running playbook (a Popen with stdout piped) whose output is read as it comes, with
+    the time each line arrived: text() so far, wait_for(needle), wait() for its end."""
+
+    def __init__(self, proc):
+        self.proc, self.lines, self.times = proc, [], []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            self.times.append(time.monotonic())
+
+    def text(self):
+        return ''.join(self.lines)
+
+    def wait_for(self, needle, timeout=120):
+        return wait_for(lambda: needle in self.text() or self.proc.poll() is not None and needle in self.text(),
+                        timeout, '%r in the output of %s' % (needle, self.proc.args[:2]))
+
+    def wait(self, timeout=300):
+        self.proc.wait(timeout=timeout)
+        self._thread.join(timeout=10)
+        return self.proc.returncode
+
+
 class Worker:
     """An isolated local worker: its own data root, maintainer name and log folder."""
 
@@ -150,7 +178,10 @@ class Worker:
     def reap(self, proc, pr=1, action='review'):
         """For `finally`: a playbook still running has its job container removed, then is waited for."""
         if proc.poll() is None:
-            docker('rm', '-f', 'offload-%d-%s' % (pr, action), check=False)
+            name = 'offload-%d-%s' % (pr, action)
+            # the job's containers (one a part), which its supervisor on the worker waits for
+            docker('rm', '-f', *[c for c in self.job_containers() if c == name or c.startswith(name + '-')] or [name],
+                   check=False)
         if proc.stdout is None or proc.stdout.closed:
             return ''  # already waited for (finish)
         return proc.communicate(timeout=120)[0]
@@ -162,7 +193,7 @@ class Worker:
         """The text of the job's newest log on the worker ('' when none yet)."""
         folder = os.path.join(self.data_root, 'logs', name)
         try:
-            logs = sorted(f for f in os.listdir(folder) if f.endswith('.log'))
+            logs = sorted(f for f in os.listdir(folder) if f.endswith('.log') and f.count('.') == 1)  # not a part's
             with open(os.path.join(folder, logs[-1])) as f:
                 return f.read()
         except (OSError, IndexError):

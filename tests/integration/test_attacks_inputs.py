@@ -78,7 +78,10 @@ def test_the_pull_requests_build_and_tests_do_not_get_the_token(worker):
                 '\t@printf "protocol=https\\nhost=github.com\\n\\n" | GIT_TERMINAL_PROMPT=0 git credential fill'
                 ' 2>/dev/null | sed -n "s/^password=/BUILD-PASSWORD=/p"\n\t@echo BUILD-DONE\n')
     before = "printf '%%s' '%s' >Makefile; " % makefile  # the PR's Makefile (no ' in it)
-    proc = worker.playbook('-e', 'pr=1', extra={'offload_job_command': entrypoint_command(before)})
+    # the whole entrypoint in one container given the token (as a part that needs it would be):
+    # inside it, only gh and the agent get it
+    proc = worker.playbook('-e', 'pr=1', extra={'offload_job_command': entrypoint_command(before),
+                                                'offload_job_command_token': True})
     log = open(worker.logs()[-1]).read()
     assert 'BUILD-DONE' in log, proc.stdout[-3000:] + log
     assert 'GitHub token read from /run/secrets/gh_token' in log
@@ -93,7 +96,8 @@ def test_the_token_a_job_prints_is_masked_in_every_copy_of_its_log(worker):
     # The job (the PR's code) prints the token raw: from the file, inside a line, alone, twice.
     probe = ['sh', '-c', 't=$(cat "$OFFLOAD_GH_TOKEN_FILE"); echo "JOB-SAW:$t:$t:end"; cat "$OFFLOAD_GH_TOKEN_FILE"; '
                          'echo; printf "%s" "$t" | sha256sum; env | sed -n "s/^OFFLOAD_GH/ENV-OFFLOAD_GH/p"; exit 3']
-    proc = worker.playbook('-vvvv', '-e', 'pr=1', extra={'offload_job_command': probe})
+    proc = worker.playbook('-vvvv', '-e', 'pr=1',
+                           extra={'offload_job_command': probe, 'offload_job_command_token': True})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     stored = worker.worker_log('offload-1-review')

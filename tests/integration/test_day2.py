@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
-from fixtures_offload import container_state, docker, wait_for
-
-
-def _follower_waiting():
-    """Is a job_log follower waiting on the end of offload-1-review's run?"""
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                argv = f.read().split(b'\0')
-        except OSError:
-            continue
-        if argv[:2] == [b'timeout', b'3600'] and argv[-2:] == [b'1', b''] and b'offload-1-review' in argv[-3]:
-            return True
-    return False
+from fixtures_offload import Streamed, container_state, docker
 
 
 def worktrees_in_git(worker):
@@ -36,7 +24,8 @@ def test_status_lists_running_jobs_with_their_image(worker):
         out = worker.finish(job)
     assert job.returncode == 0, out
     proc = worker.playbook(playbook='status.yml')
-    assert 'no jobs' in proc.stdout
+    # no container, no worktree: its last run and how its part ended
+    assert re.search(r'offload-1-review \| none \|.*\| command ok \d+s', proc.stdout), proc.stdout
 
 
 def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
@@ -45,20 +34,20 @@ def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
     assert proc.returncode == 0, proc.stdout
     assert 'AssertionError: -1 != 5' in proc.stdout and 'exit code: 2' in proc.stdout
 
-    job = worker.start_blocking_job()
-    follower = subprocess.Popen(worker.command('logs.yml', None, ['-e', 'pr=1', '-e', 'follow=true']),
-                                cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    job = worker.start_blocking_job(before='echo EARLY; ')
+    follower = Streamed(subprocess.Popen(worker.command('logs.yml', None, ['-e', 'pr=1', '-e', 'follow=true']),
+                                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     try:
-        # the follower reaches its wait for the running job's end, and stays there
-        wait_for(_follower_waiting, 120, 'the follower to wait on the job')
-        assert follower.poll() is None
+        # the follower shows what the running job printed, and stays there
+        follower.wait_for('JOB-STARTED')
+        assert 'following job offload-1-review' in follower.text() and follower.proc.poll() is None
     finally:
         out = worker.finish(job)
     assert job.returncode == 0, out
-    followed = follower.communicate(timeout=120)[0]
-    assert follower.returncode == 0, followed
-    assert 'JOB-DONE' in followed and 'exit code: 0' in followed, followed
+    assert follower.wait() == 0, follower.text()
+    followed = follower.text()
+    assert followed.index('EARLY') < followed.index('JOB-DONE') and 'exit code: 0' in followed, followed
 
 
 def test_clean_removes_one_job_but_never_a_running_one_unless_forced(worker):

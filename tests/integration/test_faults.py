@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 from fixtures_cosworker import CosWorker
-from fixtures_offload import Worker, docker, pr_upstream, small_disk_worker
+from fixtures_offload import Streamed, Worker, docker, pr_upstream, small_disk_worker, wait_for
 # the provision fixture: a fresh worker name, alias file and maintainer stand-in per test
 from test_provision import ZONE as PROV_ZONE, provision  # noqa: F401 pylint: disable=unused-import
 
@@ -80,9 +80,8 @@ def test_a_killed_job_container_fails_clearly_and_a_rerun_succeeds(local, keep):
     # the log: kept on the worker with its exit code, and fetched
     [log] = local.logs()
     assert open(log).read().startswith('JOB-STARTED') and log in out
-    worker_logs = os.path.join(local.data_root, 'logs', name)
-    [exit_file] = [f for f in os.listdir(worker_logs) if f.endswith('.exit')]
-    assert open(os.path.join(worker_logs, exit_file)).read().strip() == '137'
+    files = run_files(local, name)
+    assert files['exit'] == '137\n' and files['command.exit'] == '137\n'
     # nothing left: no container; the worktree removed, or kept (unlocked) when asked
     assert local.job_containers() == []
     listed = worktrees_in_git(local)
@@ -111,32 +110,62 @@ def cut_ssh(host):
         os.kill(pid, signal.SIGKILL)
 
 
-@pytest.mark.parametrize('keep', [False, True], ids=['removed', 'kept'])
-def test_ssh_dropping_mid_job_stops_the_job_cleanly_and_a_rerun_succeeds(cos, keep):
-    pr = 22 + keep
+def run_files(worker, name):
+    """The worker's files of the job's newest run: {suffix: text} (log, exit, state...)."""
+    folder = os.path.join(worker.data_root, 'logs', name)
+    stamp = sorted(f for f in os.listdir(folder) if f.endswith('.state'))[-1][:-len('.state')]
+    return {f[len(stamp) + 1:]: open(os.path.join(folder, f)).read() for f in os.listdir(folder) if f.startswith(stamp)}
+
+
+def ended(worker, name):
+    """Whether the job's newest run ended on the worker (its state's last event)."""
+    return run_files(worker, name).get('state', '').endswith('\n') and \
+        run_files(worker, name)['state'].splitlines()[-1].startswith('end ')
+
+
+@pytest.mark.parametrize('where', ['local', 'cos'])
+def test_a_killed_playbook_leaves_the_job_running_to_its_end_and_a_rerun_converges(request, where):
+    """ansible-playbook SIGKILLed mid-job (the laptop closed): the job runs on under its supervisor,
+    its log and exit status complete on the worker, its worktree released, nothing left."""
+    w = request.getfixturevalue(where)
+    pr = 30 + (where == 'cos')
     name = job_name(pr)
-    job = cos.start_blocking_job(pr, extra={'offload_keep_worktree': keep})
+    job = w.start_blocking_job(pr)
     try:
-        cut_ssh(cos.host)
-        out = job.communicate(timeout=120)[0]
+        job.kill()
+        job.wait(timeout=60)
+        assert w.job_state(name) == 'running'  # the job did not go with it
+        open(os.path.join(w.worktree(pr), 'stop'), 'w').close()
+        wait_for(lambda: ended(w, name), 120, 'the job %s to end on the worker' % name)
     finally:
-        cos.reap(job, pr)
-    assert job.returncode != 0
-    assert 'lost the connection to cos-worker while job %s ran' % name in out, out
-    assert 'the job stopped with it and its container was removed' in out
-    assert 'UNREACHABLE' not in out  # a failure of the job, not of the host: the worktree step ran
-    # nothing runs without an owner; the log so far stays on the worker (it cannot be
-    # checked against the runner's measure, so it is not fetched), and the message says how to get it
-    assert cos.job_containers() == []
-    assert cos.logs() == []
-    assert 'logs.yml -e pr=%d brings it' % pr in out, out
-    assert cos.worker_log(name).startswith('JOB-STARTED')
-    listed = worktrees_in_git(cos)
-    assert 'locked' not in listed
-    if keep:
-        assert os.path.exists(os.path.join(cos.worktree(pr), 'calc.py')) and name in listed
-    else:
-        assert not os.path.exists(cos.worktree(pr)) and name not in listed
+        w.reap(job, pr)
+    files = run_files(w, name)
+    assert files['log'] == 'JOB-STARTED\nJOB-DONE\n' and files['exit'] == '0\n'
+    assert files['state'].splitlines()[-1].startswith('end ')
+    assert w.job_containers() == [] and not os.path.exists(w.worktree(pr))
+    assert name not in worktrees_in_git(w)
+    assert_rerun_converges(w, pr, 'local-worker' if where == 'local' else 'cos-worker')
+
+
+def test_ssh_dropping_mid_job_changes_nothing_the_follower_reconnects(cos):
+    """The SSH connection cut under the job: the job goes on; the playbook following it reaches
+    the worker again and shows the job to its end."""
+    pr = 22
+    name = job_name(pr)
+    job = Streamed(cos.start_blocking_job(pr))
+    try:
+        job.wait_for('JOB-STARTED')
+        cut_ssh(cos.host)
+        assert cos.job_state(name) == 'running'
+        open(os.path.join(cos.worktree(pr), 'stop'), 'w').close()
+        assert job.wait() == 0, job.text()
+    finally:
+        cos.reap(job.proc, pr)
+    out = job.text()
+    assert out.index('JOB-STARTED') < out.index('JOB-DONE') < out.index('job %s on cos-worker succeeded' % name)
+    assert run_files(cos, name)['log'] == 'JOB-STARTED\nJOB-DONE\n'
+    assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
+    assert 'locked' not in worktrees_in_git(cos)
     assert_rerun_converges(cos, pr, 'cos-worker')
 
 
@@ -144,56 +173,36 @@ def test_ssh_dropping_mid_job_stops_the_job_cleanly_and_a_rerun_succeeds(cos, ke
 
 def power_off_mid_job(cos, pr):
     """Start PR pr's job, then take the "VM" down under it as a VM going down does (every
-    container on it dies, sshd and the runner too); return the run and its output."""
+    container on it dies, sshd and the job's supervisor too); return the run and its output."""
     job = cos.start_blocking_job(pr)
     try:
         cos.host.power_off(job_name(pr), cos.maintainer)
-        out = job.communicate(timeout=120)[0]
+        out = job.communicate(timeout=240)[0]
     finally:
         cos.reap(job, pr)
     return job, out
 
 
-def test_the_vm_stopping_mid_job_fails_clearly_and_the_worker_converges_after_it_is_back(cos):
+def test_the_vm_stopping_mid_job_reports_the_job_lost_and_a_rerun_starts_cleanly(cos):
     pr = 24
     name = job_name(pr)
     job, out = power_off_mid_job(cos, pr)
     assert job.returncode != 0
-    assert 'lost the connection to cos-worker while job %s ran' % name in out, out
+    assert 'lost the connection to cos-worker while following job %s' % name in out, out
     assert 'and cannot reach it again' in out and 'clean.yml -e pr=%d' % pr in out
-    # the job died with the VM; its stopped container stays (no --rm) until reconcile or the next run
+    # the job died with the VM; its stopped container stays (no --rm) until the next run or reconcile
     assert cos.job_state(name) in (None, 'exited')
 
     cos.host.power_on()
-    # The run's hold on the worktree outlived it. A re-run at once is refused, clearly (another
-    # run may be preparing it: the hold is younger than offload_lock_grace); it starts the
-    # maintainer container again on its way, as the VM's boot would.
-    early = cos.playbook('-e', 'pr=%d' % pr)
-    assert early.returncode != 0
-    assert 'worktree %s is held by another offload run since' % name in early.stdout, early.stdout
-    assert 'wait for it or run clean.yml' in early.stdout
-    assert cos.job_state(name) in (None, 'exited')
-    # reconcile.yml removes the leftovers (the worktree, the stopped container) (held by a run that is gone: grace=0 says so at once)...
-    reconciled = cos.playbook('-e', 'grace=0', playbook='reconcile.yml')
-    assert reconciled.returncode == 0, reconciled.stdout
-    assert not os.path.exists(cos.worktree(pr)) and name not in worktrees_in_git(cos)
-    assert cos.job_containers() == []
-    # ...and the re-run converges: the job runs, nothing is left
+    # the run is reported lost, with what it printed
+    logs = cos.playbook('-e', 'pr=%d' % pr, playbook='logs.yml')
+    assert logs.returncode == 0, logs.stdout
+    assert 'JOB-STARTED' in logs.stdout and 'lost (its supervisor died' in logs.stdout, logs.stdout
+    # a re-run starts cleanly: the lost run's hold on the worktree is taken over at once (it starts
+    # the maintainer container again on its way, as the VM's boot would), the job runs, nothing is left
     assert_rerun_converges(cos, pr, 'cos-worker')
     # the interrupted run's log stayed on the worker, beside the new one
-    assert len(os.listdir(os.path.join(cos.data_root, 'logs', name))) >= 3  # 2 logs, 1 exit (the new run's)
-
-
-def test_a_stale_hold_left_by_a_vm_stop_is_taken_over_after_the_grace(cos):
-    pr = 25
-    name = job_name(pr)
-    power_off_mid_job(cos, pr)
-    cos.host.power_on()
-    # offload_lock_grace=0: any hold without a running container is a dead run's
-    again = cos.playbook('-e', 'pr=%d' % pr, extra={'offload_lock_grace': 0})
-    assert again.returncode == 0, again.stdout
-    assert cos.job_containers() == [] and not os.path.exists(cos.worktree(pr))
-    assert name not in worktrees_in_git(cos)
+    assert len([f for f in os.listdir(os.path.join(cos.data_root, 'logs', name)) if f.endswith('.state')]) == 2
 
 
 # ---- the disk full ---------------------------------------------------------------------------

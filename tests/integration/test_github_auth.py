@@ -64,7 +64,7 @@ def test_the_job_gets_the_token_as_a_read_only_file(worker):
     assert auth(worker).returncode == 0
     probe = ['sh', '-c', 'echo "file=$OFFLOAD_GH_TOKEN_FILE"; sha256sum "$OFFLOAD_GH_TOKEN_FILE"; '
                          'if echo x >"$OFFLOAD_GH_TOKEN_FILE"; then echo TOKEN-WRITABLE; fi']
-    proc = worker.playbook('-e', 'pr=1', extra={'offload_job_command': probe})
+    proc = worker.playbook('-e', 'pr=1', extra={'offload_job_command': probe, 'offload_job_command_token': True})
     log = open(worker.logs()[0]).read()
     assert proc.returncode == 0, proc.stdout + log
     assert 'file=/run/secrets/gh_token' in log
@@ -96,7 +96,7 @@ def test_the_token_never_leaks_on_the_ssh_worker(cos_worker, verbosity):
     setup = auth(cos_worker, TOKEN, verbosity)
     assert setup.returncode == 0, setup.stdout[-3000:]
     job = cos_worker.start_blocking_job(pr=1, before='test -s "$OFFLOAD_GH_TOKEN_FILE" || exit 3; ',
-                                        args=(verbosity,))
+                                        args=(verbosity,), extra={'offload_job_command_token': True})
     try:
         # process arguments: nothing on this machine (host, worker, containers) carries it
         assert _processes_with(TOKEN) == []

@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
 from fixtures_emulator import create_running_instance
 from fixtures_images import ensure
-from fixtures_offload import docker
+from fixtures_offload import docker, wait_for
 
 ZONE = 'us-central1-a'
 PROJECT = 'emu-project'
@@ -46,11 +46,14 @@ def run_script(tmp_path, emulator):
     script.write_text(idle.SCRIPT)
     net = tmp_path / 'net'
     net.mkdir()
+    busy = tmp_path / 'busy'
+    busy.mkdir()
     (net / 'tcp').write_text(HEADER + LISTENING_SSH)
     (net / 'tcp6').write_text(HEADER)
 
     def run(path_prefix=None):
         env = dict(os.environ, OFFLOAD_IDLE_MINUTES='1', OFFLOAD_IDLE_STATE=str(tmp_path / 'idle-since'),
+                   OFFLOAD_IDLE_BUSY_DIR=str(busy),
                    OFFLOAD_METADATA_URL=emulator.url + '/computeMetadata/v1',
                    OFFLOAD_COMPUTE_URL=emulator.url + '/compute/v1', OFFLOAD_PROC_NET=str(net))
         if path_prefix:
@@ -58,6 +61,7 @@ def run_script(tmp_path, emulator):
         return subprocess.run(['sh', str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
 
     run.net = net
+    run.busy = busy
     run.state = tmp_path / 'idle-since'
     return run
 
@@ -108,6 +112,31 @@ def test_an_ssh_session_or_a_running_job_keeps_the_vm_up(vm, emulator, run_scrip
         assert 'busy: a job container runs' in busy.stdout
     finally:
         docker('rm', '-f', name, check=False)
+    assert _api_status(emulator, vm) == 'RUNNING'
+
+
+def test_a_job_supervisor_keeps_the_vm_up_without_any_session_or_container(vm, emulator, run_script, tmp_path):
+    """A detached job between its containers (or releasing its worktree), its SSH session long gone:
+    its supervisor's lock counts; the file of one that died does not."""
+    # no job container, whatever other tests run on the shared engine: a docker that lists none
+    stub = tmp_path / 'stub-bin'
+    stub.mkdir()
+    (stub / 'docker').write_text('#!/bin/sh\nexit 0\n')
+    (stub / 'docker').chmod(0o755)
+    marker = run_script.busy / 'offload-1-review.20260101T000000Z'
+    marker.write_text('')
+    holder = subprocess.Popen(['flock', str(marker), 'sleep', '600'])
+    try:
+        wait_for(lambda: subprocess.run(['flock', '-n', str(marker), 'true'], check=False).returncode != 0, 20,
+                 'the lock')
+        busy = run_script(str(stub))
+        assert "busy: a job's supervisor runs" in busy.stdout, busy.stdout
+        assert not run_script.state.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    first = run_script(str(stub))  # the lock is free: a supervisor that died is no work
+    assert 'idle since now' in first.stdout, first.stdout
     assert _api_status(emulator, vm) == 'RUNNING'
 
 

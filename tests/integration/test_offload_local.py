@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from fixtures_offload import container_state, docker
+from fixtures_offload import Streamed, container_state, docker
 
 pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_output=True, check=False).returncode != 0,
                                 reason='needs a Docker engine')
@@ -33,7 +33,9 @@ def test_a_passing_pr_runs_its_tests_and_brings_the_log_back(worker):
     assert len(logs) == 1
     log = read(logs[0])
     assert 'offload job: PR #1, action review' in log
-    assert 'Ran 2 tests' in log and log.rstrip().endswith('OK')
+    assert 'Ran 2 tests' in log and '[build] OK' in log
+    # its parts, each in a container of its own, and how each ended
+    assert log.rstrip().endswith('==> review: build ok, ai_review ok')
     assert logs[0] in proc.stdout  # the path is printed at the end
     # on the worker too, with the exit code
     worker_logs = os.listdir(os.path.join(worker.data_root, 'logs', 'offload-1-review'))
@@ -146,18 +148,29 @@ def test_two_prs_offloaded_at_the_same_time_both_succeed(worker):
     assert os.listdir(os.path.join(worker.data_root, 'worktrees')) == ['.offload-git.lock']
 
 
-def test_rerunning_a_running_job_is_refused_and_leaves_it_alone(worker):
-    first = worker.start_blocking_job(pr=1)
+def test_rerunning_a_running_job_attaches_to_it_and_two_attached_controllers_see_the_whole_log(worker):
+    """offload.yml again while the job runs: not refused, not a second run; both re-runs print
+    what the job printed before they came, then follow it to its end and its exit status."""
+    first = worker.start_blocking_job(pr=1, before='echo EARLY-LINE; ')
     try:
-        again = worker.playbook('-e', 'pr=1')
-        assert again.returncode != 0
-        assert 'job offload-1-review is already running on local-worker' in again.stdout
+        attached = [Streamed(worker.start('-e', 'pr=1')), Streamed(worker.start('-e', 'pr=1'))]
+        for a in attached:
+            a.wait_for('EARLY-LINE')
+        assert all('attaching to it' in a.text() for a in attached)
         assert container_state('offload-1-review') == 'running'
         out = worker.finish(first)
         assert first.returncode == 0, out
+        for a in attached:
+            assert a.wait() == 0, a.text()
+            text = a.text()
+            assert text.index('EARLY-LINE') < text.index('JOB-STARTED') < text.index('JOB-DONE')
+            assert 'job offload-1-review on local-worker succeeded' in text
     finally:
         worker.reap(first)
     assert 'JOB-DONE' in read(worker.logs()[-1])
+    # one run: one log on the worker
+    assert len([f for f in os.listdir(os.path.join(worker.data_root, 'logs', 'offload-1-review'))
+                if f.endswith('.log') and f.count('.') == 1]) == 1
 
 
 def test_a_timed_out_job_is_killed_and_leaves_nothing_behind(worker):
@@ -237,3 +250,23 @@ def test_a_data_root_replaced_under_the_maintainer_is_recovered(worker):
     assert 'was replaced under the running container' in proc.stdout + proc.stderr
     after = docker('container', 'inspect', '--format', '{{.Id}}', worker.maintainer).stdout.strip()
     assert after != before
+
+
+def test_a_reviews_parts_have_their_own_logs_and_status_shows_them(worker):
+    """build and ai_review (no token: no checks) ran as containers of their own: each has its log
+    and exit code beside the job's; logs.yml -e part=build shows one, status.yml all of them."""
+    proc = worker.playbook('-e', 'pr=1')
+    assert proc.returncode == 0, proc.stdout
+    folder = os.path.join(worker.data_root, 'logs', 'offload-1-review')
+    files = sorted(os.listdir(folder))
+    stamp = files[0].split('.')[0]
+    expected = ('log', 'exit', 'state', 'build.log', 'build.exit', 'ai_review.log', 'ai_review.exit')
+    assert {'%s.%s' % (stamp, suffix) for suffix in expected} <= set(files)
+    build = read(os.path.join(folder, stamp + '.build.log'))
+    assert 'Ran 2 tests' in build and '[build]' not in build
+    part = worker.playbook('-e', 'pr=1', '-e', 'part=build', playbook='logs.yml')
+    assert part.returncode == 0, part.stdout
+    assert 'Ran 2 tests' in part.stdout and 'AI review skipped' not in part.stdout
+    status = worker.playbook(playbook='status.yml')
+    assert status.returncode == 0, status.stdout
+    assert re.search(r'offload-1-review \|.*\| build ok \d+s, ai_review ok \d+s', status.stdout), status.stdout

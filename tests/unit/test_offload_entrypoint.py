@@ -252,6 +252,55 @@ def test_review_skips_checks_without_a_token(job):
     assert proc.stdout.rstrip().endswith('==> review: build ok, ai_review ok')
 
 
+# --- one part (the supervisor runs each in a container of its own) -----------------
+
+def test_the_build_part_runs_only_the_build(job):
+    job.commit_pr(makefile='test:\n\t@echo pr-tests-ran\n')
+    job.stub('gh')
+    job.stub('gemini')
+    proc = job.run('7', 'review', 'build')
+    assert proc.returncode == 0, proc.log
+    assert 'offload job: PR #7, action review, part build' in proc.stdout
+    assert '==> make test\npr-tests-ran\n' in proc.stdout and '[build]' not in proc.stdout
+    assert job.calls_of('gh') == [] and job.calls_of('gemini') == []
+
+
+def test_the_checks_part_runs_only_gh_with_the_token(job):
+    job.token()
+    job.commit_pr(makefile='test:\n\t@echo BUILD-RAN\n')
+    job.stub('gh', body='echo "all checks passed"', rc=8)
+    proc = job.run('12', 'review', 'checks')
+    assert proc.returncode == 8, proc.log  # pending: the supervisor reads 8 as such
+    assert 'all checks passed' in proc.stdout and 'BUILD-RAN' not in proc.stdout
+    (gh_argv, gh_env), = job.calls_of('gh')
+    assert gh_argv == ['pr', 'checks', '12'] and gh_env['GH_TOKEN'] == TOKEN
+    assert_token_nowhere(job, proc)
+
+
+@pytest.mark.parametrize('part, words', [('checks', 'gh pr checks skipped'), ('ai_review', 'AI review skipped')])
+def test_a_part_without_its_tool_is_skipped(job, part, words):
+    job.commit_pr(makefile='test:\n\t@echo BUILD-RAN\n')
+    proc = job.run('12', 'review', part)
+    assert proc.returncode == 0, proc.log
+    assert words in proc.stdout and 'BUILD-RAN' not in proc.stdout
+
+
+def test_the_ai_review_part_runs_gemini(job):
+    job.token()
+    job.commit_pr()
+    job.stub('gemini', body='echo LGTM')
+    proc = job.run('12', 'review', 'ai_review')
+    assert proc.returncode == 0 and 'LGTM' in proc.stdout, proc.log
+    (ai_argv, _env), = job.calls_of('gemini')
+    assert 'Review pull request #12' in ai_argv[1]
+
+
+@pytest.mark.parametrize('args', [['1', 'review', 'ready'], ['1', 'ready', 'build'], ['1', 'fix', 'implement']])
+def test_a_part_of_another_action_is_refused(job, args):
+    proc = job.run(*args)
+    assert proc.returncode == 64 and 'has no part' in proc.stderr and 'usage' in proc.stderr
+
+
 # --- the token --------------------------------------------------------------------
 
 CREDENTIAL_FILL = ('printf "protocol=https\\nhost=github.com\\n\\n" | GIT_TERMINAL_PROMPT=0 git credential fill'

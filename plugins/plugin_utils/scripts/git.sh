@@ -129,8 +129,10 @@ as_url() {  # url-or-path
   esac
 }
 
-prepare() {  # pr origin_url upstream_url grace
-  pr=$1 origin=$(as_url "$2") upstream=$(as_url "$3") grace=$4
+prepare() {  # pr origin_url upstream_url grace [lost]
+  # lost: the epoch at which the job's last run, now known to be lost (its supervisor
+  # died), had started: a hold made until then was that run's (as one before a boot)
+  pr=$1 origin=$(as_url "$2") upstream=$(as_url "$3") grace=$4 lost=${5:-}
   changed=0
   trust_local "$origin"
   [ -z "$upstream" ] || trust_local "$upstream"
@@ -169,6 +171,7 @@ prepare() {  # pr origin_url upstream_url grace
   if [ -e "$wt" ] || [ -e "$admin" ]; then
     since=$(held_since)
     boot=$(booted)
+    if [ -n "$lost" ] && [ "$lost" -gt "${boot:-0}" ]; then boot=$((lost + 1)); fi
     if [ -n "$since" ] && [ $(( $(now) - since )) -lt "$grace" ] && [ "$since" -ge "${boot:-0}" ]; then
       die "worktree $job is held by another offload run since $(date -u -d "@$since" +%FT%TZ); wait for it or run clean.yml"
     fi

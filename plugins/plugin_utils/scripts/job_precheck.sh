@@ -1,5 +1,6 @@
 # shellcheck shell=sh
-# Before a job runs, one round trip (network.sh follows it in the same script):
+# Before a job runs, one round trip (after log_dir.sh and job_state.sh; network.sh
+# follows it in the same script):
 # the job container's state ($1 docker, $2 the container), whether the token file
 # exists ($3; empty: none configured) and can be read here, to mask it, what the
 # job's default limits and the disk reserve are derived from: the worker's CPUs and
@@ -14,3 +15,5 @@ echo "cpus=$(nproc)"
 while read -r key value _; do [ "$key" = MemTotal: ] && echo "mem_kb=$value"; done </proc/meminfo
 df -Pk "$4" 2>/dev/null | { read -r _; read -r _ size _ avail _; echo "disk_kb=$size $avail"; }
 for path in "$3" "$4" "$5"; do [ -z "$path" ] || echo "real=$(realpath -m -- "$path" 2>/dev/null)"; done
+# The job's newest run (after log_dir.sh and job_state.sh): running, ended or lost.
+( enter_log_dir "$4" "$2" 0; case $? in 0) job_run ;; *) echo "run=none" ;; esac )

@@ -16,8 +16,8 @@ JOB = 'offload-7-review'
 PRESENT = {'pr': 7, 'repo_url': 'https://github.com/o/r.git', 'data_root': '/srv/offload'}
 
 
-def not_running(worker):
-    worker.docker('container', 'inspect', rc=1, err='Error: No such container: %s' % JOB)
+def not_running(worker, run='run=none'):
+    worker.script('job_run', out='status=none\n%s\n' % run)
 
 
 def test_present_prepares_the_worktree_with_the_script_in_the_maintainer(worker):
@@ -25,7 +25,7 @@ def test_present_prepares_the_worktree_with_the_script_in_the_maintainer(worker)
     worker.git('prepare', out='head=abc\nbase=def\ngitdir=/x/.git/worktrees/%s\nchanged=1\n' % JOB)
     result = worker.run(ActionModule, dict(PRESENT, upstream_url='https://github.com/u/r.git', lock_grace='30'))
     assert result == {'changed': True, 'worktree': '/srv/offload/worktrees/%s' % JOB, 'job': JOB, 'head': 'abc',
-                      'base': 'def', 'gitdir': '/x/.git/worktrees/%s' % JOB}
+                      'base': 'def', 'gitdir': '/x/.git/worktrees/%s' % JOB, 'running': False}
     (git,) = worker.commands(lambda c: c.argv[1:2] == ['exec'])
     assert git.argv[:7] == ['docker', 'exec', '--interactive', '--user', JOB_USER, 'maintainer-worker', 'sh']
     assert git.params == ['prepare', DEV, JOB, '7', 'https://github.com/o/r.git', 'https://github.com/u/r.git', '30']
@@ -39,8 +39,22 @@ def test_present_again_is_unchanged(worker):
     assert worker.commands(lambda c: c.argv[1:2] == ['exec'])[0].params[5] == ''   # no upstream
 
 
+def test_a_job_running_under_its_supervisor_is_left_to_it(worker):
+    not_running(worker, run='run=20260101T000000Z running 1000')
+    result = worker.run(ActionModule, PRESENT)
+    assert result['running'] is True and result['changed'] is False and result['run'] == '20260101T000000Z'
+    assert worker.commands(lambda c: c.argv[1:2] == ['exec']) == []
+
+
+def test_the_hold_of_a_lost_run_is_taken_over(worker):
+    not_running(worker, run='run=20260101T000000Z lost 1000')
+    worker.git('prepare', out='head=abc\nbase=def\ngitdir=g\nchanged=0\n')
+    worker.run(ActionModule, PRESENT)
+    assert worker.commands(lambda c: c.argv[1:2] == ['exec'])[0].params[-1] == '1000'
+
+
 def test_a_running_job_is_refused_before_git_runs(worker):
-    worker.docker('container', 'inspect', out='running\n')
+    worker.script('job_run', out='status=running\nrun=none\n')
     msg = worker.fail(ActionModule, PRESENT)
     assert msg.startswith('job %s is already running on w1: follow it with logs.yml' % JOB)
     assert 'clean.yml -e pr=7 -e force=true' in msg
@@ -60,7 +74,7 @@ def test_absent_removes_and_says_whether_it_existed(worker):
     result = worker.run(ActionModule, {'pr': '7', 'data_root': '/srv/offload', 'state': 'absent'})
     assert result['changed'] is True and result['existed'] is True and result['dirty'] is False
     assert worker.commands()[0].params == ['remove', DEV, JOB]
-    assert worker.docker_calls('container', 'inspect') == []   # only present checks the job container
+    assert worker.scripts('job_run') == []   # only present checks the job
 
 
 def test_absent_when_there_is_none(worker):
@@ -129,3 +143,11 @@ def test_bad_options_are_refused_before_any_command(worker, bad, variable):
     msg = worker.fail(ActionModule, dict(PRESENT, **bad))
     assert variable in msg
     assert worker.calls == []
+
+
+def test_a_log_folder_that_is_refused_stops_the_job_before_git_saying_why(worker):
+    worker.script('job_run', rc=1, out='status=none\nerror=/srv/offload/logs is a link or not a directory: refusing '
+                                       'to follow it (remove it)\n')
+    msg = worker.fail(ActionModule, PRESENT)
+    assert 'is a link or not a directory: refusing to follow it' in msg and msg.startswith('job %s not started' % JOB)
+    assert worker.commands(lambda c: c.argv[1:2] == ['exec']) == []

@@ -2,26 +2,31 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """job_container against a fake worker: the pre-check it sends and how it reads
-the answer (state, token file, CPUs, memory, disk, host paths, job network),
-the runner's command (the job's argv as words), the result and the message of
-each way a job ends (success, exit code, out of memory, full disk, lost
-connection, no result), check mode, and options refused before any command."""
+the answer (state, token file, CPUs, memory, disk, host paths, job network, the
+job's newest run), the launch of the supervisor (each part's argv as words, the
+token file only in the parts that need it), following the run (one poll a command,
+the lines shown as they come), the result and the message of each way a job ends
+(success, exit code, out of memory, full disk, lost run, lost connection), re-attach,
+detach, check mode, and options refused before any command."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from ansible.errors import AnsibleConnectionFailure
 from fake_worker import measure
 
-from ansible_collections.gcli.offload.plugins.action.job_container import KILL_GRACE, RUN_SCRIPT, ActionModule, tail
-import subprocess
-import time
+from ansible_collections.gcli.offload.plugins.action import job_container
+from ansible_collections.gcli.offload.plugins.action.job_container import KILL_GRACE, ActionModule, tail
 
 JOB = 'offload-7-review'
 IMAGE = 'ghcr.io/o/maint:1'
 GIB = 1024 * 1024   # in kB
-PRECHECK = 'echo "cpus=$(nproc)"'   # a line of the pre-check script
-RUNNER = 'offload-end-'             # and of the job runner's
+PRECHECK = 'echo "cpus=$(nproc)"'        # a line of the pre-check script
+LAUNCH = 'offload-supervisor'            # of the launch
+POLL = '--offload-chunk--'               # of the follower's poll
+TOKEN_FILE = '/dev/shm/offload/gh_token'
 
 
 @pytest.fixture
@@ -29,93 +34,175 @@ def args(tmp_path):
     return {'pr': '7', 'data_root': '/srv/offload', 'image': IMAGE, 'log_dest': str(tmp_path / 'logs')}
 
 
+@pytest.fixture
+def shown(monkeypatch):
+    """The lines job_container shows through Ansible's display."""
+    lines = []
+    monkeypatch.setattr(job_container.display, 'display', lambda msg, *a, **k: lines.append(msg))
+    return lines
+
+
 def precheck(worker, status='inspect=1\nError: No such container: %s\n' % JOB, token=None, disk='%d %d' % (
-        100 * GIB, 50 * GIB), net='ok', real=None, extra=''):
+        100 * GIB, 50 * GIB), net='ok', real=None, run='run=none', extra=''):
     out = status + (('token=%s\n' % token) if token else '') + 'cpus=4\nmem_kb=%d\n' % (8 * GIB)
-    out += 'disk_kb=%s\n' % disk + ''.join('real=%s\n' % r for r in (real or [])) + 'net=%s\n' % net + extra
+    out += 'disk_kb=%s\n' % disk + ''.join('real=%s\n' % r for r in (real or [])) + run + '\n'
+    out += 'net=%s\n' % net + extra
     worker.script(PRECHECK, out=out)
 
 
-def runs(worker, log='all good\n', rc=0, oom='false', avail_kb=10 * GIB, report=True):
-    """The runner writes `log` and reports; its log is then there to fetch."""
+def launches(worker):
+    worker.script(LAUNCH, answer=lambda cmd: (0, 'started=%s\n' % cmd.params[2], ''))
+
+
+def polls(worker, chunks=('all good\n',), rc=0, parts=(('command', 0, 'false'),), space=10 * GIB, release='',
+          lost=False):
+    """The run's log grows by one chunk a poll; then it ended (rc; parts: name, rc, oom)."""
+    log = ''.join(chunks)
+
     def answer(cmd):
-        worker.files[cmd.params[0]] = log
-        out = 'oom=%s\navail_kb=%d\n' % (oom, avail_kb) + measure(log)
-        return 0, out + ('rc=%d\n' % rc if report else ''), ''
-    worker.script(RUNNER, answer=answer)
+        data_root, job, stamp, offset = cmd.params[:4]
+        offset = int(offset)
+        starts = [sum(len(c) for c in chunks[:i]) for i in range(len(chunks))]
+        upto = next((start + len(chunks[i]) for i, start in enumerate(starts) if start >= offset), len(log))
+        ended = upto >= len(log)
+        state = ['supervisor 99 1000'] + ['part %s 1000' % p for p, _rc, _oom in parts]
+        if ended and not lost:
+            state += ['done %s 1010 %d %s' % p for p in parts]
+            state += ['space %d' % space, 'released 1011 0', 'end 1012 %d' % rc]
+        out = 'alive=%d\n' % (0 if ended else 1) + ''.join('state=%s\n' % line for line in state)
+        if ended:
+            worker.files['%s/logs/%s/%s.log' % (data_root, job, stamp)] = log
+            out += ''.join('release=%s\n' % line for line in release.splitlines()) + measure(log)
+            out += 'avail_kb=%d\n' % space
+        out += 'size=%d\n--offload-chunk--\n' % upto + log[offset:upto]
+        return 0, out, ''
+    worker.script(POLL, answer=answer)
 
 
-def test_a_job_that_succeeds(worker, args, tmp_path):
+def launch_params(worker):
+    """(the supervisor's own parameters, [(part, container, prefix, argv)]) of the launch."""
+    (launch,) = worker.scripts(LAUNCH)
+    params = launch.params[4:]
+    own, rest = params[:11], params[11:]
+    parts = []
+    while rest:
+        part, container, prefix, n = rest[:4]
+        parts.append((part, container, prefix, rest[4:4 + int(n)]))
+        rest = rest[4 + int(n):]
+    return launch.params[:3], own, parts
+
+
+def mounts(argv):
+    return [argv[i + 1] for i, word in enumerate(argv) if word == '--mount']
+
+
+def test_a_job_that_succeeds(worker, args, tmp_path, shown):
     precheck(worker)
-    runs(worker, log='one\ntwo\n')
+    launches(worker)
+    polls(worker, chunks=('one\n', 'two\n'))
     result = worker.run(ActionModule, dict(args, tail_lines=1, env={'A_B': 'x y'}, command=['npm', 'test']))
     assert result['changed'] is True and result['rc'] == 0 and 'failed' not in result
     assert result['msg'] == 'job %s on w1 succeeded; log: %s' % (JOB, result['log'])
     assert result['log_tail'] == ['two'] and result['github_token'] is False and result['timed_out'] is False
     assert result['log'].startswith(str(tmp_path / 'logs' / 'w1' / JOB) + '/')
     assert open(result['log']).read() == 'one\ntwo\n'
+    assert result['parts'] == {'command': {'state': 'ok', 'rc': 0, 'started': 1000, 'duration': 10}}
+    # the lines were shown as they came, one poll each
+    assert shown[-2:] == ['one', 'two'] and len(worker.scripts(POLL)) == 2
+    assert [p.params[3] for p in worker.scripts(POLL)] == ['0', '4']
     (pre,) = worker.scripts(PRECHECK)
     assert pre.params[:5] == ['docker', JOB, '', '/srv/offload', '/srv/offload/gemini']
     assert pre.params[5:7] == ['open', IMAGE]
-    (run,) = worker.scripts(RUNNER)
-    worker_log = run.params[0]
-    assert worker_log.startswith('/srv/offload/logs/%s/' % JOB) and worker_log.endswith('.log')
-    assert run.params[1:6] == ['3600', str(KILL_GRACE), JOB, 'docker', '']
-    job_argv = run.params[6:]
+    where, own, parts = launch_params(worker)
+    assert where[:2] == ['/srv/offload', JOB]
+    assert own[:4] == ['3600', str(KILL_GRACE), 'docker', ''] and own[4] == 'maintainer-worker' and own[8] == 'remove'
+    [(part, container, prefix, job_argv)] = parts
+    assert (part, container, prefix) == ('command', JOB, '')
     assert job_argv[:2] == ['docker', 'run'] and job_argv[-3:] == [IMAGE, 'npm', 'test']
-    assert 'A_B=x y' in job_argv and '--name' in job_argv and job_argv[job_argv.index('--name') + 1] == JOB
-    assert result['worker_log'] == worker_log and worker.fetched == [worker_log]
-    assert worker.docker_calls('rm') == []   # the runner removed the container itself
+    assert 'A_B=x y' in job_argv and job_argv[job_argv.index('--name') + 1] == JOB
+    assert result['worker_log'] == '/srv/offload/logs/%s/%s.log' % (JOB, result['stamp'])
+    assert worker.fetched == [result['worker_log']]
+    assert worker.docker_calls('rm') == []   # the supervisor removes the containers itself
 
 
-def test_the_worker_sets_the_default_limits(worker, args):
+def test_the_worker_sets_the_default_limits(worker, args, shown):
     precheck(worker)
-    runs(worker)
+    launches(worker)
+    polls(worker)
     limits = worker.run(ActionModule, args)['limits']
     assert limits['cpus'] <= 4 and 0 < limits['memory'] <= 8 * GIB * 1024
 
 
-def test_a_readable_token_file_is_mounted_and_masked(worker, args):
+def test_a_review_runs_its_parts_and_only_those_that_need_github_get_the_token(worker, args, shown):
     precheck(worker, token='1')
-    runs(worker)
-    result = worker.run(ActionModule, dict(args, gh_token_file='/dev/shm/offload/gh_token'))
-    assert result['github_token'] is True
-    (run,) = worker.scripts(RUNNER)
-    assert run.params[5] == '/dev/shm/offload/gh_token'   # the runner masks what this file holds
-    assert worker.scripts(PRECHECK)[0].params[2] == '/dev/shm/offload/gh_token'
+    launches(worker)
+    polls(worker, chunks=('[build] ok\n',), parts=(('build', 0, 'false'), ('checks', 8, 'false'),
+                                                   ('ai_review', 0, 'false')))
+    result = worker.run(ActionModule, dict(args, gh_token_file=TOKEN_FILE))
+    assert result['github_token'] is True and result['rc'] == 0
+    _where, own, parts = launch_params(worker)
+    assert own[3] == TOKEN_FILE   # the supervisor masks what this file holds
+    assert [(p, c, prefix) for p, c, prefix, _a in parts] == [
+        ('build', JOB + '-build', '[build] '), ('checks', JOB + '-checks', '[checks] '),
+        ('ai_review', JOB + '-ai_review', '[ai_review] ')]
+    with_token = {p: any(TOKEN_FILE in m for m in mounts(a)) for p, _c, _x, a in parts}
+    assert with_token == {'build': False, 'checks': True, 'ai_review': True}
+    assert parts[0][3][-4:] == ['offload-entrypoint', '7', 'review', 'build']
+    assert 'gcli.offload.part=build' in parts[0][3]
+    assert result['parts']['checks']['state'] == 'pending'
 
 
-def test_an_unreadable_token_file_runs_the_job_without_it_and_warns(worker, args):
+@pytest.mark.parametrize('command_token, mounted', [(False, False), (True, True)])
+def test_a_custom_command_gets_the_token_only_when_asked(worker, args, shown, command_token, mounted):
+    precheck(worker, token='1')
+    launches(worker)
+    polls(worker)
+    worker.run(ActionModule, dict(args, gh_token_file=TOKEN_FILE, command=['make'], command_token=command_token))
+    [(_p, _c, _x, argv)] = launch_params(worker)[2]
+    assert any(TOKEN_FILE in m for m in mounts(argv)) is mounted
+
+
+def test_an_unreadable_token_file_runs_the_job_without_it_and_warns(worker, args, shown):
     precheck(worker, token='unreadable')
-    runs(worker)
-    result = worker.run(ActionModule, dict(args, gh_token_file='/dev/shm/offload/gh_token'))
-    assert result['github_token'] is False and worker.scripts(RUNNER)[0].params[5] == ''
+    launches(worker)
+    polls(worker)
+    result = worker.run(ActionModule, dict(args, gh_token_file=TOKEN_FILE))
+    assert result['github_token'] is False and launch_params(worker)[1][3] == ''
     assert 'could not be masked in the log' in result['warnings'][0]
 
 
-def test_a_running_job_is_not_started_twice(worker, args):
+def test_a_running_job_is_attached_to_not_started_twice(worker, args, shown):
+    precheck(worker, status='status:running\ninspect=0\n', run='run=20260101T000000Z running 1000')
+    polls(worker, chunks=('before\n', 'after\n'))
+    result = worker.run(ActionModule, args)
+    assert worker.scripts(LAUNCH) == []
+    assert result['attached'] is True and result['stamp'] == '20260101T000000Z' and result['rc'] == 0
+    assert 'attaching to it' in shown[0] and shown[1:] == ['before', 'after']
+    assert worker.scripts(POLL)[0].params[2:4] == ['20260101T000000Z', '0']   # from the start
+
+
+def test_a_container_of_the_job_without_a_supervisor_is_refused(worker, args):
     precheck(worker, status='status:running\ninspect=0\n')
-    worker.fail(ActionModule, args, match='job %s is already running on w1' % JOB)
-    assert worker.scripts(RUNNER) == []
+    worker.fail(ActionModule, args, match='job %s is already running on w1 without a supervisor' % JOB)
+    assert worker.scripts(LAUNCH) == []
 
 
-def test_a_stopped_leftover_is_removed_first(worker, args):
-    precheck(worker, status='status:exited\ninspect=0\n')
-    worker.docker('rm', '-f')
-    runs(worker)
-    worker.run(ActionModule, args)
-    assert worker.docker_calls('rm') == [['rm', '-f', JOB]]
-    assert worker.calls.index(worker.scripts(RUNNER)[0]) > worker.calls.index(worker.commands(
-        lambda c: c.argv[:2] == ['docker', 'rm'])[0])
+def test_detach_starts_the_job_and_returns_how_to_follow_it(worker, args):
+    precheck(worker)
+    launches(worker)
+    result = worker.run(ActionModule, dict(args, detach=True))
+    assert result['detached'] is True and result['supervised'] is True and worker.scripts(POLL) == []
+    assert 'runs on without this playbook' in result['msg'] and 'offload.yml -e pr=7 -e action=review' in result['msg']
 
 
 def test_check_mode_previews_and_runs_nothing(worker, args):
     precheck(worker, net='skip')
     result = worker.run(ActionModule, args, check_mode=True)
     assert result['changed'] is True and result['argv'][:2] == ['docker', 'run']
+    assert sorted(result['parts']) == ['ai_review', 'build']
     assert result['msg'] == 'job %s would run on w1 (check mode)' % JOB
     assert worker.scripts(PRECHECK)[0].params[5] == 'check'   # the network script only looks
-    assert worker.scripts(RUNNER) == [] and worker.docker_calls('rm') == []
+    assert worker.scripts(LAUNCH) == [] and worker.docker_calls('rm') == []
 
 
 def test_a_job_network_that_cannot_be_made_stops_the_job(worker, args):
@@ -123,21 +210,21 @@ def test_a_job_network_that_cannot_be_made_stops_the_job(worker, args):
     msg = worker.fail(ActionModule, args)
     assert msg.startswith('job %s not started: could not set up the job network (offload_job_egress=open) on w1: '
                           'iptables: DOCKER-USER chain missing.' % JOB)
-    assert worker.scripts(RUNNER) == []
+    assert worker.scripts(LAUNCH) == []
 
 
 def test_a_nearly_full_data_disk_stops_the_job(worker, args):
     precheck(worker, disk='%d %d' % (100 * GIB, 1024))
     msg = worker.fail(ActionModule, dict(args, disk_reserve='2G'))
     assert msg.startswith('job %s not started: the data disk of w1 has 1 MiB free at /srv/offload' % JOB)
-    assert worker.scripts(RUNNER) == []
+    assert worker.scripts(LAUNCH) == []
 
 
 def test_a_host_path_that_resolves_to_a_system_directory_is_refused(worker, args):
     precheck(worker, real=['/srv/offload', '/proc/1'])
     msg = worker.fail(ActionModule, args)
     assert 'offload_gemini_dir' in msg and '/proc' in msg
-    assert worker.scripts(RUNNER) == []
+    assert worker.scripts(LAUNCH) == []
 
 
 def test_a_precheck_without_an_answer_is_a_failure_naming_the_step(worker, args):
@@ -146,65 +233,78 @@ def test_a_precheck_without_an_answer_is_a_failure_naming_the_step(worker, args)
                                           'w1' % JOB)
 
 
-def test_a_failing_job_says_its_exit_code_and_shows_its_last_lines(worker, args):
+def test_a_launch_that_fails_says_why(worker, args):
     precheck(worker)
-    runs(worker, log='a\nb\nnpm ERR! test failed\n', rc=3)
+    worker.script(LAUNCH, out='error=/srv/offload/logs/x/y.log exists already: refusing to write through it\n', rc=1)
+    worker.fail(ActionModule, args, match='could not start job %s on w1: /srv/offload/logs/x/y.log exists' % JOB)
+
+
+def test_a_failing_job_says_its_exit_code_and_shows_its_last_lines(worker, args, shown):
+    precheck(worker)
+    launches(worker)
+    polls(worker, chunks=('a\nb\nnpm ERR! test failed\n',), rc=3, parts=(('command', 3, 'false'),))
     result = worker.run(ActionModule, dict(args, tail_lines=2))
     assert result['failed'] is True and result['rc'] == 3 and result['changed'] is True
     assert result['msg'] == 'job %s on w1 failed with exit code 3; log: %s\n--- last lines ---\nb\nnpm ERR! test failed' % (
         JOB, result['log'])
 
 
-def test_a_job_killed_from_outside_says_so(worker, args):
+def test_a_job_killed_from_outside_says_so(worker, args, shown):
     precheck(worker)
-    runs(worker, rc=143)
+    launches(worker)
+    polls(worker, rc=143)
     assert 'from outside (docker kill or stop' in worker.run(ActionModule, args)['msg']
 
 
-def test_the_out_of_memory_killer_is_named(worker, args):
+def test_the_out_of_memory_killer_is_named(worker, args, shown):
     precheck(worker)
-    runs(worker, rc=137, oom='true')
+    launches(worker)
+    polls(worker, rc=137, parts=(('command', 137, 'true'),))
     result = worker.run(ActionModule, dict(args, memory='1G'))
     assert result['oom_killed'] is True and result['failed'] is True
     assert 'killed by the out-of-memory killer: it reached its memory limit of 1 GiB' in result['msg']
 
 
-def test_a_job_that_filled_the_disk_says_so(worker, args):
+def test_a_job_that_filled_the_disk_says_so(worker, args, shown):
     precheck(worker)
-    runs(worker, rc=1, avail_kb=0)
+    launches(worker)
+    polls(worker, rc=1, space=0)
     msg = worker.run(ActionModule, args)['msg']
     assert 'the disk of w1 is full at /srv/offload' in msg
 
 
-def test_a_runner_without_a_result_is_an_error_and_the_container_is_removed(worker, args):
+def test_a_run_whose_supervisor_died_is_reported_lost_with_its_partial_log(worker, args, shown):
     precheck(worker)
-    runs(worker, report=False)
-    worker.docker('container', 'inspect', out='running\n')
-    worker.docker('rm', '-f')
-    worker.fail(ActionModule, args, match='the job runner on the worker ended without a result (exit 0)')
-    assert worker.docker_calls('rm') == [['rm', '-f', JOB]]
+    launches(worker)
+    polls(worker, chunks=('started\n',), lost=True)
+    result = worker.run(ActionModule, args)
+    assert result['failed'] is True and result['lost'] is True and result['rc'] is None
+    assert 'was lost: its supervisor on the worker is gone' in result['msg'] and 'started' in result['msg']
 
 
-def test_a_lost_connection_removes_the_job_through_a_new_one(worker, args):
+def test_a_dropped_connection_is_reached_again_and_the_job_followed(worker, args, shown, monkeypatch):
+    monkeypatch.setattr(time, 'sleep', lambda s: None)
     precheck(worker)
-    worker.script(RUNNER, raises=AnsibleConnectionFailure('ssh: Broken pipe'))
-    worker.docker('container', 'inspect', out='running\n')
-    worker.docker('rm', '-f')
+    launches(worker)
+    polls(worker)
+    worker.script(POLL, raises=AnsibleConnectionFailure('ssh: Broken pipe'), times=2)
+    result = worker.run(ActionModule, args)
+    assert result['rc'] == 0 and 'failed' not in result
+    assert worker.connection.resets == 2
+
+
+def test_a_worker_that_stays_unreachable_says_the_job_goes_on(worker, args, shown, monkeypatch):
+    monkeypatch.setattr(time, 'sleep', lambda s: None)
+    clock = iter(range(0, 100000, 10))
+    monkeypatch.setattr(time, 'monotonic', lambda: next(clock))
+    precheck(worker)
+    launches(worker)
+    worker.script(POLL, raises=AnsibleConnectionFailure('ssh: connect: No route to host'))
     result = worker.run(ActionModule, args)
     assert result['failed'] is True and result['connection_lost'] is True and result['rc'] is None
-    assert result['msg'].startswith('lost the connection to w1 while job %s ran (ssh: Broken pipe)' % JOB)
-    assert worker.docker_calls('rm') == [['rm', '-f', JOB]] and worker.fetched == []
-    assert 'logs.yml -e pr=7 brings it' in result['log']
-
-
-def test_a_worker_that_stays_unreachable_says_what_is_left(worker, args):
-    precheck(worker)
-    worker.script(RUNNER, raises=AnsibleConnectionFailure('ssh: Broken pipe'))
-    worker.docker('container', 'inspect', raises=AnsibleConnectionFailure('ssh: connect: No route to host'))
-    with pytest.raises(AnsibleConnectionFailure) as err:
-        worker.run(ActionModule, args)
-    assert 'cannot reach it again (ssh: connect: No route to host)' in str(err.value)
-    assert 'clean.yml -e pr=7' in str(err.value)
+    assert 'cannot reach it again (ssh: connect: No route to host)' in result['msg']
+    assert 'The job goes on on the worker' in result['msg'] and 'clean.yml -e pr=7' in result['msg']
+    assert worker.fetched == []
 
 
 @pytest.mark.parametrize('bad, variable', [
@@ -224,14 +324,45 @@ def test_bad_options_are_refused_before_any_command(worker, args, bad, variable)
     assert worker.calls == []
 
 
-def test_shell_syntax_in_the_command_and_env_reaches_the_job_as_words(worker, args):
+def test_open_returns_the_shell_command_with_the_jobs_sandbox_and_no_token(worker, args):
+    precheck(worker, token='1')
+    result = worker.run(ActionModule, dict(args, action='open', gh_token_file=TOKEN_FILE, maintainer='m1'),
+                        transport='local')
+    assert result['open'] is True and result['changed'] is False and worker.scripts(LAUNCH) == []
+    argv = result['argv']   # a local worker: the command itself
+    assert argv[:2] == ['sh', '-c'] and argv[3] == 'offload-open'
+    assert argv[4:10] == ['docker', 'm1', '1000:1000', '/home/node/dev', 'offload-7-open', 'remove']
+    run = argv[12:]
+    assert run[:4] == ['docker', 'run', '--interactive', '--tty'] and '--cap-drop' in run
+    assert not any(TOKEN_FILE in m for m in mounts(run)) and 'gcli.offload.part=open' in run
+    assert 'bin/offload-open 7' in result['msg']
+
+
+def test_the_entrypoints_own_command_as_the_role_passes_it_runs_as_parts(worker, args, shown):
+    precheck(worker, token='1')
+    launches(worker)
+    polls(worker)
+    worker.run(ActionModule, dict(args, gh_token_file=TOKEN_FILE, command=['offload-entrypoint', '7', 'review']))
+    assert [p for p, _c, _x, _a in launch_params(worker)[2]] == ['build', 'checks', 'ai_review']
+
+
+def test_the_supervisor_is_told_every_container_a_run_of_the_job_could_have_left(worker, args, shown):
+    precheck(worker)
+    launches(worker)
+    polls(worker)
+    worker.run(ActionModule, dict(args, command=['make']))
+    assert launch_params(worker)[1][10] == ' '.join([JOB, JOB + '-build', JOB + '-checks', JOB + '-ai_review'])
+
+
+def test_shell_syntax_in_the_command_and_env_reaches_the_job_as_words(worker, args, shown):
     """The job's argv and env values travel as separate words of one simple command (the
     fake worker refuses any other); nothing of them is read by the worker's shell."""
     precheck(worker)
-    runs(worker)
+    launches(worker)
+    polls(worker)
     command = ['sh', '-c', 'echo $(id); rm -rf / && `reboot`']
     worker.run(ActionModule, dict(args, command=command, env={'NOTE': "a'b\"c;$HOME|x"}))
-    job_argv = worker.scripts(RUNNER)[0].params[6:]
+    [(_p, _c, _x, job_argv)] = launch_params(worker)[2]
     assert job_argv[-3:] == command and "NOTE=a'b\"c;$HOME|x" in job_argv
 
 
@@ -248,72 +379,3 @@ def test_tail_returns_the_last_lines_and_none_for_zero(lines, expected):
 def test_tail_of_an_empty_log():
     assert tail('', 0) == '' and tail('', 5) == ''
 
-
-# --- the runner's masking of the GitHub token (RUN_SCRIPT, run here with sh and the system's awk) ---
-
-TOKEN = 'github_pat_11UNIT0000000000_' + 'aB3' * 10
-
-
-def run(tmp_path, job, secret='token'):
-    """RUN_SCRIPT with `job` (a shell line) as the job's argv; returns (runner stdout, stored log)."""
-    path = tmp_path / 'gh_token'
-    path.write_text(TOKEN)
-    log = tmp_path / 'logs' / 'job' / 'x.log'
-    argv = ['sh', '-c', RUN_SCRIPT, 'offload-job', str(log), '30', '1', 'job', 'true',
-            str(path) if secret == 'token' else secret, 'sh', '-c', job]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, log.read_text(errors='replace')
-
-
-def test_every_occurrence_is_masked_and_the_exit_code_comes_through(tmp_path):
-    out, log = run(tmp_path, 't=$(cat "%s"); echo "a $t b $t$t"; echo "$t" >&2; printf "last:%%s" "$t"; exit 3'
-                   % (tmp_path / 'gh_token'))
-    assert TOKEN not in log
-    assert log == 'a *** b ******\n***\nlast:***'  # byte for byte, the last line without its newline too
-    assert 'rc=3' in out.splitlines()
-    assert (tmp_path / 'logs' / 'job' / 'x.exit').read_text() == '3\n'
-
-
-@pytest.mark.parametrize('size', [10, 32767, 40000, 200000])
-def test_long_lines_are_kept_whole(tmp_path, size):
-    """mawk -W interactive duplicated parts of a last line of 32 KB and more without a newline."""
-    _out, log = run(tmp_path, 'head -c %d /dev/zero | tr "\\0" y; echo; head -c %d /dev/zero | tr "\\0" z'
-                    % (size, size))
-    assert log == 'y' * size + '\n' + 'z' * size
-
-
-def test_other_output_is_unchanged(tmp_path):
-    out, log = run(tmp_path, 'printf "ghp_ github_pat_11UNIT *** \\\\ %% &\\n\\tx\\n"; head -c 100000 /dev/zero | tr "\\0" y')
-    assert log.startswith('ghp_ github_pat_11UNIT *** \\ % &\n\tx\n')
-    assert log.count('y') == 100000 and 'rc=0' in out.splitlines()
-
-
-def test_the_log_follows_the_job_line_by_line(tmp_path):
-    """logs.yml -e follow=true and the tests read the log while the job runs (mawk reads a pipe in blocks)."""
-    log = tmp_path / 'logs' / 'job' / 'x.log'
-    stop = tmp_path / 'stop'
-    proc = subprocess.Popen(['sh', '-c', RUN_SCRIPT, 'offload-job', str(log), '30', '1', 'job', 'true', '',
-                             'sh', '-c', 'echo STARTED; while [ ! -e "%s" ]; do sleep 0.02; done; echo DONE' % stop],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while not (log.exists() and 'STARTED' in log.read_text()):
-            assert time.monotonic() < deadline, 'the first line never reached the log while the job ran'
-            time.sleep(0.02)
-        assert proc.poll() is None
-    finally:
-        stop.touch()
-        proc.communicate(timeout=30)
-    assert log.read_text() == 'STARTED\nDONE\n'
-
-
-@pytest.mark.parametrize('secret', ['', '/nonexistent/gh_token'])
-def test_without_a_token_the_log_is_the_output(tmp_path, secret):
-    out, log = run(tmp_path, 'echo plain; exit 0', secret=secret)
-    assert log == 'plain\n' and 'rc=0' in out.splitlines()
-
-
-def test_the_token_is_never_in_the_runners_arguments():
-    """awk reads the file; the script passes only its path."""
-    assert 'getline t < f' in RUN_SCRIPT and '-v f="$1"' in RUN_SCRIPT

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from fake_worker import measure
 
+from ansible_collections.gcli.offload.plugins.action import job_log
 from ansible_collections.gcli.offload.plugins.action.job_log import ActionModule
 
 JOB = 'offload-7-review'
@@ -22,10 +23,11 @@ def args(tmp_path):
     return {'pr': '7', 'data_root': '/srv/offload', 'log_dest': str(tmp_path / 'logs')}
 
 
-def finds_log(worker, content=LOG, rc=None, state='exited\n'):
+def finds_log(worker, content=LOG, rc=None, state='exited\n', run='ended', **rule):
     worker.files[WORKER_LOG] = content
-    out = 'log=%s\n' % WORKER_LOG + ('rc=%s\n' % rc if rc is not None else '') + measure(content)
-    worker.script('log=$1/logs/$2/$log', out=out)
+    out = 'log=%s\n' % WORKER_LOG + ('run=20260101T000000Z %s 1000\n' % run if run else '')
+    out += ('rc=%s\n' % rc if rc is not None else '') + measure(content)
+    worker.script('log=$1/logs/$2/$log', out=out, **rule)
     worker.docker('container', 'inspect', out=state)
 
 
@@ -39,8 +41,7 @@ def test_the_newest_log_comes_back_with_its_last_lines(worker, args, tmp_path):
     assert result['job'] == JOB and result['worker_log'] == WORKER_LOG
     # the job's folder is named by parameters of the fixed script, never spliced into it
     (script,) = worker.scripts('log=$1/logs/$2/$log')
-    assert script.params == ['/srv/offload', JOB, '0'] and JOB not in script.script
-    assert script.argv[:2] == ['timeout', '3600']
+    assert script.params == ['/srv/offload', JOB, '0', ''] and JOB not in script.script
     assert worker.fetched == [WORKER_LOG]
 
 
@@ -51,26 +52,36 @@ def test_lines_0_shows_the_whole_log_and_no_exit_file_is_no_exit_code(worker, ar
     assert result['exit_code'] is None
 
 
-def test_follow_waits_only_for_a_running_job(worker, args):
-    finds_log(worker, state='running\n')
+def test_follow_streams_a_running_job_then_brings_its_log(worker, args, monkeypatch):
+    shown = []
+    monkeypatch.setattr(job_log.display, 'display', lambda msg, *a, **k: shown.append(msg))
+    finds_log(worker, run='ended', rc=0)
+    finds_log(worker, run='running', times=1)   # the first look: it runs
+    worker.script('--offload-chunk--', out='alive=0\nstate=end 1 0\n' + measure(LOG) + 'size=%d\n--offload-chunk--\n%s'
+                  % (len(LOG), LOG))
     result = worker.run(ActionModule, dict(args, follow=True, timeout=30))
-    (script,) = worker.scripts('log=$1/logs/$2/$log')
-    assert script.params[-1] == '1' and script.argv[:2] == ['timeout', '30']
-    assert result['running'] is True
-    assert worker.docker_calls('container', 'inspect')[0][-1] == JOB
+    assert shown[1:] == LOG.splitlines() and 'following job %s' % JOB in shown[0]
+    (poll,) = worker.scripts('--offload-chunk--')
+    assert poll.params[:4] == ['/srv/offload', JOB, '20260101T000000Z', '0']
+    assert result['running'] is False and result['exit_code'] == 0 and result['log_lines'] == LOG.splitlines()
 
 
 def test_follow_on_a_job_that_ended_does_not_wait(worker, args):
     finds_log(worker, state='exited\n')
     worker.run(ActionModule, dict(args, follow=True))
-    assert worker.scripts('log=$1/logs/$2/$log')[0].params[-1] == '0'
+    assert worker.scripts('--offload-chunk--') == []
 
 
-def test_following_past_the_timeout_says_the_job_still_runs(worker, args):
-    worker.docker('container', 'inspect', out='running\n')
-    worker.script('log=$1/logs/$2/$log', rc=124)
-    worker.fail(ActionModule, dict(args, follow=True, timeout=5),
-                match='job %s on w1 still runs after 5s of following' % JOB)
+def test_a_part_of_the_newest_run(worker, args):
+    finds_log(worker)
+    worker.run(ActionModule, dict(args, part='build'))
+    assert worker.scripts('log=$1/logs/$2/$log')[0].params[3] == 'build'
+    worker.fail(ActionModule, dict(args, part='../x'), match='part must be one of build')
+
+
+def test_a_lost_run_says_so(worker, args):
+    finds_log(worker, run='lost')
+    assert worker.run(ActionModule, args)['lost'] is True
 
 
 def test_a_refused_log_folder_is_reported_with_the_scripts_reason(worker, args):

@@ -38,7 +38,7 @@ def test_actions_allowed(action):
     assert jobs.validate_action(action) == action
 
 
-@pytest.mark.parametrize('action', ['open', 'Review', 'review;rm -rf /', '', None, 'shell'])
+@pytest.mark.parametrize('action', ['Open', 'Review', 'review;rm -rf /', '', None, 'shell'])
 def test_actions_refused(action):
     with pytest.raises(jobs.JobInputError, match='^action: must be one of review, fix, ready, implement'):
         jobs.validate_action(action)

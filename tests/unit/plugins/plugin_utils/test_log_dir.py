@@ -1,6 +1,6 @@
-"""The host scripts that write and read a job's logs (the job runner, logs.yml's
-NEWEST) and the controller's check of a fetched log, run here with sh and coreutils
-against links planted where they look."""
+"""The host scripts that write and read a job's logs (the job's launch and supervisor,
+its follower's poll, logs.yml's NEWEST) and the controller's check of a fetched log,
+run here with sh and coreutils against links planted where they look."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from types import SimpleNamespace
 
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.gcli.offload.plugins.action.job_container import RUN_SCRIPT
 from ansible_collections.gcli.offload.plugins.action.job_log import NEWEST
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import fetch_log, measured
+from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
+    LAUNCH_SCRIPT,
+    POLL_SCRIPT,
+    STATE_CHECK_SCRIPT,
+    SUPERVISOR_SCRIPT,
+)
 
 JOB = 'offload-1-review'
 STAMP = '20260101T000000Z'
@@ -26,13 +32,27 @@ def facts(out):
 
 
 def runner(data_root, command=('sh', '-c', 'echo from the job'), stamp=STAMP):
-    log = '%s/logs/%s/%s.log' % (data_root, JOB, stamp)
-    return subprocess.run(['sh', '-c', RUN_SCRIPT, 'offload-job', log, '10', '1', JOB, 'true', ''] + list(command),
+    """Launch the job's supervisor (no docker: `true`), wait until it ended; the launch's
+    result, with stdout the launch's output and then the last poll's (its measure)."""
+    proc = subprocess.run(['sh', '-c', LAUNCH_SCRIPT, 'offload-launch', str(data_root), JOB, stamp, SUPERVISOR_SCRIPT,
+                           '10', '1', 'true', '', '', '1000:1000', '/dev', JOB, 'remove', '', '',
+                           'command', 'c', '', str(len(command))] + list(command),
                           capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or 'started=' not in proc.stdout:
+        return proc
+    deadline = time.monotonic() + 30
+    while True:
+        poll = subprocess.run(['sh', '-c', POLL_SCRIPT, 'offload-poll', str(data_root), JOB, stamp, '0', '2'],
+                              capture_output=True, text=True, check=False)
+        if 'alive=0' in poll.stdout.splitlines():
+            break
+        assert time.monotonic() < deadline, 'the supervisor never ended'
+    proc.stdout += poll.stdout
+    return proc
 
 
 def newest(data_root, follow='0'):
-    return subprocess.run(['sh', '-c', NEWEST, 'newest', str(data_root), JOB, follow],
+    return subprocess.run(['sh', '-c', NEWEST, 'newest', str(data_root), JOB, follow, ''],
                           capture_output=True, text=True, check=False)
 
 
@@ -45,7 +65,8 @@ def victim(tmp_path):
     return path
 
 
-@pytest.mark.parametrize('script', [RUN_SCRIPT, NEWEST], ids=['runner', 'newest'])
+@pytest.mark.parametrize('script', [LAUNCH_SCRIPT, POLL_SCRIPT, STATE_CHECK_SCRIPT, SUPERVISOR_SCRIPT, NEWEST],
+                         ids=['launch', 'poll', 'run-state', 'supervisor', 'newest'])
 def test_shellcheck_clean(tmp_path, script):
     if not shutil.which('shellcheck'):
         pytest.skip('shellcheck not installed')
@@ -66,7 +87,7 @@ def test_the_runner_makes_its_folders_and_measures_the_log(tmp_path):
         assert st.st_uid == os.getuid() and st.st_mode & 0o022 == 0
 
 
-@pytest.mark.parametrize('suffix', ['.log', '.exit'])
+@pytest.mark.parametrize('suffix', ['.log', '.exit', '.state'])
 def test_the_runner_never_writes_through_a_planted_link(tmp_path, victim, suffix):
     runner(tmp_path, stamp='20250101T000000Z')  # the folders exist
     (tmp_path / 'logs' / JOB / (STAMP + suffix)).symlink_to(victim)
@@ -74,7 +95,7 @@ def test_the_runner_never_writes_through_a_planted_link(tmp_path, victim, suffix
     assert proc.returncode != 0
     assert 'exists already: refusing to write through it' in facts(proc.stdout)['error']
     assert victim.read_text() == 'VICTIM-CONTENT\n'
-    assert 'JOB-RAN' not in proc.stdout  # the job did not run either
+    assert not os.path.exists(tmp_path / 'logs' / JOB / (STAMP + '.command.log'))  # the job did not run either
 
 
 @pytest.mark.parametrize('level', ['logs', 'job'])

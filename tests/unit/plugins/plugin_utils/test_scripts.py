@@ -26,7 +26,7 @@ def shellcheck(*paths):
 
 def test_the_scripts_are_found():
     names = {os.path.basename(p) for p in SHELL_SCRIPTS}
-    assert {'git.sh', 'job_run.sh', 'log_dir.sh', 'network.sh', 'maintainer_check.sh', 'secret_write.sh'} <= names
+    assert {'git.sh', 'job_supervisor.sh', 'log_dir.sh', 'network.sh', 'maintainer_check.sh', 'secret_write.sh'} <= names
 
 
 @pytest.mark.parametrize('path', SHELL_SCRIPTS, ids=os.path.basename)
@@ -95,8 +95,10 @@ def test_placeholders_must_all_be_filled_and_nothing_else_given():
 def test_the_loaded_scripts_have_no_placeholder_left():
     from ansible_collections.gcli.offload.plugins.action import (
         job_container, job_log, maintainer_container, worker_secret)
-    from ansible_collections.gcli.offload.plugins.plugin_utils import _docker_cli
-    for text in (job_container.RUN_SCRIPT, job_container.PRECHECK_SCRIPT, job_log.NEWEST,
+    from ansible_collections.gcli.offload.plugins.plugin_utils import _docker_cli, _supervisor
+    for text in (_supervisor.SUPERVISOR_SCRIPT, _supervisor.LAUNCH_SCRIPT, _supervisor.POLL_SCRIPT,
+                 _supervisor.OPEN_SCRIPT, _supervisor.STATE_CHECK_SCRIPT, _supervisor.RUNS_SCRIPT,
+                 job_container.PRECHECK_SCRIPT, job_log.NEWEST,
                  maintainer_container.DIRS_SCRIPT, maintainer_container.CHECK_SCRIPT,
                  maintainer_container.APPEARED_SCRIPT, worker_secret.WRITE_SCRIPT, worker_secret.HASH_SCRIPT,
                  _docker_cli.GIT_SCRIPT):
