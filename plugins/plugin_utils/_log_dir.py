@@ -25,7 +25,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
 
-# The host scripts' functions (enter_log_dir, measure): put before job_run.sh and
+# The host scripts' functions (enter_log_dir, measure): put before job_launch.sh and
 # log_newest.sh.
 LOG_DIR_SCRIPT = 'log_dir.sh'
 

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Functions for a job's log folder, put before job_run.sh and log_newest.sh
+# Functions for a job's log folder, put before job_launch.sh, job_poll.sh, log_newest.sh...
 # (see plugin_utils/_log_dir.py for why the folder is entered, never followed).
 # enter_log_dir DATA_ROOT JOB CREATE: cd into DATA_ROOT/logs/JOB; with CREATE=1 make
 # what is missing (mode 0755) and take back, as root, a folder an older version made

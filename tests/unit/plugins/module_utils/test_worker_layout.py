@@ -35,7 +35,9 @@ def test_the_scripts_are_given_the_same_layout():
     assert 'admin=$common/worktrees/$job\n' in GIT_SCRIPT  # common=$main/.git: GIT_ADMIN_DIRS
     assert layout.GIT_ADMIN_DIRS == layout.MAIN + '/.git/worktrees'
     assert 'for part in logs "$2"; do' in job_log.NEWEST and 'echo "log=$1/logs/$2/$log"' in job_log.NEWEST
-    assert 'enter_log_dir "${dir%/logs/*}"' in job_container.RUN_SCRIPT
+    from ansible_collections.gcli.offload.plugins.plugin_utils import _supervisor
+    assert 'for part in logs "$2"; do' in job_container.PRECHECK_SCRIPT + _supervisor.LAUNCH_SCRIPT
+    assert 'for d in "$1"/logs/offload-*; do' in _supervisor.RUNS_SCRIPT
     assert 'probe=%s/worktrees/' % DEV in maintainer_container.DIRS_SCRIPT
     assert maintainer_container.ActionModule._data_dirs() == [DEV + '/main', DEV + '/worktrees', DEV + '/gemini']
 
