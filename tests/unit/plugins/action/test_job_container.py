@@ -378,4 +378,3 @@ def test_tail_returns_the_last_lines_and_none_for_zero(lines, expected):
 
 def test_tail_of_an_empty_log():
     assert tail('', 0) == '' and tail('', 5) == ''
-
