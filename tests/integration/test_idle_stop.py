@@ -3,6 +3,7 @@ token and the Compute API, here the emulator's (issue 5)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
 from fixtures_emulator import create_running_instance
 from fixtures_images import ensure
-from fixtures_offload import docker, wait_for
+from fixtures_offload import docker
 
 ZONE = 'us-central1-a'
 PROJECT = 'emu-project'
@@ -125,16 +126,14 @@ def test_a_job_supervisor_keeps_the_vm_up_without_any_session_or_container(vm, e
     (stub / 'docker').chmod(0o755)
     marker = run_script.busy / 'offload-1-review.20260101T000000Z'
     marker.write_text('')
-    holder = subprocess.Popen(['flock', str(marker), 'sleep', '600'])
+    holder = os.open(str(marker), os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)   # what a supervisor holds from its start to its end (flock(1) locks)
     try:
-        wait_for(lambda: subprocess.run(['flock', '-n', str(marker), 'true'], check=False).returncode != 0, 20,
-                 'the lock')
         busy = run_script(str(stub))
         assert "busy: a job's supervisor runs" in busy.stdout, busy.stdout
         assert not run_script.state.exists()
     finally:
-        holder.kill()
-        holder.wait()
+        os.close(holder)
     first = run_script(str(stub))  # the lock is free: a supervisor that died is no work
     assert 'idle since now' in first.stdout, first.stdout
     assert _api_status(emulator, vm) == 'RUNNING'
