@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 
 import pytest
@@ -270,3 +271,30 @@ def test_a_reviews_parts_have_their_own_logs_and_status_shows_them(worker):
     status = worker.playbook(playbook='status.yml')
     assert status.returncode == 0, status.stdout
     assert re.search(r'offload-1-review \|.*\| build ok \d+s, ai_review ok \d+s', status.stdout), status.stdout
+
+
+def test_detach_returns_at_once_and_ctrl_c_stops_only_the_following(worker):
+    """-e detach=true starts the job and returns with how to follow it; a follower stopped
+    with Ctrl-C (SIGINT) leaves the job running; the next offload.yml attaches to its end."""
+    stop = 'stop'
+    detached = worker.playbook('-e', 'pr=1', '-e', 'detach=true', extra={'offload_job_command': [
+        'sh', '-c', 'echo JOB-STARTED; while [ ! -e %s ]; do sleep 0.05; done; echo JOB-DONE' % stop]})
+    assert detached.returncode == 0, detached.stdout
+    assert 'runs on without this playbook' in detached.stdout
+    assert 'offload.yml -e pr=1 -e action=review' in detached.stdout
+    assert container_state('offload-1-review') == 'running'
+    follower = Streamed(worker.start('-e', 'pr=1'))
+    try:
+        follower.wait_for('JOB-STARTED')
+        assert 'attaching to it' in follower.text() and 'follow it again with offload.yml' in follower.text()
+        follower.proc.send_signal(signal.SIGINT)
+        follower.wait(timeout=120)
+        assert container_state('offload-1-review') == 'running'   # the job goes on
+        again = Streamed(worker.start('-e', 'pr=1'))
+        again.wait_for('JOB-STARTED')
+        open(os.path.join(worker.worktree(1), stop), 'w').close()
+        assert again.wait() == 0, again.text()
+        assert 'JOB-DONE' in again.text() and 'job offload-1-review on local-worker succeeded' in again.text()
+    finally:
+        docker('rm', '-f', 'offload-1-review', check=False)
+    assert worker.job_containers() == [] and not os.path.exists(worker.worktree(1))
