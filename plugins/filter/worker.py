@@ -23,6 +23,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.gcli.offload.plugins.module_utils._jobs import JobInputError, _shown, validate_bool
 
 DEFAULT_GROUP = 'offload_workers'
+# Where the gce_workers inventory plugin puts the workers that do not run (<group>_stopped).
+STOPPED_SUFFIX = '_stopped'
 # Names Ansible's implicit localhost answers to (a play can target it with no inventory).
 LOCALHOST = ('localhost', '127.0.0.1', '::1')
 # A host or group name (nothing Ansible's host patterns treat specially), optionally with
@@ -62,13 +64,19 @@ def worker_hosts(pattern, groups, variable='offload_worker'):
                NAME_ONE))
     if name in groups:
         members = groups[name]
+        stopped = groups.get(name + STOPPED_SUFFIX) or []
+        if not members and name == DEFAULT_GROUP and stopped:
+            raise _missing(
+                'the group %s has no host: no worker VM runs. The gcli.offload.gce_workers inventory plugin found '
+                '%s, which does not run (a worker stops itself when idle; group %s%s): re-run with '
+                '-e offload_start_worker=true to start it, or start it with gcloud compute instances start'
+                % (name, _listed(stopped), name, STOPPED_SUFFIX))
         if not members and name == DEFAULT_GROUP:
             raise _missing(
-                'the group %s has no host. Filled by the gcli.offload.gce_workers inventory plugin, it is empty when '
-                'no worker VM runs (the plugin lists RUNNING instances by default, and a worker stops itself when '
-                'idle): start the VM (provision.yml, or gcloud compute instances start) and re-run, or add TERMINATED '
-                'to the plugin\'s statuses and re-run with -e offload_start_worker=true. Otherwise add a host to the '
-                'group, or %s' % (name, NAME_ONE))
+                'the group %s has no host. Filled by the gcli.offload.gce_workers inventory plugin (running workers '
+                'in %s, the others in %s%s), it is empty when the project has no worker VM: create one with '
+                'provision.yml and re-run. Otherwise add a host to the group, or %s'
+                % (name, name, name, STOPPED_SUFFIX, NAME_ONE))
         if not members:
             raise _missing('%s is the group %s, which has no host: add one to it, or %s'
                            % (variable, _shown(name), NAME_ONE))

@@ -10,8 +10,11 @@ short_description: The offload workers of a Compute Engine project, found by lab
 version_added: 0.1.0
 description:
   - Lists the Compute Engine instances of a project that carry all the O(labels) (by default
-    C(type=offload-worker), the label C(provision.yml) sets) and are in one of O(statuses), and puts them in the
-    group O(group) (C(offload_workers), the group C(offload.yml) runs on).
+    C(type=offload-worker), the label C(provision.yml) sets) and are in one of O(statuses), and puts the
+    C(RUNNING) ones in the group O(group) (C(offload_workers), the group C(offload.yml) runs on) and the others
+    (a worker that stopped itself when idle is C(TERMINATED)) in the group O(group)C(_stopped), with their status
+    in C(gce_status). So the playbooks reach only running workers, and C(offload.yml -e offload_start_worker=true)
+    finds a stopped one there, starts it and runs the job on it.
   - Each host is named after its instance (C(<name>.<zone>) when two zones hold the same name) and gets
     C(ansible_host) (its external IP, else its internal IP; see O(address)) and C(gce_*) variables.
   - With O(iap_tunnel=true), SSH goes through C(gcloud compute start-iap-tunnel), the only way in when the firewall
@@ -48,12 +51,14 @@ options:
     default:
       type: offload-worker
   statuses:
-    description: Instance statuses to list (C(RUNNING), C(TERMINATED), C(STAGING)...); empty lists every status.
+    description:
+      - Instance statuses to list (C(RUNNING), C(TERMINATED), C(STAGING)...); empty lists every status.
+      - Only C(RUNNING) instances go in O(group); the others go in O(group)C(_stopped).
     type: list
     elements: str
-    default: [RUNNING]
+    default: []
   group:
-    description: The group the workers go in.
+    description: The group the running workers go in; the others go in the group named after it with C(_stopped).
     type: str
     default: offload_workers
   address:
@@ -158,6 +163,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputE
 CONFIG_NAMES = ('gce.yml', 'gce.yaml')
 CONFIG_SUFFIXES = ('.gce_workers.yml', '.gce_workers.yaml')
 GCLOUD_RE = re.compile(r'^[A-Za-z0-9_./-]+\Z')
+# The group of the workers that do not run (stopped, suspended, starting): <group>_stopped.
+STOPPED_SUFFIX = '_stopped'
 
 
 def instance_addresses(instance):
@@ -198,6 +205,11 @@ def is_worker(record, labels, statuses):
     if any(have.get(str(k)) != str(v) for k, v in (labels or {}).items()):
         return False
     return not statuses or record['gce_status'] in statuses
+
+
+def worker_group(record, group):
+    """The group of a worker: `group` when it runs (SSH can reach it), else `group`_stopped."""
+    return group if record['gce_status'] == 'RUNNING' else group + STOPPED_SUFFIX
 
 
 def choose_address(record, address):
@@ -323,11 +335,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, records):
         group = self.get_option('group')
+        stopped = group + STOPPED_SUFFIX
         self.inventory.add_group(group)
+        self.inventory.add_group(stopped)
         address = self.get_option('address')
         strict = self.get_option('strict')
         for name, record in zip(host_names(records), records):
-            self.inventory.add_host(name, group=group)
+            self.inventory.add_host(name, group=worker_group(record, group))
             for key, value in record.items():
                 self.inventory.set_variable(name, key, value)
             host = choose_address(record, address)

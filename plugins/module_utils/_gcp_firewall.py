@@ -247,3 +247,112 @@ def converge(api, params, check_mode=False, diff=False):
         result['diff'] = {'before': rule_view(have), 'after': rule_view(after),
                           'before_header': 'firewall rule %s' % name, 'after_header': 'firewall rule %s' % name}
     return result
+
+
+# -- the default network's SSH rule ------------------------------------------------------------------------------
+
+DEFAULT_SSH_RULE = 'default-allow-ssh'
+
+
+def _opens_ssh(rule):
+    """Does the rule (current_rule's form) let TCP port 22 in from every address?"""
+    if rule['disabled'] or rule['direction'] != 'INGRESS' or 'denied' in rule['foreign']:
+        return False
+    if not _world(rule['source_ranges']):
+        return False
+    if any(f in ('allowed all (all ports)', 'allowed tcp (all ports)') for f in rule['foreign']):
+        return True
+    for port in rule['ports']:
+        low, _sep, high = port.partition('-')
+        if low.isdigit() and int(low) <= 22 <= int(high or low):
+            return True
+    return False
+
+
+def _world(ranges):
+    """The ranges (or the parts of them that together cover every address) open to the whole Internet."""
+    nets = [ipaddress.ip_network(r, strict=False) for r in ranges if _is_range(r)]
+    out = []
+    for version in (4, 6):
+        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(n for n in nets if n.version == version)):
+            out += sorted(str(n) for n in nets if n.version == version)
+    return out
+
+
+def _is_range(text):
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_default_ssh(params):
+    """default_ssh_rule's options checked: (rule name, network, target tags, the ranges to restrict to)."""
+    name = check_name(params['name'])
+    network = basename(params['network'])
+    if not NAME_RE.match(network):
+        raise InputError('network', '%s is not a network name or URL' % shown(params['network']))
+    tags = sorted(set(params['target_tags'] or []))
+    for tag in tags:
+        if not NAME_RE.match(tag):
+            raise InputError('target_tags', '%s is not a valid network tag' % shown(tag))
+    ranges = normalize_ranges(params['source_ranges'], False)
+    return name, network, tags, ranges
+
+
+def converge_default_ssh(api, params, check_mode=False, diff=False):
+    """Report (and with params['restrict'], restrict) the default network's SSH rule when it lets
+    port 22 in from the whole Internet to the workers; default_ssh_rule's result.
+
+    Restricting keeps the rule (its name, priority and targets, which other instances of the
+    project may rely on) and sets its sources to params['source_ranges'] (the IAP range), so
+    SSH through IAP still reaches every instance of the network, and nothing else does.
+    """
+    name, network, tags, ranges = validate_default_ssh(params)
+    project = api.project
+    where = 'firewall rule %s of project %s' % (name, project)
+    firewalls = api.client('firewalls')
+
+    def get():
+        try:
+            found = api.call(lambda: firewalls.get(project=project, firewall=name, timeout=api.request_timeout),
+                             'get ' + where)
+        except GcpApiError as exc:
+            if exc.code == 404:
+                return None
+            raise
+        return current_rule(found)
+
+    have = get()
+    result = {'changed': False, 'state': 'absent', 'firewall': rule_view(have), 'warning': None}
+    if have is None:
+        return result
+    applies = have['network'] == network and (not have['target_tags'] or set(have['target_tags']) & set(tags))
+    if not applies or not _opens_ssh(have):
+        result['state'] = 'closed'
+        return result
+    opened = ' + '.join(_world(have['source_ranges']))
+    if not params['restrict']:
+        result['state'] = 'open'
+        result['warning'] = (
+            '%s lets SSH (tcp:22) in from the whole Internet (%s) to %s of network %s, the worker included: '
+            'the IAP-only rule does not close it. Restrict it to %s with -e offload_restrict_default_ssh=true '
+            '(option restrict=true), or delete it (gcloud compute firewall-rules delete %s --project %s) '
+            'if nothing else needs it.' % (where, opened, 'the instances tagged %s' % ', '.join(have['target_tags'])
+                                           if have['target_tags'] else 'every instance', network,
+                                           ', '.join(ranges), name, project))
+        return result
+    after = dict(have, source_ranges=ranges)
+    if not check_mode:
+        what = 'restrict %s to %s' % (where, ', '.join(ranges))
+        resource = api.types.Firewall(source_ranges=ranges)
+        operation = api.call(lambda: firewalls.patch_unary(project=project, firewall=name, firewall_resource=resource,
+                                                           timeout=api.request_timeout), what)
+        api.wait(operation, what)
+        after = get()
+    result.update(changed=True, state='restricted', firewall=rule_view(after))
+    if diff:
+        result['diff'] = {'before': rule_view(have), 'after': rule_view(after),
+                          'before_header': 'firewall rule %s' % name, 'after_header': 'firewall rule %s' % name}
+    return result

@@ -678,12 +678,15 @@ class InstanceManager:
         if self.data_disk_exists():
             data = {'source': '%s/disks/%s' % (zone_path, disk['name'])}
         else:
+            # labelled as the instance: reconcile.yml finds a data disk whose worker is gone by them
             data = {'initialize_params': {'disk_name': disk['name'], 'disk_size_gb': disk['size_gb'],
-                                          'disk_type': '%s/diskTypes/%s' % (zone_path, disk['type'])}}
+                                          'disk_type': '%s/diskTypes/%s' % (zone_path, disk['type']),
+                                          'labels': w['labels']}}
         data.update({'device_name': disk['device_name'], 'auto_delete': False, 'boot': False, 'mode': 'READ_WRITE'})
         boot = {'boot': True, 'auto_delete': True, 'device_name': 'boot',
                 'initialize_params': {'source_image': image_link, 'disk_size_gb': w['boot_disk_size_gb'],
-                                      'disk_type': '%s/diskTypes/%s' % (zone_path, w['boot_disk_type'])}}
+                                      'disk_type': '%s/diskTypes/%s' % (zone_path, w['boot_disk_type']),
+                                      'labels': w['labels']}}
         network = w['network']
         if '/' not in network:
             network = 'projects/%s/global/networks/%s' % (self.project, network)

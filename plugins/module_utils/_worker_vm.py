@@ -40,10 +40,11 @@ DEFAULTS = {
     'worker_name': None, 'project': '', 'zone': 'us-central1-a', 'machine_type': 'n2-standard-8',
     'cos_image': '', 'boot_disk_size_gb': 10, 'data_disk_name': '', 'data_disk_size_gb': 200,
     'data_root': '/mnt/disks/offload', 'spot': False, 'network': 'default', 'subnetwork': '',
-    'external_ip': True, 'network_tags': ['gcli-offload-ssh'], 'worker_labels': {},
+    'external_ip': '', 'network_tags': ['gcli-offload-ssh'], 'worker_labels': {},
     'maintainer_image': '', 'maintainer_name': MAINTAINER_NAME, 'idle_stop_minutes': 60,
     'worker_service_account': 'default', 'firewall_name': 'gcli-offload-ssh-from-iap',
-    'ssh_source_ranges': ['35.235.240.0/20'], 'ssh_allow_any_source': False, 'ssh_access': 'iap',
+    'ssh_source_ranges': ['35.235.240.0/20'], 'ssh_allow_any_source': False, 'restrict_default_ssh': False,
+    'ssh_access': 'iap',
     'ssh_host': '', 'ssh_port': 22, 'ssh_user': '', 'ssh_key': '~/.ssh/google_compute_engine',
     'ssh_known_hosts': '~/.ssh/google_compute_known_hosts', 'ssh_alias': 'gcli-worker',
     'ssh_config': '~/.ssh/gcli-offload.conf', 'gcloud_bin': 'gcloud', 'wait_timeout': 600, 'wait_interval': 5,
@@ -117,6 +118,14 @@ def _ssh(values):
     }
 
 
+def _external_ip(values):
+    """An external IP only when asked: empty (the default) is none with IAP access (IAP TCP
+    forwarding reaches the internal address) and one with direct access."""
+    if values['external_ip'] in ('', None):
+        return validate_choice(values['ssh_access'], _variable('ssh_access'), ACCESS) == 'direct'
+    return _bool(values, 'external_ip')
+
+
 def worker_vm_spec(state='present', **given):
     """Check the role's variables (given without PREFIX; missing ones take the role's
     defaults) for provisioning (present) or teardown (absent). Return the checked
@@ -164,7 +173,7 @@ def worker_vm_spec(state='present', **given):
         'boot_disk_size_gb': validate_int(values['boot_disk_size_gb'], _variable('boot_disk_size_gb'), 10,
                                           ci.MAX_DISK_GB, 'GB'),
         'network': values['network'], 'subnetwork': values['subnetwork'] or None,
-        'external_ip': _bool(values, 'external_ip'),
+        'external_ip': _external_ip(values),
         'tags': _list_of_str(values, 'network_tags'),
         'labels': dict(labels, type='offload-worker'),
         'provisioning_model': 'SPOT' if _bool(values, 'spot') else 'STANDARD',
@@ -193,6 +202,7 @@ def worker_vm_spec(state='present', **given):
                      'external_ip': wanted['external_ip'],
                      'worker_service_account': options['worker_service_account'],
                      'idle_stop_minutes': options['idle_stop_minutes']},
-        'firewall': dict(rule_view(rule), allow_any_source=_bool(values, 'ssh_allow_any_source')),
+        'firewall': dict(rule_view(rule), allow_any_source=_bool(values, 'ssh_allow_any_source'),
+                         restrict_default_ssh=_bool(values, 'restrict_default_ssh')),
         'ssh': _ssh(values),
     }

@@ -88,8 +88,10 @@ options:
     type: raw
   external_ip:
     description:
-      - "Give the worker an ephemeral external IP (needed for pulls from outside Google unless Cloud NAT is set up;
-        not needed for IAP SSH)."
+      - "Give the worker an ephemeral external IP. Empty (the default): none with C(offload_ssh_access=iap) (IAP
+        TCP forwarding reaches the internal address), one with C(offload_ssh_access=direct). Without one, image pulls
+        from outside Google (ghcr.io, Docker Hub) need Cloud NAT; Artifact Registry needs Private Google Access on
+        the subnetwork (docs/security.md)."
       - Role variable C(offload_external_ip).
     type: raw
   network_tags:
@@ -140,6 +142,12 @@ options:
     description:
       - "Allow C(0.0.0.0/0) in C(offload_ssh_source_ranges) (refused otherwise)."
       - Role variable C(offload_ssh_allow_any_source).
+    type: raw
+  restrict_default_ssh:
+    description:
+      - "When the network's C(default-allow-ssh) rule lets SSH in from the whole Internet, set its sources to
+        C(offload_ssh_source_ranges) (else provision only warns); see M(gcli.offload.default_ssh_rule)."
+      - Role variable C(offload_restrict_default_ssh).
     type: raw
   ssh_access:
     description:

@@ -33,15 +33,15 @@ def emulator(gce_emulator):
     gce_emulator.clear_faults()
 
 
-def create_running_instance(emu, name, project='emu-project', zone='us-central1-a', deadline=30.0):
-    """Insert a minimal COS instance straight through the API and wait until it runs."""
+def create_running_instance(emu, name, project='emu-project', zone='us-central1-a', deadline=30.0, labels=None):
+    """Insert a minimal COS instance straight through the API (with `labels`) and wait until it runs."""
     import time
 
-    emu.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (project, zone), {
+    emu.call('POST', '/compute/v1/projects/%s/zones/%s/instances' % (project, zone), dict({
         'name': name, 'machineType': 'zones/%s/machineTypes/e2-small' % zone,
         'disks': [{'boot': True, 'initializeParams': {
             'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}}],
-        'networkInterfaces': [{'network': 'global/networks/default'}]})
+        'networkInterfaces': [{'network': 'global/networks/default'}]}, **({'labels': labels} if labels else {})))
     path = '/compute/v1/projects/%s/zones/%s/instances/%s' % (project, zone, name)
     end = time.monotonic() + deadline
     while time.monotonic() < end:

@@ -413,7 +413,9 @@ def test_firewalls(api):
     api.wait(api.ok('PATCH', url + '/allow-iap-ssh', {'sourceRanges': ['10.0.0.0/8'], 'priority': 900}))
     got = api.ok('GET', url + '/allow-iap-ssh')
     assert (got['sourceRanges'], got['priority'], got['allowed']) == (['10.0.0.0/8'], 900, rule['allowed'])
-    assert [f['name'] for f in api.ok('GET', url)['items']] == ['allow-iap-ssh']
+    assert [f['name'] for f in api.ok('GET', url)['items']] == ['allow-iap-ssh', 'default-allow-icmp',
+                                                                'default-allow-internal', 'default-allow-rdp',
+                                                                'default-allow-ssh']
     api.wait(api.ok('DELETE', url + '/allow-iap-ssh'))
     api.error('GET', url + '/allow-iap-ssh', status=404)
 
@@ -740,3 +742,20 @@ def test_lost_answer_and_request_id(api, emulator):
     assert api.wait(again).get('error') is None
     api.error('POST', url, instance_body('lost'), status=409, reason='alreadyExists')
     assert len(emulator.state()['compute']['instances']) == 1
+
+
+def test_a_deleted_instance_detaches_its_kept_disk_and_disks_are_listed_aggregated(api):
+    disks = 'projects/%s/zones/%s/disks' % (PROJECT, ZONE)
+    api.wait(api.ok('POST', disks, {'name': 'keep', 'sizeGb': '10', 'labels': {'type': 'offload-worker'}}))
+    api.create('holder', disks=[
+        {'boot': True, 'autoDelete': True,
+         'initializeParams': {'sourceImage': 'projects/cos-cloud/global/images/family/cos-stable'}},
+        {'source': disks + '/keep', 'autoDelete': False}])
+    assert api.ok('GET', disks + '/keep')['users'][0].endswith('/instances/holder')
+    api.wait(api.ok('DELETE', api.inst('holder')))
+    kept = api.ok('GET', disks + '/keep')
+    assert kept['users'] == [] and kept['lastDetachTimestamp'] >= kept['creationTimestamp']
+    listed = api.ok('GET', 'projects/%s/aggregated/disks' % PROJECT)
+    assert listed['kind'] == 'compute#diskAggregatedList'
+    assert [d['name'] for d in listed['items']['zones/' + ZONE]['disks']] == ['keep']
+    assert 'warning' in listed['items']['zones/europe-west1-b']

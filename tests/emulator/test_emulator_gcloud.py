@@ -125,6 +125,21 @@ def test_gcloud_images_and_firewall_rules(gcloud, emulator):
     assert bad.returncode != 0 and 'Ports are only allowed' in bad.stderr
 
 
+def test_gcloud_lists_the_default_networks_default_rules(gcloud):
+    """A new project's default network comes with Compute Engine's four rules, as gcloud shows them."""
+    rows = gcloud('compute', 'firewall-rules', 'list', '--format=json').stdout
+    rules = {r['name']: r for r in json.loads(rows)}
+    assert sorted(rules) == ['default-allow-icmp', 'default-allow-internal', 'default-allow-rdp', 'default-allow-ssh']
+    ssh = rules['default-allow-ssh']
+    assert ssh['sourceRanges'] == ['0.0.0.0/0'] and ssh['priority'] == 65534
+    assert ssh['allowed'] == [{'IPProtocol': 'tcp', 'ports': ['22']}]
+    assert ssh['network'].endswith('/global/networks/default') and 'targetTags' not in ssh
+    assert rules['default-allow-internal']['sourceRanges'] == ['10.128.0.0/9']
+    table = gcloud('compute', 'firewall-rules', 'describe', 'default-allow-rdp',
+                   '--format=value(allowed[].map().firewall_rule().list())').stdout.strip()
+    assert table == 'tcp:3389'
+
+
 def test_gcloud_sees_google_errors_and_faults(gcloud, emulator):
     bad = gcloud('compute', 'instances', 'create', 'Bad_Name', '--image-family=cos-stable',
                  '--image-project=cos-cloud', ok=False)

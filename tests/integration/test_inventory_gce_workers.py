@@ -89,7 +89,9 @@ def test_lists_running_workers_into_offload_workers(emulator, tmp_path, fleet):
     # No external IP: the internal one.
     assert b['ansible_host'] == fleet['w-b']['networkInterfaces'][0]['networkIP'] and b['gce_external_ip'] is None
     assert 'ansible_ssh_common_args' not in a
-    assert '_meta' in data and 'web' not in hostvars and 'w-off' not in hostvars
+    assert '_meta' in data and 'web' not in hostvars
+    # The stopped worker is listed too, with its status, in the group of those that do not run.
+    assert data['offload_workers_stopped']['hosts'] == ['w-off'] and hostvars['w-off']['gce_status'] == 'TERMINATED'
 
 
 def test_options_zones_statuses_labels_address_iap_and_keyed_groups(emulator, tmp_path, fleet):
@@ -99,7 +101,8 @@ def test_options_zones_statuses_labels_address_iap_and_keyed_groups(emulator, tm
         'group': 'my_workers', 'keyed_groups': [{'key': 'gce_labels.type', 'prefix': 'role'}],
         'compose': {'ansible_user': "'alice_example_com'"}}, name='gce.yml')
     data, hostvars = listed(proc)
-    assert sorted(data['my_workers']['hosts']) == ['twin', 'w-a', 'w-off', 'web']
+    assert sorted(data['my_workers']['hosts']) == ['twin', 'w-a', 'web']
+    assert data['my_workers_stopped']['hosts'] == ['w-off']
     assert sorted(data['role_offload_worker']['hosts']) == ['twin', 'w-a', 'w-off']
     assert data['role_web']['hosts'] == ['web']
     a = hostvars['w-a']
@@ -174,14 +177,14 @@ def test_boolean_options_take_strings_and_refuse_what_is_not_one(emulator, tmp_p
 
 
 def test_a_worker_group_left_empty_by_a_stopped_vm_fails_the_playbook(emulator, tmp_path):
-    """The worker stopped itself (idle stop): the plugin lists RUNNING workers only, so
-    offload_workers is empty; offload.yml fails saying so instead of "no hosts matched"."""
+    """The worker stopped itself (idle stop): the plugin lists it in offload_workers_stopped,
+    so offload_workers is empty; offload.yml fails naming it and how to start it, not "no hosts matched"."""
     labels = dict(WORKER, owner='idle-test')
     insert(emulator, 'w-idle', 'us-central1-a', labels)
     op = emulator.call('POST', '/compute/v1/projects/%s/zones/us-central1-a/instances/w-idle/stop' % PROJECT)
     wait(emulator, op, 'us-central1-a')
     data, hostvars = listed(inventory(emulator, tmp_path, {'labels': labels}, name='idle.gce_workers.yml'))
-    assert 'w-idle' not in hostvars
+    assert hostvars['w-idle']['gce_status'] == 'TERMINATED' and data['offload_workers_stopped']['hosts'] == ['w-idle']
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
                CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emulator.compute_endpoint,
                GCP_AUTH_KIND='accesstoken', CLOUDSDK_AUTH_ACCESS_TOKEN='inv-test-token')
@@ -190,4 +193,5 @@ def test_a_worker_group_left_empty_by_a_stopped_vm_fails_the_playbook(emulator, 
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0, text
     assert 'no worker to run on: the group offload_workers has no host' in text, text
-    assert "add TERMINATED to the plugin's statuses" in ' '.join(text.split())
+    assert "found 'w-idle', which does not run" in ' '.join(text.split())
+    assert 're-run with -e offload_start_worker=true' in ' '.join(text.split())

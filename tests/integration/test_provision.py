@@ -170,6 +170,55 @@ def test_firewall_drift_is_corrected_and_world_refused(provision, emulator):
     assert emulator.mutating_requests(since=mark) == []
 
 
+def test_default_allow_ssh_is_reported_then_restricted_on_request(provision, emulator):
+    """A new project's default-allow-ssh (0.0.0.0/0 on tcp:22) is never silently left open next to
+    the IAP-only rule: provision warns, and with offload_restrict_default_ssh restricts it to the IAP range."""
+    default = 'global/firewalls/default-allow-ssh'
+    assert api(emulator, default)['sourceRanges'] == ['0.0.0.0/0']  # as a new project has it
+    proc = provision()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    flat = ' '.join((proc.stdout + proc.stderr).split())  # warnings go to stderr
+    assert '[WARNING]' in flat and 'firewall rule default-allow-ssh of project %s' % PROJECT in flat
+    assert 'offload_restrict_default_ssh=true' in flat
+    assert api(emulator, default)['sourceRanges'] == ['0.0.0.0/0']  # only reported
+
+    # Check mode and diff: the restriction shown, nothing sent.
+    mark = emulator.mark()
+    proc = provision('provision.yml', '--check', '--diff', offload_restrict_default_ssh='yes')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert emulator.mutating_requests(since=mark) == []
+    assert '-    - 0.0.0.0/0' in proc.stdout and '+    - %s' % IAP in proc.stdout, proc.stdout[-3000:]
+
+    proc = provision('provision.yml', offload_restrict_default_ssh='yes')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [(e['method'], e['path'].rsplit('/', 1)[-1]) for e in emulator.mutating_requests(since=mark)] == [
+        ('PATCH', 'default-allow-ssh')]
+    rule = api(emulator, default)
+    assert rule['sourceRanges'] == [IAP] and rule['priority'] == 65534 and 'targetTags' not in rule
+    assert 'default-allow-ssh of project' not in ' '.join(proc.stderr.split())
+
+    # Restricted: the next run, warned or not, changes nothing and warns no more.
+    mark = emulator.mark()
+    proc = provision('provision.yml', offload_restrict_default_ssh='true')
+    assert proc.returncode == 0 and emulator.mutating_requests(since=mark) == []
+    proc = provision()
+    assert proc.returncode == 0 and 'default-allow-ssh of project' not in ' '.join(proc.stderr.split())
+
+
+def test_iap_access_gives_the_worker_no_external_ip(provision, emulator, tmp_path):
+    """With IAP (the default access) the instance is created without an access config; direct access
+    (the other tests) keeps one, and offload_external_ip=true asks for one."""
+    # No IAP here: a ProxyCommand that fails, so only what provision asked Google for is looked at.
+    proc = provision('provision.yml', offload_ssh_access='iap', offload_ssh_host='', offload_gcloud_bin='/bin/false',
+                     offload_wait_timeout=5)
+    assert recap(proc.stdout, 'localhost')['failed'] == 0, proc.stdout[-3000:]
+    nic = api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name))['networkInterfaces'][0]
+    assert 'accessConfigs' not in nic or nic['accessConfigs'] == []
+    assert nic['networkIP'].startswith('10.128.')
+    # the address in the alias is the internal one (IAP reaches it)
+    assert 'HostName %s' % nic['networkIP'] in provision.config.read_text()
+
+
 @pytest.mark.parametrize('bad', [
     {'offload_ssh_user': 'bob; touch /tmp/prov-pwned'},
     {'offload_gcloud_bin': 'gcloud;id'},
@@ -246,8 +295,9 @@ def test_iap_access_goes_through_the_alias_proxy_command(provision, emulator, tm
     assert settings['proxycommand'].startswith(str(fake) + ' compute start-iap-tunnel ' + provision.name)
     # No SSH port wait from the controller in IAP mode (the firewall admits the IAP range only).
     assert re.search(r'Wait for the SSH banner\] \**\nskipping: \[localhost\]', proc.stdout)
-    instance = api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name))
-    assert settings['hostname'] == instance['networkInterfaces'][0]['accessConfigs'][0]['natIP']
+    # IAP: no external IP (offload_external_ip's default); the tunnel reaches the internal address
+    nic = api(emulator, 'zones/%s/instances/%s' % (ZONE, provision.name))['networkInterfaces'][0]
+    assert not nic.get('accessConfigs') and settings['hostname'] == nic['networkIP']
 
 
 # ---- a real project ---------------------------------------------------------------------------

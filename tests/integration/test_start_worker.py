@@ -6,9 +6,11 @@ the job then runs."""
 
 from __future__ import annotations
 
+import json
 import os
 
 from fixtures_emulator import create_running_instance
+from fixtures_provision import poll as wait_for
 
 ZONE = 'us-central1-a'
 PROJECT = 'emu-project'
@@ -69,3 +71,38 @@ def test_status_shows_the_vm_from_the_api_and_the_jobs(cos_worker, emulator):
     assert '%s: RUNNING' % name in proc.stdout
     assert 'no jobs' in proc.stdout
     assert emulator.mutating_requests(since=since) == []
+
+
+def test_offload_finds_a_stopped_worker_in_the_gce_inventory_and_starts_it(cos_worker, emulator, tmp_path):
+    """gce_workers lists the worker that stopped itself (offload_workers_stopped, gce_status TERMINATED);
+    offload_start_worker=true starts that VM (its name, zone and project from the inventory, no
+    offload_worker_name) and runs the job on it."""
+    name = 'gcli-offload-found'
+    create_running_instance(emulator, name, PROJECT, ZONE, labels={'type': 'offload-worker'})
+    assert cos_worker.playbook('-e', 'pr=1').returncode == 0  # the maintainer container, as the boot unit makes it
+    emulator.call('POST', instance_path(name) + '/stop')
+    host = cos_worker.host
+    # SSH goes to the COS-like host standing in for the VM (compose), everything else from the API.
+    config = tmp_path / 'found.gce_workers.yml'
+    config.write_text(json.dumps({
+        'plugin': 'gcli.offload.gce_workers', 'project': PROJECT, 'zones': [ZONE],
+        'compose': {'ansible_host': "'127.0.0.1'", 'ansible_port': str(host.port), 'ansible_user': "'worker'",
+                    'ansible_ssh_private_key_file': repr(host.key), 'ansible_become': 'true',
+                    'ansible_ssh_common_args': "'-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'"}}))
+    cos_worker.inventory = str(config)
+    env = gcp_env(emulator)
+    wait_for(lambda: emulator.call('GET', instance_path(name))['status'] == 'TERMINATED', 30, 'the VM to stop')
+
+    # Without asking to start it: refused, naming the stopped worker.
+    refused = cos_worker.playbook('-e', 'pr=1', env=env)
+    assert refused.returncode != 0
+    assert "found 'gcli-offload-found', which does not run" in ' '.join((refused.stdout + refused.stderr).split())
+
+    since = emulator.mark()
+    proc = cos_worker.playbook('-e', 'pr=1', env=env, extra={'offload_start_worker': 'yes', 'offload_wait_timeout': 120,
+                                                             'offload_wait_interval': 1})
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert [(e['method'], e['path'].rsplit('/', 2)[-2:]) for e in emulator.mutating_requests(since=since)] == [
+        ('POST', [name, 'start'])]
+    assert emulator.call('GET', instance_path(name))['status'] == 'RUNNING'
+    assert 'job offload-1-review on %s succeeded' % name in proc.stdout

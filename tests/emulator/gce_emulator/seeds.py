@@ -30,6 +30,17 @@ AUTO_SUBNET_RANGES = {
     'asia-east1': '10.140.0.0/20', 'us-east1': '10.142.0.0/20', 'europe-west4': '10.164.0.0/20',
 }
 
+# The firewall rules of a new project's `default` network (as Compute Engine creates them, priority 65534,
+# no target: every instance of the network): (name, description, sourceRanges, allowed).
+DEFAULT_FIREWALLS = [
+    ('default-allow-icmp', 'Allow ICMP from anywhere', ['0.0.0.0/0'], [{'IPProtocol': 'icmp'}]),
+    ('default-allow-internal', 'Allow internal traffic on the default network', ['10.128.0.0/9'],
+     [{'IPProtocol': 'tcp', 'ports': ['0-65535']}, {'IPProtocol': 'udp', 'ports': ['0-65535']},
+      {'IPProtocol': 'icmp'}]),
+    ('default-allow-rdp', 'Allow RDP from anywhere', ['0.0.0.0/0'], [{'IPProtocol': 'tcp', 'ports': ['3389']}]),
+    ('default-allow-ssh', 'Allow SSH from anywhere', ['0.0.0.0/0'], [{'IPProtocol': 'tcp', 'ports': ['22']}]),
+]
+
 # name -> (guestCpus, memoryMb, description)
 MACHINE_TYPES = {
     'e2-micro': (2, 1024, '2 vCPU (0.25 shared physical core) and 1 GB RAM'),

@@ -1,18 +1,18 @@
 # Copyright (c) 2026, gcli.offload contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Disks: insert (from an image or blank), get, list, delete, setLabels; the
+"""Disks: insert (from an image or blank), get, list, aggregated list, delete, setLabels; the
 disk bodies instances create for their boot disks."""
 
 from __future__ import annotations
 
 import re
 
-from .. import schema
+from .. import schema, seeds
 from ..core import ApiError, clone, invalid, not_found
 from .common import (N, V1, Z, as_int, check_fingerprint, check_labels, check_name, fingerprint, link, new_id,
                      now_ts, relative)
-from .listing import page
+from .listing import apply_filter, page
 
 
 class Disks:
@@ -25,6 +25,21 @@ class Disks:
         r.add('GET', base + '/' + N, self.h_disk_get)
         r.add('DELETE', base + '/' + N, self.h_disk_delete)
         r.add('POST', base + '/' + N + '/setLabels', self.h_disk_set_labels)
+        r.add('GET', V1 + '/aggregated/disks', self.h_disks_aggregated)
+
+    def h_disks_aggregated(self, req, project):
+        with self.app.lock:
+            self.project(project)
+            everything = [(z, clone(d)) for (p, z, _name), d in sorted(self.disks.items()) if p == project]
+        kept = {id(d) for d in apply_filter([d for _zone, d in everything], req.arg('filter'))}
+        items = {}
+        for zone in seeds.ZONES:
+            found = [d for z, d in everything if z == zone and id(d) in kept]
+            items['zones/' + zone] = {'disks': found} if found else {'warning': {
+                'code': 'NO_RESULTS_ON_PAGE', 'message': 'There are no results for scope \'zones/%s\' on this '
+                'page.' % zone, 'data': [{'key': 'scope', 'value': 'zones/' + zone}]}}
+        return {'kind': 'compute#diskAggregatedList', 'id': 'projects/%s/aggregated/disks' % project,
+                'items': items, 'selfLink': link('projects/%s/aggregated/disks' % project)}
 
     def get_disk(self, project, zone, name):
         self.zone(project, zone)

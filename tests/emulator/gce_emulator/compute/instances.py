@@ -338,8 +338,8 @@ class Instances:
                     if disk is None:
                         continue
                     disk['users'] = [u for u in disk.get('users', []) if relative(u) != relative(inst['selfLink'])]
+                    disk['lastDetachTimestamp'] = now_ts()
                     if att.get('autoDelete') and not disk['users']:
                         del self.disks[dkey]
-                        disk['lastDetachTimestamp'] = now_ts()
 
             return self.operation(req, project, 'zones/' + zone, 'delete', inst['selfLink'], inst['id'], start, done)

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Projects: every well-formed project id exists (with an auto-mode `default`
-network); get and setCommonInstanceMetadata."""
+network and its default firewall rules); get and setCommonInstanceMetadata."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 
 from .. import schema, seeds
 from ..core import clone, not_found
-from .common import V1, check_fingerprint, check_metadata_items, fingerprint, link
+from .common import V1, check_fingerprint, check_metadata_items, fingerprint, link, new_id
 
 
 PROJECT_RE = re.compile(r'^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^[a-z][-a-z0-9.:]{1,61}[a-z0-9]$')
@@ -40,9 +40,21 @@ class Projects:
             }
             self.projects[project] = found
             if project not in seeds.IMAGES:
-                self._create_network(project, {'name': 'default', 'autoCreateSubnetworks': True,
-                                               'description': 'Default network for the project'})
+                net = self._create_network(project, {'name': 'default', 'autoCreateSubnetworks': True,
+                                                     'description': 'Default network for the project'})
+                self._default_firewalls(project, net)
         return found
+
+    def _default_firewalls(self, project, net):
+        """The rules a new project's `default` network comes with (priority 65534, any target)."""
+        for name, description, ranges, allowed in seeds.DEFAULT_FIREWALLS:
+            self.firewalls[(project, name)] = {
+                'kind': 'compute#firewall', 'id': new_id(), 'creationTimestamp': net['creationTimestamp'],
+                'name': name, 'description': description, 'network': net['selfLink'], 'priority': 65534,
+                'sourceRanges': list(ranges), 'allowed': clone(allowed), 'direction': 'INGRESS',
+                'logConfig': {'enable': False}, 'disabled': False,
+                'selfLink': link('projects/%s/global/firewalls/%s' % (project, name)),
+            }
 
     def h_project_get(self, req, project):
         with self.app.lock:

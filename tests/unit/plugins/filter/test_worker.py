@@ -32,6 +32,11 @@ def test_targets_that_name_hosts_pass_unchanged(pattern, groups):
      "the inventory has no group offload_workers (its hosts: 'h')"),
     ('offload_workers[0]', dict(ONE, offload_workers=[]), 'the group offload_workers has no host. Filled by the '
                                                           'gcli.offload.gce_workers inventory plugin'),
+    # the plugin found the worker, stopped: say how to start it
+    ('offload_workers[0]', dict(ONE, offload_workers=[], offload_workers_stopped=['w1']),
+     "no worker VM runs. The gcli.offload.gce_workers inventory plugin found 'w1', which does not run"),
+    ('offload_workers', dict(ONE, offload_workers=[], offload_workers_stopped=['w1']),
+     're-run with -e offload_start_worker=true'),
     ('offload_workers[1]', ONE, "offload_worker is 'offload_workers[1]', but the group offload_workers has 1 host"),
     ('other', ONE, "offload_worker is the group 'other', which has no host"),
     ('w2', ONE, "offload_worker is 'w2', neither a host nor a group of the inventory (its hosts: 'w1')"),

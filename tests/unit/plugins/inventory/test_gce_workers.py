@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
+import yaml
 from ansible.errors import AnsibleError
 
 from ansible_collections.gcli.offload.plugins.inventory import gce_workers as inv
@@ -121,3 +122,19 @@ def test_verify_file_accepts_only_its_config_names(tmp_path, name, ok):
     path = tmp_path / name
     path.write_text('plugin: gcli.offload.gce_workers\n')
     assert inv.InventoryModule().verify_file(str(path)) is ok
+
+
+@pytest.mark.parametrize('status, group', [('RUNNING', 'offload_workers'), ('TERMINATED', 'offload_workers_stopped'),
+                                           ('STOPPING', 'offload_workers_stopped'),
+                                           ('SUSPENDED', 'offload_workers_stopped'),
+                                           ('STAGING', 'offload_workers_stopped')])
+def test_only_running_workers_go_in_the_group_the_others_in_its_stopped_group(status, group):
+    """SSH reaches only a running worker; a stopped one is listed for offload_start_worker to find."""
+    assert inv.worker_group(inv.worker_record(instance('w', status=status), 'p'), 'offload_workers') == group
+
+
+def test_stopped_workers_are_listed_by_default():
+    doc = yaml.safe_load(inv.DOCUMENTATION)
+    assert doc['options']['statuses']['default'] == []
+    records = inv.workers([instance('a'), instance('b', status='TERMINATED')], 'p', {'type': 'offload-worker'}, [])
+    assert [(r['gce_name'], r['gce_status']) for r in records] == [('a', 'RUNNING'), ('b', 'TERMINATED')]

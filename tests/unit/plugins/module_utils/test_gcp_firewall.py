@@ -153,3 +153,113 @@ def test_resource_is_what_was_asked():
     # What the API returns for what we send compares equal to what we want.
     echoed = fw.current_rule(compute_v1.Firewall(res))
     assert fw.plan(want, echoed) == 'none'
+
+
+# -- default-allow-ssh ---------------------------------------------------------
+
+def default_ssh(**kw):
+    base = dict(name='default-allow-ssh', direction='INGRESS', priority=65534, source_ranges=['0.0.0.0/0'],
+                network='https://www.googleapis.com/compute/v1/projects/p/global/networks/default',
+                allowed=[compute_v1.Allowed(I_p_protocol='tcp', ports=['22'])], description='Allow SSH from anywhere')
+    base.update(kw)
+    return compute_v1.Firewall(**base)
+
+
+@pytest.mark.parametrize('kw', [{}, {'source_ranges': ['10.0.0.0/8', '0.0.0.0/0']}, {'source_ranges': ['::/0']},
+                                {'allowed': [compute_v1.Allowed(I_p_protocol='tcp', ports=['20-30'])]},
+                                {'allowed': [compute_v1.Allowed(I_p_protocol='tcp')]},
+                                {'allowed': [compute_v1.Allowed(I_p_protocol='all')]},
+                                {'source_ranges': ['0.0.0.0/1', '128.0.0.0/1']}])
+def test_rules_that_open_ssh_to_the_world(kw):
+    assert fw._opens_ssh(fw.current_rule(default_ssh(**kw)))
+
+
+@pytest.mark.parametrize('kw', [{'source_ranges': [IAP]}, {'disabled': True}, {'direction': 'EGRESS'},
+                                {'allowed': [compute_v1.Allowed(I_p_protocol='tcp', ports=['3389'])]},
+                                {'allowed': [compute_v1.Allowed(I_p_protocol='icmp')]},
+                                {'source_ranges': ['0.0.0.0/1', '10.0.0.0/8']}])
+def test_rules_that_do_not(kw):
+    assert not fw._opens_ssh(fw.current_rule(default_ssh(**kw)))
+
+
+class FakeFirewalls:
+    def __init__(self, rule):
+        self.rule = rule
+        self.patches = []
+
+    def get(self, project, firewall, timeout):
+        if self.rule is None:
+            raise fw.GcpApiError('get: not found', code=404)
+        return self.rule
+
+    def patch_unary(self, project, firewall, firewall_resource, timeout):
+        self.patches.append((firewall, list(firewall_resource.source_ranges)))
+        self.rule = compute_v1.Firewall(self.rule)
+        self.rule.source_ranges = list(firewall_resource.source_ranges)
+        return 'op'
+
+
+class FakeApi:
+    project = 'p'
+    request_timeout = 5
+    types = compute_v1
+
+    def __init__(self, rule):
+        self.firewalls = FakeFirewalls(rule)
+
+    def client(self, name):
+        assert name == 'firewalls'
+        return self.firewalls
+
+    def call(self, fn, what):
+        return fn()
+
+    def wait(self, operation, what):
+        assert operation == 'op'
+
+
+def ssh_params(**kw):
+    return dict(dict(name='default-allow-ssh', network='default', target_tags=['gcli-offload-ssh'], restrict=False,
+                     source_ranges=[IAP]), **kw)
+
+
+def test_an_open_default_rule_is_reported_with_what_to_do():
+    api = FakeApi(default_ssh())
+    result = fw.converge_default_ssh(api, ssh_params())
+    assert (result['state'], result['changed'], api.firewalls.patches) == ('open', False, [])
+    assert 'default-allow-ssh of project p' in result['warning'] and '0.0.0.0/0' in result['warning']
+    assert 'offload_restrict_default_ssh=true' in result['warning'] and 'firewall-rules delete' in result['warning']
+
+
+def test_restrict_sets_the_sources_and_then_changes_nothing():
+    api = FakeApi(default_ssh())
+    predicted = fw.converge_default_ssh(api, ssh_params(restrict=True), check_mode=True, diff=True)
+    assert predicted['state'] == 'restricted' and predicted['changed'] and api.firewalls.patches == []
+    assert predicted['diff']['before']['source_ranges'] == ['0.0.0.0/0']
+    assert predicted['diff']['after']['source_ranges'] == [IAP]
+    done = fw.converge_default_ssh(api, ssh_params(restrict=True))
+    assert done['changed'] and api.firewalls.patches == [('default-allow-ssh', [IAP])]
+    assert done['firewall']['source_ranges'] == [IAP] and done['warning'] is None
+    again = fw.converge_default_ssh(api, ssh_params(restrict=True))
+    assert (again['state'], again['changed'], len(api.firewalls.patches)) == ('closed', False, 1)
+
+
+@pytest.mark.parametrize('rule, state', [
+    (None, 'absent'),
+    (default_ssh(target_tags=['web']), 'closed'),
+    (default_ssh(network='https://www.googleapis.com/compute/v1/projects/p/global/networks/other'), 'closed'),
+    (default_ssh(target_tags=['web', 'gcli-offload-ssh']), 'restricted'),
+])
+def test_rules_that_do_not_reach_the_worker_are_left_alone(rule, state):
+    api = FakeApi(rule)
+    result = fw.converge_default_ssh(api, ssh_params(restrict=True))
+    assert result['state'] == state and result['changed'] == (state == 'restricted')
+
+
+@pytest.mark.parametrize('kw, match', [({'name': '../x'}, 'name'), ({'network': 'a;b'}, 'network'),
+                                       ({'target_tags': ['t;x']}, 'target_tags'),
+                                       ({'source_ranges': ['0.0.0.0/0']}, 'whole Internet'),
+                                       ({'source_ranges': []}, 'source_ranges')])
+def test_default_ssh_refusals(kw, match):
+    with pytest.raises(InputError, match=match):
+        fw.validate_default_ssh(ssh_params(**kw))

@@ -145,3 +145,17 @@ def test_the_cos_image_and_its_project_are_read_before_any_request(image, projec
     from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import parse_cos_image
     assert spec(cos_image=image)
     assert parse_cos_image(image)[0] == project
+
+
+@pytest.mark.parametrize('given, expected', [
+    ({}, False), ({'ssh_access': 'direct'}, True), ({'external_ip': 'yes'}, True),
+    ({'external_ip': 'false', 'ssh_access': 'direct'}, False), ({'external_ip': ''}, False)])
+def test_an_external_ip_only_when_asked_or_for_direct_access(given, expected):
+    assert spec(**given)['instance']['external_ip'] is expected
+
+
+def test_restrict_default_ssh_is_a_checked_bool():
+    assert spec()['firewall']['restrict_default_ssh'] is False
+    assert spec(restrict_default_ssh='yes')['firewall']['restrict_default_ssh'] is True
+    with pytest.raises(Exception, match='offload_restrict_default_ssh'):
+        spec(restrict_default_ssh='maybe')
