@@ -51,6 +51,7 @@ class Emulator:
         self.request_log = request_log
         self.compute_endpoint = url + '/compute/v1/'     # gcloud's override format
         self.cloudbuild_endpoint = url + '/'             # gcloud's override format
+        self.iam_endpoint = url + '/'                    # IAM and Resource Manager (v1)
         self.metadata_host = '%s:%d' % (self.host, self.port)   # GCE_METADATA_HOST / GCE_METADATA_IP
         self.token_uri = url + '/token'
         self._since_reset = 0
@@ -122,6 +123,8 @@ class Emulator:
             'CLOUDSDK_CONFIG': config,
             'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE': self.compute_endpoint,
             'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD': self.cloudbuild_endpoint,
+            'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM': self.iam_endpoint,
+            'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER': self.iam_endpoint,
             'CLOUDSDK_CORE_PROJECT': project,
             'CLOUDSDK_COMPUTE_ZONE': zone,
             'CLOUDSDK_COMPUTE_REGION': zone.rsplit('-', 1)[0],

@@ -759,3 +759,26 @@ def test_a_deleted_instance_detaches_its_kept_disk_and_disks_are_listed_aggregat
     assert listed['kind'] == 'compute#diskAggregatedList'
     assert [d['name'] for d in listed['items']['zones/' + ZONE]['disks']] == ['keep']
     assert 'warning' in listed['items']['zones/europe-west1-b']
+
+
+# -- IAM and the project's IAM policy ------------------------------------------
+
+def test_iam_policy_etag_conflict_and_service_account_rules(api, emulator):
+    base = emulator.iam_endpoint
+    resp = api.call('POST', 'v1/projects/%s/serviceAccounts' % PROJECT, {'accountId': 'ab'}, base=base)
+    assert resp.status_code == 400 and resp.json()['error']['status'] == 'INVALID_ARGUMENT'
+    created = api.call('POST', 'v1/projects/%s/serviceAccounts' % PROJECT,
+                       {'accountId': 'gcli-worker', 'serviceAccount': {'displayName': 'w'}}, base=base).json()
+    assert created['email'] == 'gcli-worker@%s.iam.gserviceaccount.com' % PROJECT
+    got = api.call('GET', 'v1/projects/-/serviceAccounts/' + created['uniqueId'], base=base)
+    assert got.status_code == 200 and got.json()['email'] == created['email']
+    policy = api.call('POST', 'v1/projects/%s:getIamPolicy' % PROJECT, {}, base=base).json()
+    binding = {'role': 'roles/logging.logWriter', 'members': ['serviceAccount:' + created['email']]}
+    first = api.call('POST', 'v1/projects/%s:setIamPolicy' % PROJECT,
+                     {'policy': dict(policy, bindings=policy['bindings'] + [binding])}, base=base)
+    assert first.status_code == 200 and first.json()['etag'] != policy['etag']
+    # the same read-modify-write again, with the etag read before the first write: a concurrent change
+    stale = api.call('POST', 'v1/projects/%s:setIamPolicy' % PROJECT, {'policy': policy}, base=base)
+    assert stale.status_code == 409 and stale.json()['error']['status'] == 'ABORTED'
+    now = api.call('POST', 'v1/projects/%s:getIamPolicy' % PROJECT, {}, base=base).json()
+    assert binding in now['bindings'] and 'errors' not in stale.json()['error']  # one-platform error shape

@@ -201,3 +201,32 @@ def test_gcloud_acts_on_several_instances_in_one_command(gcloud, emulator):
     deletes = [e['path'].rsplit('/', 1)[-1] for e in log if e['method'] == 'DELETE']
     assert sorted(deletes) == ['gc-a', 'gc-b']
     assert [e for e in emulator.mutating_requests(mark) if e['path'].startswith('/batch/')] == []
+
+
+def test_gcloud_service_accounts_and_the_project_iam_policy(gcloud):
+    """IAM v1 and Resource Manager v1 as gcloud drives them: create, describe, a duplicate refused,
+    the policy read, a binding added (gcloud's read-modify-write with the etag), an unknown account refused."""
+    gcloud('iam', 'service-accounts', 'create', 'gcli-worker', '--display-name=gcli.offload worker')
+    email = 'gcli-worker@emu-project.iam.gserviceaccount.com'
+    account = json.loads(gcloud('iam', 'service-accounts', 'describe', email, '--format=json').stdout)
+    assert account['email'] == email and account['displayName'] == 'gcli.offload worker'
+    assert account['name'] == 'projects/emu-project/serviceAccounts/' + email and len(account['uniqueId']) == 21
+    dup = gcloud('iam', 'service-accounts', 'create', 'gcli-worker', ok=False)
+    assert dup.returncode != 0 and 'already exists' in dup.stderr
+    missing = gcloud('iam', 'service-accounts', 'describe', 'nobody@emu-project.iam.gserviceaccount.com', ok=False)
+    assert missing.returncode != 0 and 'NOT_FOUND' in missing.stderr
+
+    policy = json.loads(gcloud('projects', 'get-iam-policy', 'emu-project', '--format=json').stdout)
+    roles = {b['role']: b['members'] for b in policy['bindings']}
+    assert roles['roles/owner'] == ['user:owner@example.com'] and policy['etag']
+    assert any(m.endswith('-compute@developer.gserviceaccount.com') for m in roles['roles/editor'])
+    gcloud('projects', 'add-iam-policy-binding', 'emu-project', '--member=serviceAccount:' + email,
+           '--role=roles/logging.logWriter', '--condition=None')
+    after = json.loads(gcloud('projects', 'get-iam-policy', 'emu-project', '--format=json').stdout)
+    assert {b['role']: b['members'] for b in after['bindings']}['roles/logging.logWriter'] == [
+        'serviceAccount:' + email]
+    assert after['etag'] != policy['etag']
+    unknown = gcloud('projects', 'add-iam-policy-binding', 'emu-project', '--condition=None',
+                     '--member=serviceAccount:ghost@emu-project.iam.gserviceaccount.com', '--role=roles/viewer',
+                     ok=False)
+    assert unknown.returncode != 0 and 'does not exist' in unknown.stderr

@@ -14,6 +14,7 @@ from .cloudbuild import CloudBuild
 from .compute import Compute
 from .control import Control
 from .core import App, make_server
+from .iam import Iam
 from .metadata import Metadata
 
 
@@ -25,6 +26,7 @@ def build_app(**options):
     app.mount(cloudbuild)
     app.mount(metadata)
     app.mount(Batch(app))
+    app.mount(Iam(app))
     return app
 
 

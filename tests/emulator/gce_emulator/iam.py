@@ -1,0 +1,147 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""IAM API v1 service accounts (/v1/projects/P/serviceAccounts[/EMAIL]: create, get, list)
+and the Resource Manager v1 project IAM policy (/v1/projects/P:getIamPolicy, :setIamPolicy,
+with etags: a stale etag is 409 ABORTED, as Google answers a concurrent change).
+
+A project's policy starts as a new project's does: its owner, and the Compute Engine
+default service account and the Google APIs service agent as editors."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+
+from . import seeds
+from .core import ApiError, clone
+
+P = r'(?P<project>[^/:]+)'
+ACCOUNT_ID_RE = re.compile(r'^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$')
+ROLE_RE = re.compile(r'^(?:roles/[A-Za-z0-9_.]+|projects/[^/]+/roles/[A-Za-z0-9_.]+|'
+                     r'organizations/[0-9]+/roles/[A-Za-z0-9_.]+)$')
+MEMBER_RE = re.compile(r'^(?:user|serviceAccount|group|domain|principal|principalSet):[^\s]+$|^allUsers$|'
+                       r'^allAuthenticatedUsers$')
+OWNER = 'user:owner@example.com'
+
+
+def bad(message):
+    return ApiError(400, message, 'badRequest', 'INVALID_ARGUMENT')
+
+
+def etag():
+    return base64.b64encode(os.urandom(8)).decode()
+
+
+class Iam:
+    def __init__(self, app):
+        self.app = app
+        self.reset()
+
+    def reset(self):
+        self.accounts = {}   # (project, email) -> account
+        self.policies = {}   # project -> policy
+
+    def state(self):
+        with self.app.lock:
+            return {'accounts': {'/'.join(k): clone(v) for k, v in self.accounts.items()},
+                    'policies': clone(self.policies)}
+
+    def register(self, r):
+        base = '/v1/projects/' + P + '/serviceAccounts'
+        r.add('POST', base, self.h_create)
+        r.add('GET', base, self.h_list)
+        r.add('GET', base + '/(?P<account>[^/:]+)', self.h_get)
+        r.add('POST', '/v1/projects/' + P + ':getIamPolicy', self.h_get_policy)
+        r.add('POST', '/v1/projects/' + P + ':setIamPolicy', self.h_set_policy)
+
+    # -- service accounts ---------------------------------------------------
+    def h_create(self, req, project):
+        body = req.json(allow_empty=False)
+        account_id = body.get('accountId')
+        if not isinstance(account_id, str) or not ACCOUNT_ID_RE.match(account_id):
+            raise bad('Invalid account ID: %r. The ID must be 6-30 characters of lower-case letters, digits and '
+                      'dashes, start with a letter and not end with a dash.' % (account_id,))
+        given = body.get('serviceAccount') or {}
+        if not isinstance(given, dict):
+            raise bad('Invalid JSON payload received. serviceAccount must be an object.')
+        email = '%s@%s.iam.gserviceaccount.com' % (account_id, project)
+        with self.app.lock:
+            if (project, email) in self.accounts:
+                raise ApiError(409, 'Service account %s already exists within project projects/%s.'
+                               % (account_id, project), 'alreadyExists', 'ALREADY_EXISTS')
+            unique = str(10 ** 20 + int(seeds.stable_id('sa', project, email)) % (9 * 10 ** 20))
+            account = {'name': 'projects/%s/serviceAccounts/%s' % (project, email), 'projectId': project,
+                       'uniqueId': unique, 'email': email, 'etag': 'MDEwMjE5MjA=', 'oauth2ClientId': unique}
+            for key in ('displayName', 'description'):
+                if given.get(key):
+                    account[key] = str(given[key])
+            self.accounts[(project, email)] = account
+            return clone(account)
+
+    def _find(self, project, ref):
+        for (owner, email), account in self.accounts.items():
+            if (project in ('-', owner)) and ref in (email, account['uniqueId']):
+                return account
+        raise ApiError(404, 'Unknown service account', 'notFound', 'NOT_FOUND')
+
+    def h_get(self, req, project, account):
+        with self.app.lock:
+            return clone(self._find(project, account))
+
+    def h_list(self, req, project):
+        with self.app.lock:
+            found = [clone(a) for (p, _e), a in sorted(self.accounts.items()) if p == project]
+        return {'accounts': found} if found else {}
+
+    # -- the project's IAM policy -------------------------------------------
+    def _policy(self, project):
+        policy = self.policies.get(project)
+        if policy is None:
+            number = seeds.project_number(project)
+            policy = {'version': 1, 'etag': etag(), 'bindings': [
+                {'role': 'roles/editor', 'members': [
+                    'serviceAccount:%s-compute@developer.gserviceaccount.com' % number,
+                    'serviceAccount:%s@cloudservices.gserviceaccount.com' % number]},
+                {'role': 'roles/owner', 'members': [OWNER]}]}
+            self.policies[project] = policy
+        return policy
+
+    def h_get_policy(self, req, project):
+        req.json()
+        with self.app.lock:
+            return clone(self._policy(project))
+
+    def h_set_policy(self, req, project):
+        body = req.json(allow_empty=False)
+        policy = body.get('policy')
+        if not isinstance(policy, dict):
+            raise bad('Invalid JSON payload received. policy is required.')
+        bindings = []
+        for i, binding in enumerate(policy.get('bindings') or []):
+            role = (binding or {}).get('role')
+            members = (binding or {}).get('members') or []
+            if not isinstance(role, str) or not ROLE_RE.match(role):
+                raise bad('Role (%s) does not exist in the resource\'s hierarchy.' % role)
+            if not members:
+                continue    # Google drops a binding without members
+            for member in members:
+                if not isinstance(member, str) or not MEMBER_RE.match(member):
+                    raise bad('Invalid member (%s) in binding %d.' % (member, i))
+            bindings.append({'role': role, 'members': sorted(set(members))})
+        with self.app.lock:
+            current = self._policy(project)
+            if policy.get('etag') and policy['etag'] != current['etag']:
+                raise ApiError(409, 'There were concurrent policy changes. Please retry the whole read-modify-write '
+                               'with exponential backoff.', 'aborted', 'ABORTED')
+            for binding in bindings:
+                for member in binding['members']:
+                    if member.startswith('serviceAccount:') and member.endswith('@%s.iam.gserviceaccount.com'
+                                                                                % project):
+                        if (project, member.split(':', 1)[1]) not in self.accounts:
+                            raise bad('Service account %s does not exist.' % member.split(':', 1)[1])
+            new = {'version': int(policy.get('version') or 1), 'etag': etag(),
+                   'bindings': sorted(bindings, key=lambda b: b['role'])}
+            self.policies[project] = new
+            return clone(new)
