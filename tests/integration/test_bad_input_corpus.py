@@ -56,7 +56,7 @@ CLOUD_PLAYBOOKS = ('provision.yml', 'teardown.yml', 'image_pipeline.yml')
 WORKER_MODULES = ('job_spec', 'maintainer_container', 'git_worktree', 'job_container', 'worker_secret', 'job_info',
                   'job_cleanup', 'job_log', 'attach_command', 'worker_ready')
 CLOUD_MODULES = ('cos_instance', 'cos_instance_info', 'compute_firewall', 'cloudbuild_trigger', 'image_tag_info', 'worker_vm_spec',
-                 'pipeline_spec', 'default_ssh_rule', 'worker_orphans')
+                 'pipeline_spec', 'default_ssh_rule', 'worker_orphans', 'service_account')
 # What a valid control creates (the checks must see it).
 CREATES = {'maintainer_container', 'worker_secret', 'cos_instance', 'compute_firewall', 'cloudbuild_trigger',
            'image_tag_info'}
@@ -346,6 +346,8 @@ def cloud_module_base(target, ctx, emu):
                                   request_retries=0),
         'compute_firewall': dict(auth, name='corpus-fw', target_tags=['gcli-offload-ssh'],
                                  api_endpoint=emu.compute_endpoint, request_retries=0),
+        'service_account': dict(auth, account_id='corpus-worker', roles=['roles/logging.logWriter'],
+                                api_endpoint=emu.iam_endpoint, request_retries=0),
         'worker_orphans': dict(auth, zones=[ZONE], remove=True, grace=0, api_endpoint=emu.compute_endpoint,
                                request_retries=0),
         'default_ssh_rule': dict(auth, target_tags=['gcli-offload-ssh'], restrict=True,

@@ -78,7 +78,7 @@ GOOGLE_FILES = sorted(
     + [PLUGINS / 'inventory' / 'gce_workers.py']
     + [PLUGINS / 'modules' / name
        for name in ('compute_firewall.py', 'cloudbuild_trigger.py', 'cos_instance.py', 'cos_instance_info.py',
-                    'image_tag_info.py', 'default_ssh_rule.py', 'worker_orphans.py')
+                    'image_tag_info.py', 'default_ssh_rule.py', 'worker_orphans.py', 'service_account.py')
        if (PLUGINS / 'modules' / name).exists()], key=str)
 
 
