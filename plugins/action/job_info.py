@@ -16,6 +16,32 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import RU
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import MAINTAINER_ARGUMENT_SPEC, WorkerAction
 
 
+def summary(job, now=None):
+    """One line a person reads in status.yml: the job, what its newest run is doing (or did),
+    its parts, the image it runs and whether it holds a worktree."""
+    run = job.get('run')
+    if run and run['state'] == 'running':
+        since = ' %ds' % (now - run['started']) if now and run.get('started') else ''
+        what = 'running%s' % since
+    elif run and run['state'] == 'lost':
+        what = 'lost (its supervisor ended without an exit status: the worker restarted?); a re-run starts anew'
+    elif run:
+        what = 'ended, exit %s' % ('?' if run.get('rc') is None else run['rc'])
+    elif job.get('state') in (None, 'none'):
+        what = 'no container'
+    else:
+        what = 'container %s%s' % (job['state'], ' %ds' % job['age'] if job.get('age') is not None else '')
+    words = ['%s: %s' % (job['job'], what)]
+    if job.get('parts') and job['parts'] != '-':
+        words.append('parts: %s' % job['parts'])
+    if job.get('image'):
+        digests = job.get('image_digests') or []
+        words.append('image %s%s' % (job['image'], ' (%s)' % digests[0] if digests else ''))
+    if job.get('worktree'):
+        words.append('worktree kept' if not run or run['state'] != 'running' else 'worktree held')
+    return '; '.join(words)
+
+
 class ActionModule(WorkerAction):
     ARGUMENT_SPEC = {
         **MAINTAINER_ARGUMENT_SPEC,
@@ -45,9 +71,12 @@ class ActionModule(WorkerAction):
             job['parts'] = ', '.join(
                 '%s %s%s' % (part, r['state'], ' %ds' % r['duration'] if r['duration'] is not None else '')
                 for part, r in (job['run']['parts'] if job['run'] else {}).items()) or '-'
+        for job in jobs:
+            job['summary'] = summary(job, _now or now)
         return {
             'changed': False,
             'jobs': jobs,
+            'lines': [j['summary'] for j in jobs] or ['no jobs'],
             'running': [j['job'] for j in jobs if j['state'] == 'running'],
             'leftovers': leftovers(jobs, now, args['grace']),
             'maintainer_running': self.cli.container_state(maintainer) == 'running',

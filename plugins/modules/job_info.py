@@ -82,6 +82,16 @@ jobs:
       description: The newest run's parts in one line (C(build ok 42s, checks running 12s)),
         else C(-).
       type: str
+    summary:
+      description: The job in one line, as C(status.yml) shows it (its newest run's state, parts,
+        image and worktree).
+      type: str
+      sample: 'offload-123-review: ended, exit 0; parts: build ok 42s, checks ok 3s'
+lines:
+  description: Every job's C(summary), or the single line C(no jobs).
+  returned: always
+  type: list
+  elements: str
 running:
   description: The names of the running jobs.
   returned: always

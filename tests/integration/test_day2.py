@@ -18,14 +18,14 @@ def test_status_lists_running_jobs_with_their_image(worker):
     try:
         proc = worker.playbook(playbook='status.yml')
         assert proc.returncode == 0, proc.stdout
-        assert 'offload-1-review | running |' in proc.stdout
+        assert re.search(r'offload-1-review: running \d+s', proc.stdout), proc.stdout
         assert worker.vars['offload_image'] in proc.stdout
     finally:
         out = worker.finish(job)
     assert job.returncode == 0, out
     proc = worker.playbook(playbook='status.yml')
     # no container, no worktree: its last run and how its part ended
-    assert re.search(r'offload-1-review \| none \|.*\| command ok \d+s', proc.stdout), proc.stdout
+    assert re.search(r'offload-1-review: ended, exit 0; parts: command ok \d+s', proc.stdout), proc.stdout
 
 
 def test_logs_shows_the_newest_log_and_follows_a_running_job(worker):
