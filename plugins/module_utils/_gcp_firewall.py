@@ -197,6 +197,18 @@ def validate(params):
     return want
 
 
+def read_rule(api, firewalls, name, where):
+    """The rule `name` of api.project as current_rule() gives it, or None when there is none."""
+    try:
+        found = api.call(lambda: firewalls.get(project=api.project, firewall=name, timeout=api.request_timeout),
+                         'get ' + where)
+    except GcpApiError as exc:
+        if exc.code == 404:
+            return None
+        raise
+    return current_rule(found)
+
+
 def converge(api, params, check_mode=False, diff=False):
     """Bring the rule `params` describes (compute_firewall's options) about through `api`
     (a _gcp_client.ComputeApi); the module's result. Validates first: InputError before any
@@ -208,14 +220,7 @@ def converge(api, params, check_mode=False, diff=False):
     firewalls = api.client('firewalls')
 
     def get():
-        try:
-            found = api.call(lambda: firewalls.get(project=project, firewall=name, timeout=api.request_timeout),
-                             'get ' + where)
-        except GcpApiError as exc:
-            if exc.code == 404:
-                return None
-            raise
-        return current_rule(found)
+        return read_rule(api, firewalls, name, where)
 
     def request(verb, what, **kwargs):
         method = getattr(firewalls, verb + '_unary')
@@ -315,14 +320,7 @@ def converge_default_ssh(api, params, check_mode=False, diff=False):
     firewalls = api.client('firewalls')
 
     def get():
-        try:
-            found = api.call(lambda: firewalls.get(project=project, firewall=name, timeout=api.request_timeout),
-                             'get ' + where)
-        except GcpApiError as exc:
-            if exc.code == 404:
-                return None
-            raise
-        return current_rule(found)
+        return read_rule(api, firewalls, name, where)
 
     have = get()
     result = {'changed': False, 'state': 'absent', 'firewall': rule_view(have), 'warning': None}
