@@ -47,19 +47,34 @@ def test_module_defaults_for_the_worker_group_reach_job_spec(worker, tmp_path):
     assert 'invalid job input docker_bin: must be a command name or an absolute path' in proc.stdout, proc.stdout
 
 
-@pytest.mark.parametrize('playbook', sorted(WORKER_PLAYBOOKS))
-def test_a_worker_group_left_empty_fails_saying_why(worker, tmp_path, playbook):
+# reconcile.yml with a stopped worker in a gce_workers inventory reconciles the cloud side instead
+EMPTY_GROUP_CASES = [
+    pytest.param(playbook, stopped, hint, id='%s-%s' % (case, playbook))
+    for case, stopped, hint in [('no-vm', [], 'create one with provision.yml'),
+                                ('vm-stopped', ['offload-w1'], "found 'offload-w1', which does not run")]
+    for playbook in sorted(WORKER_PLAYBOOKS) if not (stopped and playbook == 'reconcile')]
+
+
+@pytest.mark.parametrize('playbook, stopped, hint', EMPTY_GROUP_CASES)
+def test_a_worker_group_left_empty_fails_saying_why(worker, tmp_path, playbook, stopped, hint):
     """The group exists but holds no host, as the gce_workers plugin leaves it when the
-    worker VM stopped itself: the playbook fails instead of "no hosts matched"."""
+    project has no worker VM or the VM stopped itself: the playbook fails instead of
+    "no hosts matched", and says what to do in each case."""
     inventory = tmp_path / 'empty.yml'
-    inventory.write_text('offload_workers:\n  hosts: {}\n')
+    groups = {'offload_workers': {'hosts': {}}}
+    if stopped:
+        groups['offload_workers_stopped'] = {'hosts': {name: {'ansible_connection': 'local'} for name in stopped}}
+    inventory.write_text(yaml.safe_dump(groups))
     worker.inventory = str(inventory)
     proc = worker.playbook(*WORKER_PLAYBOOKS[playbook], playbook=playbook + '.yml')
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0, text
     assert 'no worker to run on: the group offload_workers has no host' in text, text
-    assert 'offload_start_worker=true' in text and 'statuses' in text
-    assert text.count('no hosts matched') == (1 if playbook == 'offload' else 0), text
+    assert hint in text, text
+    assert ('offload_start_worker=true' in text) == bool(stopped), text
+    # offload.yml's start play matches no host unless offload_start_worker is true, and
+    # reconcile.yml's cloud play none without a gce_workers inventory or -e cloud
+    assert text.count('no hosts matched') == (1 if playbook in ('offload', 'reconcile') else 0), text
 
 
 @pytest.mark.parametrize('target, message', [
