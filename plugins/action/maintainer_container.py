@@ -44,6 +44,7 @@ class ActionModule(WorkerAction):
         'data_root': {'type': 'str', 'required': True},
         'state': {'type': 'str', 'default': 'started', 'choices': ['started', 'absent']},
         'extra_mounts': {'type': 'list', 'elements': 'str', 'default': []},
+        'network': {'type': 'str', 'default': ''},
     }
 
     def act(self, args, task_vars):
@@ -51,7 +52,8 @@ class ActionModule(WorkerAction):
         image = validate_image(args['image'], 'image')
         data_root = validate_host_dir(args['data_root'], 'data_root')
         extra = [validate_host_dir(p, 'extra_mounts') for p in args['extra_mounts']]
-        run_args = maintainer_run_args(name, image, data_root, extra)
+        network = validate_container_name(args['network'], 'network') if args['network'] else ''
+        run_args = maintainer_run_args(name, image, data_root, extra, network)
         wanted = spec_hash(run_args)
 
         status, current, dirs, real = self._check(

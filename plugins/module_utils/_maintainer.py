@@ -18,11 +18,13 @@ from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import
 ROLE_LABEL = LABEL_PREFIX + 'role'
 
 
-def maintainer_run_args(name, image, data_root, extra_mounts=()):
+def maintainer_run_args(name, image, data_root, extra_mounts=(), network=''):
     """`docker run` arguments after `run --detach` (no docker binary, no spec label).
 
     extra_mounts: worker paths mounted read-only at the same path, for
     repositories given as local paths (git resolves them in the container).
+    network: a docker network for it ('': docker's default bridge); `host` lets its git
+    reach a server on the worker's loopback (a git server of the tests, a tunnel).
     """
     args = ['--name', name, '--restart', 'unless-stopped', '--init',
             '--label', '%s=maintainer' % ROLE_LABEL,
@@ -30,6 +32,8 @@ def maintainer_run_args(name, image, data_root, extra_mounts=()):
             '--mount', 'type=bind,source=%s,target=%s' % (data_root, DEV)]
     for path in extra_mounts:
         args += ['--mount', 'type=bind,source=%s,target=%s,readonly' % (path, path)]
+    if network:
+        args += ['--network', network]
     return args + ['--entrypoint', 'sleep', image, 'infinity']
 
 

@@ -35,6 +35,13 @@ options:
     type: list
     elements: str
     default: []
+  network:
+    description:
+      - The docker network the container is on; empty is docker's default bridge. C(host) lets its git
+        reach a server on the worker's own loopback (a tunnel, a local git server).
+      - Jobs never share it (each job container is on the collection's job network).
+    type: str
+    default: ''
   state:
     description: C(started) ensures it runs; C(absent) removes it (the data stays).
     type: str

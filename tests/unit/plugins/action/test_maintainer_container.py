@@ -196,7 +196,7 @@ def test_a_noexec_data_root_fails_before_any_job_saying_what_to_do(fake):
     wanted = spec_hash(maintainer_run_args('maint', image, '/mnt/disks/offload', []))
     action = fake('state=running %s' % wanted, exec_out='noexec=1', exec_rc=3)
     args = {'name': 'maint', 'image': image, 'data_root': '/mnt/disks/offload', 'state': 'started',
-            'extra_mounts': [], 'docker_bin': fake.docker}
+            'extra_mounts': [], 'network': '', 'docker_bin': fake.docker}
     with pytest.raises(AnsibleActionFail) as exc:
         action.act(args, {'inventory_hostname': 'w1'})
     msg = str(exc.value)
