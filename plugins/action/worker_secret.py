@@ -52,7 +52,7 @@ class ActionModule(WorkerAction):
         'path': {'type': 'str', 'required': True},
         'content': {'type': 'str', 'no_log': True},
         'owner': {'type': 'int', 'default': JOB_UID},
-        'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+        'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent', 'query']},
         'format': {'type': 'str', 'default': 'raw', 'choices': ['raw', 'github_token']},
     }
     RANGES = {'owner': (0, MAX_UID, '')}
@@ -68,6 +68,8 @@ class ActionModule(WorkerAction):
         facts = _kv.parse(out)
         validate_host_dir(directory, 'path', secrets=True, resolved=facts.get('real') or None)
         current = '\n'.join(facts.other_lines('real')).strip() or None
+        if args['state'] == 'query':
+            return {'changed': False, 'path': path, 'exists': current is not None}
         if args['state'] == 'absent':
             changed = current is not None
             if changed and not self._task.check_mode:

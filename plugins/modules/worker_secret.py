@@ -28,10 +28,13 @@ options:
     type: int
     default: 1000
   state:
-    description: C(absent) removes the file.
+    description:
+      - C(absent) removes the file.
+      - C(query) changes nothing and returns RV(exists), whether the file is there (a tmpfs loses it at every
+        reboot or stop of the worker).
     type: str
     default: present
-    choices: [present, absent]
+    choices: [present, absent, query]
   format:
     description:
       - V(github_token) checks O(content) on the controller before anything reaches the worker, strips one trailing
@@ -64,6 +67,10 @@ path:
   returned: always
   type: str
   sample: /dev/shm/gcli-offload/gh_token
+exists:
+  description: Whether the file is on the worker.
+  returned: with O(state=query)
+  type: bool
 rotated:
   description: Whether an existing, different secret was replaced.
   returned: when the file was written
