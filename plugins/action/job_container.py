@@ -41,10 +41,12 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
     OPEN_SCRIPT,
     SUPERVISOR_SCRIPT,
     FollowLost,
+    come_back,
+    detached_message,
     follow,
     run_state,
 )
-from ansible_collections.gcli.offload.plugins.plugin_utils._terminal import terminal_argv
+from ansible_collections.gcli.offload.plugins.plugin_utils._terminal import detach_on_interrupt, terminal_argv
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import (
     JOB_ARGUMENT_SPEC,
     MAINTAINER_ARGUMENT_SPEC,
@@ -121,8 +123,8 @@ class ActionModule(WorkerAction):
         stamp, how, _started = facts['run']
         if how == 'running' and not self._task.check_mode:
             # the same job runs: attach to it (what it printed so far, then what comes)
-            display.display('job %s already runs on %s (since %s): attaching to it. %s' % (
-                name, worker, stamp, self._come_back(args)))
+            display.display('job %s already runs on %s (since %s): attaching to it (Ctrl-C detaches)' % (
+                name, worker, stamp))
             result = self._follow(args, spec, worker, stamp, task_vars, attached=True)
             return result
         if state == 'running':
@@ -167,8 +169,7 @@ class ActionModule(WorkerAction):
                     'limits': limits, 'parts': [p for p, _c, _a in runs], 'warnings': warnings,
                     'msg': 'job %s started on %s and runs on without this playbook. %s' % (
                         name, worker, self._come_back(args))}
-        display.display('job %s started on %s. Ctrl-C stops following, not the job: %s' % (
-            name, worker, self._come_back(args)))
+        display.display('job %s started on %s; following it (Ctrl-C detaches, the job goes on)' % (name, worker))
         result = self._follow(args, spec, worker, stamp, task_vars, attached=False, limits=limits, facts=facts)
         result['github_token'] = bool(token)
         if warnings:
@@ -196,9 +197,7 @@ class ActionModule(WorkerAction):
 
     @staticmethod
     def _come_back(args):
-        action = args['action'] or 'review'
-        return ('follow it again with offload.yml -e pr=%s -e action=%s, or logs.yml -e pr=%s -e action=%s '
-                '-e follow=true' % (args['pr'], action, args['pr'], action))
+        return come_back(args['pr'], args['action'] or 'review').replace('\n', '; ')
 
     def _follow(self, args, spec, worker, stamp, task_vars, attached, limits=None, facts=None):
         """Follow run `stamp` to its end (or its loss); the result as the task reports it."""
@@ -207,7 +206,8 @@ class ActionModule(WorkerAction):
         base = {'changed': True, 'job': name, 'supervised': True, 'attached': attached, 'stamp': stamp,
                 'worker_log': worker_log, 'limits': limits}
         try:
-            end, state, release, _offset = follow(self, spec['data_root'], name, stamp, display.display)
+            with detach_on_interrupt(detached_message(name, worker, args['pr'], spec['action'])):
+                end, state, release, _offset = follow(self, spec['data_root'], name, stamp, display.display)
         except FollowLost as exc:
             base.update(failed=True, connection_lost=True, log=worker_log, rc=None, msg=(
                 'lost the connection to %s while following job %s (%s), and cannot reach it again (%s). The job '

@@ -26,9 +26,11 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_D
 from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
     JOB_STATE,
     FollowLost,
+    detached_message,
     follow,
     run_state,
 )
+from ansible_collections.gcli.offload.plugins.plugin_utils._terminal import detach_on_interrupt
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import JOB_ARGUMENT_SPEC, WorkerAction
 
 # A fixed script, inputs positional: see the file. Links are refused, never followed.
@@ -60,10 +62,12 @@ class ActionModule(WorkerAction):
         out = self._newest(data_root, name, part, worker)
         stamp, how, _started = run_state(out)
         if args['follow'] and how == 'running':
-            display.display('following job %s on %s (run %s); Ctrl-C stops following, not the job' % (
+            display.display('following job %s on %s (run %s; Ctrl-C detaches, the job goes on)' % (
                 name, worker, stamp))
             try:
-                follow(self, data_root, name, stamp, display.display, deadline=time.monotonic() + args['timeout'])
+                with detach_on_interrupt(detached_message(name, worker, args['pr'], args['action'] or 'review')):
+                    follow(self, data_root, name, stamp, display.display,
+                           deadline=time.monotonic() + args['timeout'])
             except FollowLost as exc:
                 raise AnsibleActionFail('lost the connection to %s while following job %s: %s; the job goes on '
                                         'there: follow it again' % (worker, name, str(exc.last).strip()[:200]))

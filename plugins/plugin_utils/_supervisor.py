@@ -100,6 +100,19 @@ def parse_poll(out):
     return facts, state, release, chunk
 
 
+def come_back(pr, action):
+    """The commands that follow job (pr, action) again: re-attach with offload.yml, or stream its log."""
+    return ('re-attach with: ansible-playbook offload.yml -e pr=%s -e action=%s\n'
+            'or stream its log: ansible-playbook logs.yml -e pr=%s -e action=%s -e follow=true' % (
+                pr, action, pr, action))
+
+
+def detached_message(job, worker, pr, action):
+    """What Ctrl-C while following says (_terminal.detach_on_interrupt)."""
+    return ('Detached from job %s on %s: it goes on there (its log, exit status and clean-up on the worker).\n%s'
+            % (job, worker, come_back(pr, action)))
+
+
 class FollowLost(Exception):
     """The worker could not be reached again while following (the job goes on there)."""
 

@@ -8,39 +8,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import uuid
 
 import pytest
 
 from fixtures_offload import ROOT, docker, wait_for
+from fixtures_terminal import Terminal, quote
 
 pytestmark = pytest.mark.skipif(not shutil.which('tmux'), reason='needs tmux')
-
-
-class Terminal:
-    """A tmux server of the test's own (its own socket) with one window."""
-
-    def __init__(self, command, env):
-        self.socket = 'gcli-open-%s' % uuid.uuid4().hex[:8]
-        setenv = ['%s=%s' % (k, v) for k, v in env.items()]
-        subprocess.run(['tmux', '-L', self.socket, 'new-session', '-d', '-s', 'open', '-x', '200', '-y', '50',
-                        'env ' + ' '.join(map(_quote, setenv)) + ' ' + command + '; echo OPEN-EXIT-$?; sleep 600'],
-                       check=True, cwd=ROOT)
-
-    def keys(self, *keys):
-        subprocess.run(['tmux', '-L', self.socket, 'send-keys', '-t', 'open'] + list(keys), check=True)
-
-    def screen(self):
-        return subprocess.run(['tmux', '-L', self.socket, 'capture-pane', '-p', '-J', '-S', '-200', '-t', 'open'],
-                              capture_output=True, text=True, check=False).stdout
-
-    def close(self):
-        subprocess.run(['tmux', '-L', self.socket, 'kill-server'], capture_output=True, check=False)
-
-
-def _quote(word):
-    return "'" + word.replace("'", "'\\''") + "'"
 
 
 @pytest.fixture(params=['local', 'ssh'])
@@ -54,7 +28,7 @@ def test_open_gives_a_sandboxed_shell_on_the_worktree_and_releases_it_when_it_ex
     name = 'offload-%d-open' % pr
     args = worker.command('offload.yml')[2:]   # the inventory and the variables
     env = {'PATH': os.environ['PATH'], 'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'), 'HOME': os.environ['HOME']}
-    term = Terminal(' '.join(map(_quote, ['bin/offload-open', str(pr)] + args)), env)
+    term = Terminal(' '.join(map(quote, ['bin/offload-open', str(pr)] + args)), env)
     try:
         wait_for(lambda: worker.job_state(name) == 'running', 240, 'the open shell\'s container')
         term.keys('echo IN-$((6*7)) uid=$(id -u); ls; grep CapEff /proc/self/status', 'Enter')
@@ -74,7 +48,7 @@ def test_open_gives_a_sandboxed_shell_on_the_worktree_and_releases_it_when_it_ex
         assert info['Config']['Labels']['gcli.offload.part'] == 'open' and info['Config']['Tty'] is True
         # what the shell writes is in the worktree
         term.keys('touch made-in-the-shell; exit', 'Enter')
-        wait_for(lambda: 'OPEN-EXIT-0' in term.screen(), 120, 'the shell to end:\n' + term.screen())
+        wait_for(lambda: 'TERMINAL-EXIT-0' in term.screen(), 120, 'the shell to end:\n' + term.screen())
         assert 'its worktree was removed' in term.screen()
     finally:
         term.close()
