@@ -17,6 +17,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_repo_url,
     validate_host_dir,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._delivery import token_goes_to
+from ansible_collections.gcli.offload.plugins.module_utils._github_api import DEFAULT_API, validate_api_url
 from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import job_paths
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
 from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import STATE_CHECK_SCRIPT, run_state
@@ -36,6 +38,8 @@ class ActionModule(WorkerAction):
         'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent', 'released']},
         'lock_grace': {'type': 'int', 'default': 120},
         'start_head': {'type': 'str'},
+        'token_file': {'type': 'str', 'default': ''},
+        'github_api': {'type': 'str', 'default': DEFAULT_API},
     }
     RANGES = {'lock_grace': (0, MAX_GRACE, 'seconds')}
 
@@ -73,7 +77,14 @@ class ActionModule(WorkerAction):
                 return {'changed': state == 'absent', 'worktree': worktree}
             params = ['remove' if state == 'absent' else 'release', DEV, name]
 
-        rc, facts, err = self.cli.git(maintainer, params, '%s worktree %s' % (params[0], name))
+        token_file = None
+        if state == 'present' and args['token_file']:
+            # the token goes to the GitHub it belongs to, never another host
+            api = validate_api_url(args['github_api'], 'github_api')
+            urls = [u for u in (repo_url, upstream) if u.startswith(('http://', 'https://'))]
+            if urls and all(token_goes_to(u, api) for u in urls):
+                token_file = args['token_file']
+        rc, facts, err = self.cli.git(maintainer, params, '%s worktree %s' % (params[0], name), token_file=token_file)
         if rc != 0 and disk_full(err):
             raise AnsibleActionFail(disk_full_message(
                 self._worker_name(task_vars), data_root, 'git %sd the worktree %s' % (params[0], name)))

@@ -39,6 +39,17 @@ options:
     description: The head the job started from; with O(state=released) or O(state=absent) the result says whether
       the job moved it.
     type: str
+  token_file:
+    description:
+      - The worker's GitHub token file (C(<offload_secrets_dir>/gh_token)). With O(state=present), the clone and
+        fetches of a private repository use it, through a credential helper reading it (never a URL, argv or a file
+        on disk), when every https repository URL is on the GitHub of O(github_api); a missing file fetches without.
+    type: str
+    default: ''
+  github_api:
+    description: The GitHub the token belongs to (C(https://api.github.com), or an Enterprise Server's API URL).
+    type: str
+    default: https://api.github.com
 extends_documentation_fragment:
   - gcli.offload.job
   - gcli.offload.job.maintainer

@@ -35,6 +35,8 @@ from ansible_collections.gcli.offload.plugins.module_utils._reconcile import job
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 
 GIT_SCRIPT = _scripts.load('git.sh', MAIN=MAIN, WORKTREES=WORKTREES)
+# git.sh with the worker's token file on its standard input (fetches and pushes that need it).
+GIT_TOKEN_SCRIPT = _scripts.load('git_token.sh')
 # What docker says when it refuses an exec because of the container's state
 # (the script never ran: nothing on its standard output).
 EXEC_REFUSED = re.compile(r'No such container|is not running|is paused|is restarting', re.I)
@@ -128,16 +130,25 @@ class DockerCLI:
             c['image_digests'] = digests.get(c['image_id'], [])
         return containers
 
-    def git(self, maintainer, params, what):
+    def git(self, maintainer, params, what, token_file=None):
         """Run scripts/git.sh in the maintainer container; return (rc, KeyValues, stderr).
+
+        token_file: the worker's token file, fed on the script's standard input (the
+        script's text is then its `sh -c` argument): git gets the token through a
+        credential helper for the repository's host (git.sh, read_token).
 
         One round trip: instead of inspecting the maintainer container first, a
         `docker exec` that docker itself refuses (no such container, not running)
         is recognised by its message and reported as such.
         """
-        rc, out, err = self.docker(
-            ['exec', '--interactive', '--user', JOB_USER, maintainer, 'sh', '-s', '--'] + list(params),
-            what, stdin=GIT_SCRIPT, check=False)
+        if token_file:
+            rc, out, err = self.sh(GIT_TOKEN_SCRIPT, 'offload-git-token',
+                                   [self.docker_bin, maintainer, JOB_USER, token_file, GIT_SCRIPT] + list(params),
+                                   what, check=False)
+        else:
+            rc, out, err = self.docker(
+                ['exec', '--interactive', '--user', JOB_USER, maintainer, 'sh', '-s', '--'] + list(params),
+                what, stdin=GIT_SCRIPT, check=False)
         if rc != 0 and not out.strip() and EXEC_REFUSED.search(err):
             raise AnsibleActionFail(
                 'the maintainer container %s is not running on the worker: run the worktree role '

@@ -53,6 +53,38 @@ gw() {
     -c diff.ignoreSubmodules=all -c submodule.recurse=false \
     -c status.submoduleSummary=false -c protocol.allow=never "$@"
 }
+# The GitHub token, only with OFFLOAD_GIT_TOKEN=stdin (the host feeds the worker's tmpfs file
+# on standard input, _docker_cli.git): copied into this container's /dev/shm (memory, the
+# job user's only), removed when the script ends, and given to git by a credential helper
+# that reads it, for the repository's host only. Never in a URL, argv, the environment or
+# a config file.
+tokfile=
+read_token() {
+  [ "${OFFLOAD_GIT_TOKEN:-}" = stdin ] || return 0
+  tokdir=$(umask 077; mktemp -d /dev/shm/offload-git.XXXXXX) || die "cannot make a memory-backed file for the token"
+  trap 'rm -rf -- "$tokdir"' EXIT
+  (umask 077; head -c 4096 >"$tokdir/token")
+  if [ -s "$tokdir/token" ]; then tokfile=$tokdir/token; fi
+}
+# scheme://authority of an http(s) URL ('' for any other: file://, ssh, a path).
+url_host() { printf '%s\n' "$1" | sed -n 's|^\(https\{0,1\}://[^/]*\)/.*$|\1|p'; }
+# git with the token for the hosts of the URLs given first (up to the word --), no other
+# credential helper, no prompt; bounded in time when $bound is set.
+ga() {
+  hosts=
+  while [ "$1" != -- ]; do hosts="$hosts $(url_host "$1")"; shift; done
+  shift
+  if [ -n "$tokfile" ]; then
+    helper="!f() { test \"\$1\" = get || exit 0; echo username=x-access-token; printf 'password=%s\\n' \"\$(tr -d '\\r\\n' <$tokfile)\"; }; f"
+    for h in $hosts; do set -- -c "credential.$h.helper=$helper" "$@"; done
+  fi
+  set -- -c credential.helper= -c credential.useHttpPath=false -c http.lowSpeedLimit=1000 -c http.lowSpeedTime=60 "$@"
+  if [ -n "${bound:-}" ]; then
+    GIT_TERMINAL_PROMPT=0 timeout -k 5 "$bound" git -c gc.auto=0 -c maintenance.auto=false "$@"
+  else
+    GIT_TERMINAL_PROMPT=0 g "$@"
+  fi
+}
 with_lock() {
   exec 9>"$lock"
   flock -w "$lock_timeout" 9 || die "timed out after ${lock_timeout}s waiting for the git lock $lock"
@@ -136,10 +168,11 @@ prepare() {  # pr origin_url upstream_url grace [lost]
   changed=0
   trust_local "$origin"
   [ -z "$upstream" ] || trust_local "$upstream"
+  read_token
   with_lock
   fresh=0
   if [ ! -e "$main/.git" ]; then
-    g clone --quiet --filter=blob:none --no-checkout -- "$origin" "$main" || die "cannot clone $origin"
+    ga "$origin" -- clone --quiet --filter=blob:none --no-checkout -- "$origin" "$main" || die "cannot clone $origin"
     fresh=1
     changed=1
   fi
@@ -149,21 +182,25 @@ prepare() {  # pr origin_url upstream_url grace [lost]
     ensure_remote upstream "$upstream"
     src=upstream
   fi
-  g -C "$main" fetch --quiet --prune --no-write-fetch-head origin || die "cannot fetch origin ($origin)"
+  ga "$origin" -- -C "$main" fetch --quiet --prune --no-write-fetch-head origin || die "cannot fetch origin ($origin)"
   g -C "$main" remote set-head origin --auto >/dev/null 2>&1 || true
   if [ "$src" = upstream ]; then
-    g -C "$main" fetch --quiet --no-write-fetch-head upstream || die "cannot fetch upstream ($upstream)"
+    ga "$upstream" -- -C "$main" fetch --quiet --no-write-fetch-head upstream || die "cannot fetch upstream ($upstream)"
   fi
   before=$(g -C "$main" rev-parse -q --verify "refs/offload/pull/$pr" || true)
-  g -C "$main" fetch --quiet --no-write-fetch-head "$src" "+refs/pull/$pr/head:refs/offload/pull/$pr" \
+  if [ "$src" = upstream ]; then src_url=$upstream; else src_url=$origin; fi
+  ga "$src_url" -- -C "$main" fetch --quiet --no-write-fetch-head "$src" "+refs/pull/$pr/head:refs/offload/pull/$pr" \
     || die "pull request $pr not found: $src has no refs/pull/$pr/head"
   head=$(g -C "$main" rev-parse "refs/offload/pull/$pr")
+  # Where this job starts from, in main's own refs (the job cannot write them): what
+  # deliver pushes on top of, with a lease on it.
+  g -C "$main" update-ref "refs/offload/start/$job" "$head"
   [ "$before" = "$head" ] || changed=1
 
   # Keep the main checkout at origin's default branch.
   base=$(g -C "$main" rev-parse -q --verify refs/remotes/origin/HEAD || g -C "$main" rev-parse refs/remotes/origin/main)
   if [ "$fresh" = 1 ] || [ "$(g -C "$main" rev-parse -q --verify HEAD || true)" != "$base" ]; then
-    g -C "$main" checkout --quiet --force --detach "$base"
+    ga "$origin" "$upstream" -- -C "$main" checkout --quiet --force --detach "$base"
     changed=1
   fi
 
@@ -189,7 +226,8 @@ prepare() {  # pr origin_url upstream_url grace [lost]
   unlock_repo
   # Outside the repository lock: git marks the new worktree locked while it
   # initialises it, so a concurrent prune leaves it alone.
-  g -C "$main" worktree add --quiet --force --detach --lock --reason "offload $(now)" "$wt" "$head" \
+  # (a blobless clone fetches the blobs it checks out: with the token too)
+  ga "$origin" "$upstream" -- -C "$main" worktree add --quiet --force --detach --lock --reason "offload $(now)" "$wt" "$head" \
     || die "cannot create the worktree $wt at $head"
   sealed || die "git made the worktree $wt with another admin dir than $admin"
   mkdir -p "$admin/objects"
@@ -236,6 +274,63 @@ release() {
   echo "changed=0"
 }
 
+# The job's new commits: refs/offload/start/JOB..HEAD of its worktree, HEAD read by the pinned
+# gw (nothing of the worktree's config, hooks or .git pointer is used), and only when it
+# descends from the start. Written, by a repository of this script's own (no template,
+# no hooks; main's and the job's objects as alternates), to RESULTS/JOB/commits.bundle
+# and commits.patch (a folder the job never sees), then, unless MODE is none, pushed
+# as that one ref, nothing else (no tags), to URL's refs/heads/BRANCH:
+#   lease  --force-with-lease on the start: only while BRANCH is still where the job started
+#   new    a plain push: a new branch BRANCH-<the head's first 12 hex digits>
+# Prints start=, head=, commits=, results=, then branch= and pushed=1, or pushed=0 and push_error=.
+deliver() {  # url branch mode
+  url=$1 branch=$2 mode=$3
+  results=$dev/@WORKTREES@/.offload-results/$job
+  [ -d "$wt" ] || die "job $job has no worktree to deliver from"
+  sealed || { echo "tampered=1"; die "job $job rewrote the files that tell git where its repository is: nothing delivered"; }
+  start=$(g -C "$main" rev-parse -q --verify "refs/offload/start/$job^{commit}") \
+    || die "job $job has no recorded start (refs/offload/start/$job)"
+  head=$(gw rev-parse -q --verify "HEAD^{commit}" 2>/dev/null) || die "cannot read the HEAD of job $job"
+  case $head in *[!0-9a-f]*|'') die "the HEAD of job $job is not a commit id" ;; esac
+  echo "start=$start"
+  echo "head=$head"
+  if [ "$head" = "$start" ]; then echo "commits=0"; return 0; fi
+  gw merge-base --is-ancestor "$start" "$head" \
+    || die "the HEAD of job $job ($head) does not descend from the commit it started from ($start): nothing delivered"
+  rm_tree "$results"
+  mkdir -p "$results"
+  res=$results/git
+  g init --quiet --bare --template= "$res" >/dev/null
+  printf '%s\n%s\n' "$common/objects" "$admin/objects" >"$res/objects/info/alternates"
+  r() (
+    export GIT_DIR="$res" GIT_CONFIG_COUNT=0 GIT_OPTIONAL_LOCKS=0
+    bound=$job_git_timeout
+    ga "$url" -- -c core.hooksPath=/dev/null -c core.fsmonitor=false -c push.followTags=false \
+      -c core.askPass=false -c core.sshCommand=false "$@"
+  )
+  r update-ref refs/offload/result "$head"
+  count=$(r rev-list --count "$start..$head") || die "the commits of job $job cannot be read"
+  r bundle create --quiet "$results/commits.bundle" refs/offload/result "^$start" || die "cannot bundle the commits of job $job"
+  r format-patch --quiet --stdout "$start..$head" >"$results/commits.patch" || die "cannot write the patches of job $job"
+  echo "commits=$count"
+  echo "results=$results"
+  [ "$mode" != none ] || return 0
+  case $mode in
+    lease) lease=--force-with-lease=refs/heads/$branch:$start ;;
+    new) lease=--no-force-with-lease branch=$branch-$(printf %.12s "$head") ;;
+    *) die "unknown delivery mode $mode" ;;
+  esac
+  g check-ref-format "refs/heads/$branch" || die "not a branch name: $branch"
+  echo "branch=$branch"
+  read_token
+  if out=$(r push --porcelain --no-verify --no-follow-tags "$lease" "$url" "refs/offload/result:refs/heads/$branch" 2>&1); then
+    echo "pushed=1"
+  else
+    echo "pushed=0"
+    printf '%s\n' "$out" | grep -E '^(!|error|fatal|remote:)' | head -n 3 | sed 's/^/push_error=/'
+  fi
+}
+
 list() {  # worktree=<name> <head> <held since epoch, or 0>
   [ -d "$dev/@WORKTREES@" ] || return 0
   for d in "$dev"/@WORKTREES@/*/; do
@@ -254,6 +349,7 @@ case $cmd in
   remove) remove ;;
   release) release ;;
   list) list ;;
+  deliver) deliver "$@" ;;
   remove-main)
     with_lock
     # main/ stays, emptied: the data root holding it is not the job user's to unlink from
