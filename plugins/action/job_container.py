@@ -33,7 +33,12 @@ from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._checks import check_log_dest
 from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import GIT_SCRIPT
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_network import NETWORK_SCRIPT, network_params
-from ansible_collections.gcli.offload.plugins.plugin_utils._job_parts import job_parts, part_results, stale_containers
+from ansible_collections.gcli.offload.plugins.plugin_utils._job_parts import (
+    AGENT_PARTS,
+    job_parts,
+    part_results,
+    stale_containers,
+)
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
 from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
     JOB_STATE,
@@ -88,6 +93,7 @@ class ActionModule(WorkerAction):
         'log_dest': {'type': 'path', 'default': '~/.cache/gcli-offload/logs'},
         'tail_lines': {'type': 'int', 'default': 40},
         'gh_token_file': {'type': 'str'},
+        'gemini_key_file': {'type': 'str'},
         # raw: checked by job_spec (auto, sizes with units, decimals)
         'memory': {'type': 'raw', 'default': 'auto'},
         'cpus': {'type': 'raw', 'default': 'auto'},
@@ -119,7 +125,9 @@ class ActionModule(WorkerAction):
         state, token, facts, warnings = self._precheck(name, args['gh_token_file'], spec['data_root'],
                                                        spec['gemini_dir'],
                                                        network_params(spec['egress'], spec['image'],
-                                                                      self._task.check_mode))
+                                                                      self._task.check_mode),
+                                                       key_path=args['gemini_key_file'])
+        key = facts['key']
         stamp, how, _started = facts['run']
         if how == 'running' and not self._task.check_mode:
             # the same job runs: attach to it (what it printed so far, then what comes)
@@ -142,9 +150,10 @@ class ActionModule(WorkerAction):
         # the role passes the command job_spec resolved: the entrypoint's own is no custom command
         custom = bool(args['command']) and spec['command'] != ['offload-entrypoint', str(spec['pr']), spec['action']]
         parts = job_parts(spec, custom=custom, token=token, command_token=args['command_token'])
+        # the model's API key: the agent's parts of the entrypoint only, never a custom command
         runs = [(part, container, job_run_argv(spec, docker, args['env'], token if needs else None, limits,
-                                               part=part,
-                                               container=container, command=command))
+                                               part=part, container=container, command=command,
+                                               gemini_key_file=key if part in AGENT_PARTS else None))
                 for part, container, command, needs in parts]
         argv = runs[0][2]
         if self._task.check_mode:
@@ -153,7 +162,9 @@ class ActionModule(WorkerAction):
                     'warnings': warnings}
 
         stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
-        params = [str(spec['timeout']), str(KILL_GRACE), docker, token or '', maintainer, JOB_USER, DEV, name,
+        # the supervisor masks every secret file it is given in the job's log
+        secrets = ' '.join(path for path in (token, key) if path)
+        params = [str(spec['timeout']), str(KILL_GRACE), docker, secrets, maintainer, JOB_USER, DEV, name,
                   'release' if args['keep_worktree'] else 'remove', GIT_SCRIPT, ' '.join(stale_containers(spec))]
         prefix = len(runs) > 1
         for part, container, part_argv in runs:
@@ -166,12 +177,14 @@ class ActionModule(WorkerAction):
         if args['detach']:
             return {'changed': True, 'job': name, 'supervised': True, 'detached': True, 'stamp': stamp,
                     'worker_log': '%s/%s.log' % (spec['log_dir'], stamp), 'github_token': bool(token),
+                    'gemini_api_key': bool(key),
                     'limits': limits, 'parts': [p for p, _c, _a in runs], 'warnings': warnings,
                     'msg': 'job %s started on %s and runs on without this playbook. %s' % (
                         name, worker, self._come_back(args))}
         display.display('job %s started on %s; following it (Ctrl-C detaches, the job goes on)' % (name, worker))
         result = self._follow(args, spec, worker, stamp, task_vars, attached=False, limits=limits, facts=facts)
         result['github_token'] = bool(token)
+        result['gemini_api_key'] = bool(key)
         if warnings:
             result.setdefault('warnings', []).extend(warnings)
         return result
@@ -291,7 +304,7 @@ class ActionModule(WorkerAction):
                     name, facts.get('error') or 'exit %d' % state['released'], args['pr']))
         return result
 
-    def _precheck(self, name, token_path, data_root, gemini_dir, network):
+    def _precheck(self, name, token_path, data_root, gemini_dir, network, key_path=None):
         """In one round trip: the job container's state (see container_state), the job's
         newest run (worker['run']: run_state), the
         token file to mount, when one is configured and the worker has it, the
@@ -300,19 +313,24 @@ class ActionModule(WorkerAction):
         then warnings. The host paths the job mounts (the token file, the data root,
         the gemini dir) are checked where the worker resolves them. And, made as
         `network` (NETWORK_SCRIPT's parameters) asks, the job network: net is ok,
-        skip (none needed), or fail <why>."""
+        skip (none needed), or fail <why>. The model's API key file (key_path) is
+        looked for like the token's: worker['key'] is its path when the worker has it."""
         host_dirs = [data_root, gemini_dir]
         if token_path:
             token_path = validate_host_dir(token_path, 'gh_token_file', secrets=True)
+        if key_path:
+            key_path = validate_host_dir(key_path, 'gemini_key_file', secrets=True)
         rc, out, err = self.cli.sh(PRECHECK_SCRIPT, 'offload-precheck',
-                                   [self.cli.docker_bin, name, token_path or ''] + host_dirs + network,
+                                   [self.cli.docker_bin, name, token_path or ''] + host_dirs + [key_path or '']
+                                   + network,
                                    'inspect container %s' % name, check=False)
         facts = _kv.parse(out)
         real = facts.all('real')
         run = run_state(out)
         if 'inspect' in facts:
             given = ([(token_path, 'gh_token_file', True)] if token_path else []) + list(
-                zip(host_dirs, ('offload_data_root', 'offload_gemini_dir'), (False, False)))
+                zip(host_dirs, ('offload_data_root', 'offload_gemini_dir'), (False, False))) + (
+                [(key_path, 'gemini_key_file', True)] if key_path else [])
             for (path, variable, secrets), resolved in zip(given, real):
                 validate_host_dir(path, variable, secrets=secrets, resolved=resolved or None)
         if 'inspect' not in facts:
@@ -330,6 +348,7 @@ class ActionModule(WorkerAction):
         known = len(disk) == 2 and all(d.isdigit() for d in disk)
         worker['disk_size'], worker['disk_free'] = (int(disk[0]) * 1024, int(disk[1]) * 1024) if known else (None, None)
         worker['net'] = facts.get('net', '')
+        worker['key'] = key_path if facts.get('key') == '1' else None
         worker['run'] = run
         warnings = []
         if facts.get('token') == 'unreadable':
@@ -338,6 +357,10 @@ class ActionModule(WorkerAction):
                 'the GitHub token file %s is not readable by the user running the job on the worker, so its value '
                 'could not be masked in the log: the job runs without it (run as root or with become, as on a COS '
                 'worker)' % token_path)
+        if facts.get('key') == 'unreadable':
+            warnings.append(
+                'the Gemini API key file %s is not readable by the user running the job on the worker, so its value '
+                'could not be masked in the log: the agent runs without it (run as root or with become)' % key_path)
         return status or None, token_path if facts.get('token') == '1' else None, worker, warnings
 
     @staticmethod

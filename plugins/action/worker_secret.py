@@ -30,21 +30,36 @@ HASH_SCRIPT = _scripts.load('secret_hash.sh')
 GITHUB_TOKEN_RE = re.compile(r'^[A-Za-z0-9_]+\Z')
 GITHUB_TOKEN_LENGTH = (20, 255)
 GITHUB_TOKEN_FROM = 'offload_gh_token (OFFLOAD_GH_TOKEN or the prompt)'
+# A Gemini API key (AIza + 35 of letters, digits, - and _ today): the same bounds.
+API_KEY_RE = re.compile(r'^[A-Za-z0-9_-]+\Z')
+API_KEY_FROM = 'offload_gemini_api_key (GEMINI_API_KEY)'
+
+# format -> (what it is, where it came from, its characters, what they are in words)
+FORMATS = {
+    'github_token': ('GitHub token', GITHUB_TOKEN_FROM, GITHUB_TOKEN_RE, 'letters, digits and _'),
+    'gemini_api_key': ('Gemini API key', API_KEY_FROM, API_KEY_RE, 'letters, digits, - and _'),
+}
 
 
-def github_token(content):
-    """The token with one trailing newline stripped, or AnsibleActionFail saying what is wrong
+def checked_secret(content, kind='github_token'):
+    """The secret with one trailing newline stripped, or AnsibleActionFail saying what is wrong
     with it (its length, its kind of characters), never what it is."""
+    what, origin, pattern, chars = FORMATS[kind]
     token = content[:-2] if content.endswith('\r\n') else content[:-1] if content.endswith('\n') else content
     low, high = GITHUB_TOKEN_LENGTH
     if not low <= len(token) <= high:
-        raise AnsibleActionFail('the GitHub token in %s has %d characters, a GitHub token %d to %d: give the token '
-                                'itself (nothing was written to the worker)' % (GITHUB_TOKEN_FROM, len(token), low, high))
-    if not GITHUB_TOKEN_RE.match(token):
-        raise AnsibleActionFail('the GitHub token in %s has characters a GitHub token never has (only letters, digits '
-                                'and _; a space, a quote, a shell character or a second line is not part of it): give '
-                                'the token itself (nothing was written to the worker)' % GITHUB_TOKEN_FROM)
+        raise AnsibleActionFail('the %s in %s has %d characters, a %s %d to %d: give the %s itself (nothing was '
+                                'written to the worker)' % (what, origin, len(token), what, low, high, what))
+    if not pattern.match(token) or token.startswith('-'):
+        raise AnsibleActionFail('the %s in %s has characters a %s never has (only %s; a space, a quote, a shell '
+                                'character or a second line is not part of it): give the %s itself (nothing was '
+                                'written to the worker)' % (what, origin, what, chars, what))
     return token
+
+
+def github_token(content):
+    """checked_secret for a GitHub token."""
+    return checked_secret(content, 'github_token')
 
 
 class ActionModule(WorkerAction):
@@ -53,7 +68,7 @@ class ActionModule(WorkerAction):
         'content': {'type': 'str', 'no_log': True},
         'owner': {'type': 'int', 'default': JOB_UID},
         'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent', 'query']},
-        'format': {'type': 'str', 'default': 'raw', 'choices': ['raw', 'github_token']},
+        'format': {'type': 'str', 'default': 'raw', 'choices': ['raw', 'github_token', 'gemini_api_key']},
     }
     RANGES = {'owner': (0, MAX_UID, '')}
 
@@ -61,8 +76,8 @@ class ActionModule(WorkerAction):
         path = validate_worker_path(args['path'], 'path')
         directory = validate_host_dir(path.rsplit('/', 1)[0] or '/', 'path', secrets=True)
         content = args['content']
-        if args['state'] == 'present' and content and args['format'] == 'github_token':
-            content = github_token(content)  # before anything reaches the worker
+        if args['state'] == 'present' and content and args['format'] in FORMATS:
+            content = checked_secret(content, args['format'])  # before anything reaches the worker
         worker = self._worker_name(task_vars)
         rc, out, err = self.cli.sh(HASH_SCRIPT, 'hash', [path], 'read %s' % path)
         facts = _kv.parse(out)

@@ -73,6 +73,7 @@ JOB_ADMIN_DIRS = data_dir(DEV, GIT_ADMIN_DIRS)
 JOB_GEMINI = CONTAINER_HOME + '/.gemini'
 # The GitHub token, when the worker has one: a read-only file, never an env value.
 JOB_GH_TOKEN = '/run/secrets/gh_token'
+JOB_GEMINI_API_KEY = '/run/secrets/gemini_api_key'
 JOB_UID = 1000  # the node user of the maintainer image
 JOB_USER = '%d:%d' % (JOB_UID, JOB_UID)
 
@@ -426,7 +427,7 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
 
 
 def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limits=None, part=None,
-                 container=None, command=None):
+                 container=None, command=None, gemini_key_file=None):
     """The `docker run` argv of a job container (never a shell string).
 
     The worktree is read-write; the main clone and the gemini config are
@@ -437,6 +438,8 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     no job sees another's index, HEAD or objects.
     gh_token_file (a worker path) is mounted read-only at JOB_GH_TOKEN and
     only its path is in the environment: `docker inspect` never shows a token.
+    gemini_key_file (the model's API key, a worker path) is mounted the same way at
+    JOB_GEMINI_API_KEY, named by OFFLOAD_GEMINI_API_KEY_FILE (the agent's parts only).
     limits are the resolved resource limits (worker_limits; None: docker's
     defaults, for check mode's preview only). No `--rm`: the runner reads the
     container's state (was it OOM-killed?) before it removes it.
@@ -469,6 +472,8 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     ]
     if gh_token_file:
         mounts.append((validate_host_dir(gh_token_file, 'gh_token_file', secrets=True), JOB_GH_TOKEN, True))
+    if gemini_key_file:
+        mounts.append((validate_host_dir(gemini_key_file, 'gemini_key_file', secrets=True), JOB_GEMINI_API_KEY, True))
     for source, target, readonly in mounts:
         argv += ['--mount', 'type=bind,source=%s,target=%s%s' % (source, target, ',readonly' if readonly else '')]
     # docker mounts by depth: main, then this tmpfs over its admin dirs, then the job's own
@@ -482,6 +487,8 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
     }
     if gh_token_file:
         env['OFFLOAD_GH_TOKEN_FILE'] = JOB_GH_TOKEN
+    if gemini_key_file:
+        env['OFFLOAD_GEMINI_API_KEY_FILE'] = JOB_GEMINI_API_KEY
     env.update(extra_env or {})
     for key in sorted(env):
         argv += ['--env', '%s=%s' % (key, env[key])]

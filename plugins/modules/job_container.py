@@ -107,6 +107,14 @@ options:
         read-only at C(/run/secrets/gh_token) and C(OFFLOAD_GH_TOKEN_FILE) names it; the token itself is never in
         the job's arguments or environment. When the file is missing the job runs without a token.
     type: str
+  gemini_key_file:
+    description:
+      - The Gemini API key file on the worker (see the C(github_auth) role). When the worker has it, it is mounted
+        read-only at C(/run/secrets/gemini_api_key), named by C(OFFLOAD_GEMINI_API_KEY_FILE), in the agent's parts
+        only (C(ai_review), C(fix), C(implement)); the entrypoint gives it to the gemini CLI's process alone as
+        C(GEMINI_API_KEY). Never to the build, C(gh pr checks) or a custom O(command). Masked in the log like the
+        token. When the file is missing the agent runs without it.
+    type: str
   command_token:
     description: Give a custom O(command) the GitHub token file (the entrypoint's parts get it where they need it).
     type: bool
@@ -196,6 +204,10 @@ log_tail:
   elements: str
 github_token:
   description: Whether the job got the GitHub token file.
+  returned: when the job ran
+  type: bool
+gemini_api_key:
+  description: Whether the agent's parts got the Gemini API key file.
   returned: when the job ran
   type: bool
 limits:

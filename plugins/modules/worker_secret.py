@@ -40,10 +40,11 @@ options:
       - V(github_token) checks O(content) on the controller before anything reaches the worker, strips one trailing
         newline, and refuses a value that is not a GitHub token (letters, digits and C(_), 20 to 255 of them) with a
         message that never shows it; nothing is written then.
+      - V(gemini_api_key) does the same for a Gemini API key (letters, digits, C(-) and C(_), 20 to 255 of them).
       - V(raw) writes O(content) as it is.
     type: str
     default: raw
-    choices: [raw, github_token]
+    choices: [raw, github_token, gemini_api_key]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - gcli.offload.worker

@@ -60,7 +60,7 @@ NETWORK_REMOVE_SCRIPT = _scripts.load(
 
 
 def network_params(egress, image, check_mode=False):
-    """NETWORK_SCRIPT's parameters ($5 on) for a job's egress ({'mode', 'allow'}) and image."""
+    """NETWORK_SCRIPT's parameters ($7 on) for a job's egress ({'mode', 'allow'}) and image."""
     mode = 'check' if check_mode else egress['mode']
     spec = hashlib.sha256('\0'.join([image, PROXY_SCRIPT] + egress['allow']).encode()).hexdigest()[:16]
     return [mode, image, spec, PROXY_SCRIPT] + (egress['allow'] if egress['mode'] == 'github' else [])

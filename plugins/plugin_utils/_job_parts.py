@@ -7,11 +7,16 @@ Only the parts that need GitHub get the token file mounted: `gh pr checks`, the 
 review and the agent (fix, implement). The pull request's own build and tests (a
 review's build, ready's clean install and preflight) run in containers that have no
 token file at all, so nothing they run (same uid, /proc of the other processes) can
-read it. A custom command (offload_job_command) is one part, `command`, which gets
-the token only when offload_job_command_token asks.
+read it. The model's API key goes to the agent's parts alone (AGENT_PARTS), never to
+`gh pr checks` or a build. A custom command (offload_job_command) is one part,
+`command`, which gets the token only when offload_job_command_token asks, and never
+the API key.
 """
 
 from __future__ import annotations
+
+# The parts that run the gemini CLI: only they get the model's API key file.
+AGENT_PARTS = ('ai_review', 'fix', 'implement')
 
 # action -> its parts, in order (the first part's failure is the job's exit code), and
 # whether each needs the GitHub token.

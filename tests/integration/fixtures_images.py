@@ -22,6 +22,7 @@ BUILD = os.path.join(ROOT, 'tests', 'images', 'build')
 IMAGES = {
     'base': 'gcli-offload/debian:bookworm',
     'demo-job': 'gcli-offload/demo-job:latest',
+    'gemini-job': 'gcli-offload/gemini-job:latest',
     'worker': 'gcli-offload/worker:latest',
     'cos-worker': 'gcli-offload/cos-worker:latest',
     'cos-vm': 'gcli-offload/cos-vm:latest',
@@ -54,6 +55,12 @@ def ensure(target):
 def job_image():
     """The demo job image (also the local maintainer container's)."""
     return ensure('demo-job')
+
+
+@pytest.fixture(scope='session')
+def gemini_job_image():
+    """The demo job image with the stand-in gemini CLI (tests/images/gemini-standin)."""
+    return ensure('gemini-job')
 
 
 @pytest.fixture(scope='session')

@@ -37,15 +37,21 @@ def any_worker(request):
     return request.getfixturevalue('worker' if request.param == 'local' else 'cos_worker')
 
 
-def hostile_pr(upstream_dir, tmp_path, pr):
-    """Pull request `pr` of the upstream: PR 1 with the Makefile above."""
+def hostile_pr(upstream_dir, tmp_path, pr, makefile=LOOT, files=None):
+    """Pull request `pr` of the upstream: PR 1 with the Makefile above (or `makefile`), and
+    `files` ({path: text}) added."""
     repo = str(upstream_dir / 'upstream.git')
     work = str(tmp_path / ('pr-%d' % pr))
     git('clone', '-q', repo, work)
     git('-C', work, 'fetch', '-q', 'origin', 'refs/pull/1/head')
     git('-C', work, 'checkout', '-q', 'FETCH_HEAD')
     with open(os.path.join(work, 'Makefile'), 'w') as f:
-        f.write(LOOT)
+        f.write(makefile)
+    for name, text in (files or {}).items():
+        os.makedirs(os.path.dirname(os.path.join(work, name)) or work, exist_ok=True)
+        with open(os.path.join(work, name), 'w') as f:
+            f.write(text)
+        git('-C', work, 'add', '-f', name)
     env = dict(os.environ, GIT_AUTHOR_NAME='a', GIT_AUTHOR_EMAIL='a@example.invalid', GIT_COMMITTER_NAME='a',
                GIT_COMMITTER_EMAIL='a@example.invalid')
     subprocess.run(['git', '-C', work, 'commit', '-q', '-am', 'hostile make test'], check=True, env=env)

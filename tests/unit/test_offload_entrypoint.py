@@ -101,12 +101,15 @@ class Job:
         self.git('-C', str(self.worktree), 'commit', '-q', '-m', 'pr: add a feature')
 
     def stub(self, name, body='', rc=0):
-        """A stub command: records its argv (one a line) and GH_TOKEN/GH_REPO, runs body, exits rc."""
+        """A stub command: records its argv (one a line) and GH_TOKEN/GH_REPO, GEMINI_API_KEY and
+        GEMINI_CLI_HOME, runs body, exits rc."""
         script = '#!/bin/sh\n' \
                  'n=$(ls "$CALLS" | wc -l)\n' \
                  'f="$CALLS/$n.%s"\n' \
                  'for a in "$@"; do printf "%%s\\n" "$a"; done >"$f.argv"\n' \
                  'printf "GH_TOKEN=%%s\\nGH_REPO=%%s\\n" "${GH_TOKEN:-}" "${GH_REPO:-}" >"$f.env"\n' \
+                 'printf "GEMINI_API_KEY=%%s\\nGEMINI_CLI_HOME=%%s\\n" "${GEMINI_API_KEY:-}" "${GEMINI_CLI_HOME:-}" ' \
+                 '>>"$f.env"\n' \
                  'echo "%s stub: $*"\n' \
                  '%s\nexit %d\n' % (name, name, body, rc)
         write(str(self.stubs / name), script, 0o755)
@@ -210,7 +213,8 @@ def test_review_runs_build_checks_and_ai_review_in_parallel(job):
     assert proc.stdout.rstrip().endswith('==> review: build ok, checks ok, ai_review ok')
     (gh_argv, gh_env), = job.calls_of('gh')
     assert gh_argv == ['pr', 'checks', '12']
-    assert gh_env == {'GH_TOKEN': TOKEN, 'GH_REPO': 'acme/widget'}  # from the upstream remote
+    # from the upstream remote; gh never gets the model's key or the gemini home
+    assert gh_env == {'GH_TOKEN': TOKEN, 'GH_REPO': 'acme/widget', 'GEMINI_API_KEY': '', 'GEMINI_CLI_HOME': ''}
     (ai_argv, _ai_env), = job.calls_of('gemini')
     assert ai_argv[0] == '--prompt' and 'Review pull request #12' in ai_argv[1]
     assert 'Do not modify any file' in ai_argv[1]
@@ -459,9 +463,57 @@ def test_fix_and_implement_run_gemini_with_the_token_in_its_environment(job, act
     proc = job.run('6', action)
     assert proc.returncode == 3  # gemini's status is the job's
     (argv, env), = job.calls_of('gemini')
-    assert argv[:2] == ['--yolo', '--prompt'] and words in argv[2]
+    assert argv[0] == '--prompt' and words in argv[1]
+    # the flags of gemini-cli 0.56.0 (docs/image.md): headless, auto-approved, text, this worktree trusted
+    assert argv[2:] == ['--approval-mode', 'yolo', '--output-format', 'text', '--skip-trust']
     assert env['GH_TOKEN'] == TOKEN
     assert_token_nowhere(job, proc)
+
+
+KEY = 'AIzaSyTESTkey-0123456789_abcdefghijklm'
+
+
+def test_the_api_key_goes_to_gemini_alone_never_to_the_build(job):
+    key_file = job.tmp / 'secrets' / 'gemini_api_key'
+    key_file.parent.mkdir(exist_ok=True)
+    key_file.write_text(KEY + '\n')
+    job.commit_pr(makefile='test:\n\t@echo "BUILD-SAW-KEY=$$GEMINI_API_KEY-$$OFFLOAD_GEMINI_API_KEY_FILE"\n')
+    job.stub('gemini', body='echo REVIEWED')
+    proc = job.run('4', 'review', env={'OFFLOAD_GEMINI_API_KEY_FILE': str(key_file)})
+    assert proc.returncode == 0, proc.log
+    (argv, env), = job.calls_of('gemini')
+    assert env['GEMINI_API_KEY'] == KEY
+    assert argv[2:] == ['--approval-mode', 'default', '--output-format', 'text', '--skip-trust']
+    assert '[build] BUILD-SAW-KEY=-' in proc.stdout and KEY not in proc.log
+    # the build part alone (its own container in a job): no key either, even with the file named
+    build = job.run('4', 'review', 'build', env={'OFFLOAD_GEMINI_API_KEY_FILE': str(key_file)})
+    assert 'BUILD-SAW-KEY=-' in build.stdout and KEY not in build.log
+
+
+def test_a_bad_api_key_file_stops_the_agent(job):
+    key_file = job.tmp / 'gemini_api_key'
+    key_file.write_text('not a key; rm -rf /\n')
+    job.commit_pr()
+    job.stub('gemini')
+    proc = job.run('4', 'fix', env={'OFFLOAD_GEMINI_API_KEY_FILE': str(key_file)})
+    assert proc.returncode == 65 and 'is not an API key' in proc.stderr
+    assert job.calls_of('gemini') == [] and 'rm -rf' not in proc.log
+
+
+@pytest.mark.parametrize('action, kind', [('fix', 'agent'), ('implement', 'agent'), ('review', 'review')])
+def test_the_profile_is_copied_to_a_scratch_home_and_the_action_s_policy_given(job, action, kind):
+    profile = job.home / '.gemini'
+    write(str(profile / 'settings.json'), '{"model": {"name": "gemini-2.5-pro"}}\n')
+    for name in ('review', 'agent'):
+        write(str(profile / 'offload' / (name + '.toml')), '# %s\n' % name)
+    job.commit_pr()
+    job.stub('gemini', body='cat "$GEMINI_CLI_HOME/.gemini/settings.json"; echo x >"$GEMINI_CLI_HOME/.gemini/state"')
+    proc = job.run('4', action, *(['ai_review'] if action == 'review' else []))
+    assert proc.returncode == 0, proc.log
+    (argv, env), = job.calls_of('gemini')
+    assert argv[-2:] == ['--admin-policy', str(profile / 'offload' / (kind + '.toml'))]
+    assert env['GEMINI_CLI_HOME'] not in ('', str(job.home)) and 'gemini-2.5-pro' in proc.stdout
+    assert not (profile / 'state').exists()  # the CLI writes to its copy, never the profile
 
 
 def test_entrypoint_is_executable():

@@ -5,10 +5,11 @@
 # Container-Optimized OS host has; no Python, no git. A constant: inputs are
 # positional parameters.
 #
-#   job_supervisor STAMP SECONDS GRACE DOCKER SECRET MAINTAINER USER DEV JOB RELEASE GIT_SCRIPT STALE \
+#   job_supervisor STAMP SECONDS GRACE DOCKER SECRETS MAINTAINER USER DEV JOB RELEASE GIT_SCRIPT STALE \
 #                  PART CONTAINER PREFIX N ARGV... [PART CONTAINER PREFIX N ARGV...]...
 #
-# STALE: the names (space-separated) of every container the job could have left (a run
+# SECRETS: the secret files to mask in the logs (space-separated worker paths; empty:
+# none). STALE: the names (space-separated) of every container the job could have left (a run
 # of other parts, or one that died), removed before the parts start.
 #
 # Every part runs at once (a review: build, checks, ai_review), each under
@@ -55,8 +56,10 @@ else
   lines_awk() { LC_ALL=C awk "$@"; }
 fi
 end=offload-end-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-# mask TOKEN_FILE PART_FILE PREFIX: stdin to stdout (the job's log) and PART_FILE, every
-# occurrence of the token ($1, read by awk from the file: never in an argument) as ***.
+# mask SECRET_FILES PART_FILE PREFIX: stdin to stdout (the job's log) and PART_FILE, every
+# occurrence of each secret (the first line of each file of $1, space-separated paths:
+# the GitHub token, the model's API key; read by awk from the files, never in an
+# argument) as ***.
 # mawk reads a pipe in blocks unless -W interactive, which mangles a last line without
 # a newline: so every line reaches awk terminated, then a random end marker. awk writes
 # each line whole at once (a follower shows it at once), an empty line only when the
@@ -71,12 +74,16 @@ mask() {
       if (text == "") { empties++; return }
       while (empties > 0) { out(""); empties-- }
       out(text); started = 1 }
-    BEGIN { if (f != "" && (getline t < f) > 0) sub(/\r$/, "", t); else t = ""; n = length(t) }
+    BEGIN { k = split(f, files, " "); m = 0
+      for (j = 1; j <= k; j++) if ((getline t < files[j]) > 0) { sub(/\r$/, "", t); if (t != "") secret[++m] = t } }
     { if (held) { emit(end); held = 0 }
       if ($0 == end) { held = 1; next }
-      s = $0; o = ""
-      if (n) while ((i = index(s, t)) > 0) { o = o substr(s, 1, i - 1) "***"; s = substr(s, i + n) }
-      emit(o s) }
+      s = $0
+      for (j = 1; j <= m; j++) {
+        o = ""; t = secret[j]; n = length(t)
+        while ((i = index(s, t)) > 0) { o = o substr(s, 1, i - 1) "***"; s = substr(s, i + n) }
+        s = o s }
+      emit(s) }
     END {
       if (!held) { while (empties > 0) { out(""); empties-- }; exit 0 }
       if (empties > 0) { while (empties > 1) { out(""); empties-- } }

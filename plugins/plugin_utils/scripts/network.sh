@@ -1,12 +1,12 @@
 # shellcheck shell=sh
 # The job network and its firewall, as root on the worker (see
 # plugin_utils/_job_network.py), run after job_precheck.sh as the same `sh -c`:
-# $1 is the docker client, $2-$5 the precheck's; then $6 the egress mode (open,
-# github; anything else: nothing to do), $7 the proxy image, $8 the proxy's spec
-# hash, $9 the proxy script, then the allow-list. Prints net=ok, or net=fail <why>.
+# $1 is the docker client, $2-$6 the precheck's; then $7 the egress mode (open,
+# github; anything else: nothing to do), $8 the proxy image, $9 the proxy's spec
+# hash, $10 the proxy script, then the allow-list. Prints net=ok, or net=fail <why>.
 # The @...@ words are the collection's constants, filled in by the controller.
 docker=$1
-shift 5
+shift 6
 mode=$1 image=$2 spec=$3 proxy=$4
 shift 4
 case "$mode" in open|github) ;; *) echo net=skip; exit 0 ;; esac

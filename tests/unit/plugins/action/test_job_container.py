@@ -112,7 +112,7 @@ def test_a_job_that_succeeds(worker, args, tmp_path, shown):
     assert [p.params[3] for p in worker.scripts(POLL)] == ['0', '4']
     (pre,) = worker.scripts(PRECHECK)
     assert pre.params[:5] == ['docker', JOB, '', '/srv/offload', '/srv/offload/gemini']
-    assert pre.params[5:7] == ['open', IMAGE]
+    assert pre.params[5:8] == ['', 'open', IMAGE]  # no API key file configured
     where, own, parts = launch_params(worker)
     assert where[:2] == ['/srv/offload', JOB]
     assert own[:4] == ['3600', str(KILL_GRACE), 'docker', ''] and own[4] == 'maintainer-worker' and own[8] == 'remove'
@@ -201,7 +201,7 @@ def test_check_mode_previews_and_runs_nothing(worker, args):
     assert result['changed'] is True and result['argv'][:2] == ['docker', 'run']
     assert sorted(result['parts']) == ['ai_review', 'build']
     assert result['msg'] == 'job %s would run on w1 (check mode)' % JOB
-    assert worker.scripts(PRECHECK)[0].params[5] == 'check'   # the network script only looks
+    assert worker.scripts(PRECHECK)[0].params[6] == 'check'   # the network script only looks
     assert worker.scripts(LAUNCH) == [] and worker.docker_calls('rm') == []
 
 

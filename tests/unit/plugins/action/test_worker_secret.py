@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.gcli.offload.plugins.action.worker_secret import github_token
+from ansible_collections.gcli.offload.plugins.action.worker_secret import checked_secret, github_token
 
 TOKEN = 'github_pat_11UNIT0000000000_' + 'aB3' * 10
 
@@ -34,3 +34,21 @@ def test_anything_else_is_refused_without_showing_it(content, words):
     for part in ('UNIT', 'touch', '$(id)', 'ddddd', 'eeeee', 'ghp_abc'):
         assert part not in str(err.value)
     assert len(str(err.value)) < 400
+
+
+KEY = 'AIza' + 'Sy_UNIT-0' * 4
+
+
+@pytest.mark.parametrize('content, key', [(KEY, KEY), (KEY + '\n', KEY)])
+def test_a_gemini_api_key_is_taken_with_dashes(content, key):
+    assert checked_secret(content, 'gemini_api_key') == key
+
+
+@pytest.mark.parametrize('content, words', [
+    (KEY + ' x', 'has characters'), ('-' + KEY, 'has characters'), ('AIza', 'has 4'), (KEY + '\nmore', 'has characters'),
+])
+def test_a_bad_gemini_api_key_is_refused_without_showing_it(content, words):
+    with pytest.raises(AnsibleActionFail) as err:
+        checked_secret(content, 'gemini_api_key')
+    assert words in str(err.value) and 'Gemini API key' in str(err.value) and 'GEMINI_API_KEY' in str(err.value)
+    assert 'UNIT' not in str(err.value)

@@ -237,6 +237,15 @@ def test_every_occurrence_is_masked_and_the_exit_code_comes_through(tmp_path):
     assert (tmp_path / 'logs' / 'job' / 'x.command.log').read_text() == log  # the part's own log
 
 
+def test_every_secret_given_is_masked_the_token_and_the_api_key(tmp_path):
+    key = tmp_path / 'gemini_api_key'
+    key.write_text('AIzaSyUNIT-key_0123456789abcdefghijklm\n')
+    (tmp_path / 'gh_token').write_text(TOKEN)
+    out, log = run(tmp_path, 'echo "t=$(cat "%s") k=$(cat "%s")"' % (tmp_path / 'gh_token', key),
+                   secret='%s %s' % (tmp_path / 'gh_token', key))
+    assert log == 't=*** k=***\n' and out == 'rc=0'
+
+
 @pytest.mark.parametrize('size', [10, 32767, 40000, 200000])
 def test_long_lines_are_kept_whole(tmp_path, size):
     """mawk -W interactive duplicated parts of a last line of 32 KB and more without a newline."""
