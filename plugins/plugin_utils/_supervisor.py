@@ -4,7 +4,8 @@
 """Jobs that outlive the controller: the supervisor on the worker, and following it.
 
 A job runs under a supervisor on the worker host (`scripts/job_supervisor.sh`), started
-detached (`setsid`) by one command through the connection (LAUNCH_SCRIPT) and
+detached (`setsid`; in a systemd scope of its own as root where systemd runs the host,
+out of the SSH session's) by one command through the connection (LAUNCH_SCRIPT) and
 independent of it from then on: it enforces the timeout, writes the log, the per-part
 logs and exit codes and the state file, releases the worktree and leaves nothing
 running. The controller follows a run by polling its log by offset (POLL_SCRIPT):

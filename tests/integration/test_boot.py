@@ -19,7 +19,7 @@ import time
 import yaml
 
 from fixtures_cosvm import DATA_ROOT, DISK_LINK, IMAGE, PROJECT, UNIT, ZONE
-from fixtures_offload import ROOT, WAIT_FOR_STOP, Worker, wait_for
+from fixtures_offload import ROOT, WAIT_FOR_STOP, Worker, docker, wait_for
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
 
 MAINTAINER = 'maintainer-worker'
@@ -42,7 +42,8 @@ def run_playbook(vm, tmp_path, tasks):
 
 def container(vm, name=MAINTAINER):
     out = vm.docker('container', 'inspect', name).stdout
-    return json.loads(out)[0] if out.strip() else None
+    found = json.loads(out) if out.strip() else []
+    return found[0] if found else None
 
 
 def unit_active(vm):
@@ -196,33 +197,128 @@ def _stops(vm, since):
     return [r for r in vm.emulator.requests(since) if r['method'] == 'POST' and r['path'] == path]
 
 
-def test_the_idle_stop_timer_stops_the_vm_unless_a_job_or_ssh_session_runs(cos_vm):
+def _idle_lines(vm, since, until=None):
+    """What the idle check said (not systemd's lines about its unit) from `since` (an epoch) on,
+    and before `until`."""
+    lines = []
+    for line in _idle_log(vm).splitlines():
+        stamp, _sep, rest = line.partition(' ')
+        try:
+            at = float(stamp)
+        except ValueError:
+            continue
+        _host, _sep, rest = rest.partition(' ')
+        ident, _sep, message = rest.partition(': ')
+        if at >= since and (until is None or at < until) and not ident.startswith('systemd['):
+            lines.append(message)
+    return lines
+
+
+def _processes(vm, prefix):
+    """The VM's processes whose command line starts with `prefix` (words joined by blanks)."""
+    out = vm.sh("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline 2>/dev/null; echo; done").stdout
+    return [line for line in out.splitlines() if line.startswith(prefix)]
+
+
+def _ssh_sessions(vm):
+    """sshd's per-connection processes in the VM (not the listening sshd)."""
+    return _processes(vm, 'sshd: worker') + _processes(vm, 'sshd-session: worker')
+
+
+def _run_state(vm, job):
+    return vm.sh('cat %s/logs/%s/*.state' % (DATA_ROOT, job)).stdout
+
+
+GIT_LOCK_HELD = '/tmp/test-git-lock-held'
+GIT_LOCK_FREE = '/tmp/test-git-lock-free'
+
+
+def test_a_detached_job_outlives_its_ssh_session_and_keeps_the_vm_up_until_it_ends(cos_vm, tmp_path, upstream_dir):
+    """-e detach=true over SSH: the SSH session ends (logind ends its scope and kills what is
+    in it: KillUserProcesses=yes), the job's supervisor runs on in a scope of its own, and the
+    idle timer counts the job busy while it runs, its container first, then its supervisor
+    alone (releasing the worktree waits for the git lock here); then an SSH session; then the
+    VM is idle and stops itself, once, after the idle minute, with its own token."""
     assert cos_vm.exec('systemctl', 'is-active', idle.TIMER).stdout.strip() == 'active'
     since = cos_vm.emulator.mark()
-    job = 'offload-77-review'
-    assert cos_vm.docker('run', '-d', '--name', job, '--label', 'gcli.offload.managed=true',
-                         '--entrypoint', 'sleep', IMAGE, 'infinity').returncode == 0
+    job = 'offload-1-review'
+    worktree = '%s/worktrees/%s' % (DATA_ROOT, job)
+    w = Worker(tmp_path, upstream_dir, IMAGE, data_root=DATA_ROOT, inventory=cos_vm.inventory,
+               secrets_dir='/dev/shm/gcli-offload-boot')
+    w.vars['offload_maintainer_name'] = MAINTAINER
     ssh = None
-    # Ansible keeps its SSH connection for ControlPersist (300 s) after a playbook: that is a session too
-    cos_vm.close_ssh_masters()
-    _speed_up_idle_timer(cos_vm)
     try:
-        wait_for(lambda: 'busy: a job container runs' in _idle_log(cos_vm), 60, 'the timer to see the job')
+        # the case: what an SSH session starts with setsid, even as root, dies with the session
+        assert cos_vm.ssh('sudo setsid sh -c "sleep 6061 </dev/null >/dev/null 2>&1 &"').returncode == 0
+        wait_for(lambda: not _processes(cos_vm, 'sleep 6061'), 30, 'logind to end the session with its processes')
+
+        started = w.playbook('-e', 'pr=1', '-e', 'detach=true',
+                             extra={'offload_job_command': ['sh', '-c', WAIT_FOR_STOP]})
+        assert started.returncode == 0, started.stdout[-4000:] + started.stderr[-2000:]
+        assert 'runs on without this playbook' in started.stdout, started.stdout[-4000:]
+        # no SSH session left: Ansible's ControlPersist masters closed, none in the VM
+        cos_vm.close_ssh_masters()
+        wait_for(lambda: not _ssh_sessions(cos_vm) and not os.listdir(cos_vm.control_dir), 30,
+                 'every SSH session to the VM to end')
+        # the job runs on, its supervisor in a scope of its own (the session's is gone)
+        wait_for(lambda: 'JOB-STARTED' in cos_vm.sh('cat %s/logs/%s/*.log' % (DATA_ROOT, job)).stdout, 60,
+                 'the job to print its first line')
+        # its supervisor holds its run's lock (a supervisor that died would leave it free: the run lost)
+        assert cos_vm.sh('flock -n %s/logs/%s/*.state true' % (DATA_ROOT, job)).returncode != 0, _run_state(cos_vm, job)
+        scopes = cos_vm.exec('systemctl', 'list-units', '--no-legend', '--plain', '--type=scope',
+                             'gcli-offload-%s-*' % job).stdout.split()
+        assert scopes and scopes[0].startswith('gcli-offload-%s-' % job) and scopes[1:3] == ['loaded', 'active'], \
+            scopes
+        assert container(cos_vm, job)['State']['Running']
+
+        _speed_up_idle_timer(cos_vm)
+        watched = time.time()
+        wait_for(lambda: 'busy: a job container runs' in _idle_lines(cos_vm, watched), 60,
+                 'the timer to see the job')
+        # the job's container ends; its supervisor releases the worktree, which waits for the git lock
+        docker('exec', '-d', '--user', '1000', cos_vm.name, 'sh', '-c',
+               'exec 9>>%s/worktrees/.offload-git.lock && flock 9 && touch %s && while [ ! -e %s ]; do sleep 0.1; '
+               'done' % (DATA_ROOT, GIT_LOCK_HELD, GIT_LOCK_FREE))
+        wait_for(lambda: cos_vm.exec('test', '-e', GIT_LOCK_HELD).returncode == 0, 30, 'the git lock to be held')
+        assert cos_vm.exec('touch', worktree + '/stop', user='1000').returncode == 0
+        wait_for(lambda: container(cos_vm, job) is None, 60, 'the job container to end')
+        parts_done = time.time()
+        wait_for(lambda: "busy: a job's supervisor runs" in _idle_lines(cos_vm, parts_done), 60,
+                 'the timer to see the supervisor alone')
+        assert '\nend ' not in _run_state(cos_vm, job)
+        assert cos_vm.exec('touch', GIT_LOCK_FREE).returncode == 0
+        wait_for(lambda: '\nend ' in _run_state(cos_vm, job), 60, 'the job to end')
+        ended = time.time()
+        # while it ran: busy at every check, and no stop
+        checks = _idle_lines(cos_vm, watched, ended)
+        assert checks and all(c.startswith('busy: ') for c in checks), checks
+        assert _stops(cos_vm, since) == []
+        state = _run_state(cos_vm, job)
+        assert state.splitlines()[-1].split()[-1] == '0', state
+        assert cos_vm.sh('cat %s/logs/%s/*[0-9]Z.log' % (DATA_ROOT, job)).stdout == 'JOB-STARTED\nJOB-DONE\n'
+        assert cos_vm.exec('test', '-e', worktree).returncode != 0  # released by the supervisor
+        wait_for(lambda: not cos_vm.exec('systemctl', 'list-units', '--no-legend', '--type=scope',
+                                         'gcli-offload-*').stdout.strip(), 30, 'the scope to go with the job')
+
         ssh = subprocess.Popen(cos_vm.ssh_argv('cat'), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        cos_vm.docker('rm', '-f', job)
-        wait_for(lambda: 'busy: an SSH session is open' in _idle_log(cos_vm), 60, 'the timer to see the session')
+        wait_for(lambda: 'busy: an SSH session is open' in _idle_lines(cos_vm, ended), 60,
+                 'the timer to see the session')
         ssh.stdin.close()
         ssh.wait(timeout=30)
-        wait_for(lambda: 'idle since now' in _idle_log(cos_vm), 60, 'the timer to see the VM idle')
+        wait_for(lambda: 'idle since now' in _idle_lines(cos_vm, ended), 60, 'the timer to see the VM idle')
         idle_from = time.time()
         wait_for(lambda: _stops(cos_vm, since), 120, 'the stop request')
         stopped_after = time.time() - idle_from
     finally:
         if ssh is not None and ssh.poll() is None:
             ssh.kill()
+        cos_vm.exec('touch', GIT_LOCK_FREE)
         cos_vm.docker('rm', '-f', job)
         _restore_idle_timer(cos_vm)
+        cos_vm.exec('rm', '-f', GIT_LOCK_HELD, GIT_LOCK_FREE)
+        # the maintainer container back to the unit's own spec (offload.yml added the upstream's mount)
+        cos_vm.exec('systemctl', 'restart', UNIT)
     stops = _stops(cos_vm, since)
     assert len(stops) == 1 and stops[0]['auth'] == 'bearer' and stops[0]['status'] == 200, stops
     assert stopped_after >= 55, stopped_after  # the user-data's 1 minute (from the first idle check)
