@@ -5,6 +5,7 @@ repository `up/calc` (make-upstream's) served by it, its fork `me/calc`, and tok
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'fixtures'))
 
 from github_fake import FakeGitHub  # noqa: E402  pylint: disable=wrong-import-position
+from fixtures_offload import Worker, docker  # noqa: E402  pylint: disable=wrong-import-position
 
 WRITE_TOKEN = 'github_pat_' + 'W' * 71
 READ_TOKEN = 'github_pat_' + 'R' * 71
@@ -34,3 +36,38 @@ def github(tmp_path):
     hub.add_repo('me/calc', fork_of='up/calc')
     yield hub
     hub.stop()
+
+
+def git(*args):
+    return subprocess.run(['git'] + list(args), capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def hub_worker(tmp_path, github, job_image):
+    """A local worker whose repository is `up/calc` on the loopback GitHub, its maintainer on the host's network."""
+    w = Worker(tmp_path, tmp_path, job_image)
+    w.vars.update({
+        'offload_repo_url': github.git_url('up/calc'),
+        'offload_maintainer_extra_mounts': [],
+        'offload_maintainer_network': 'host',
+        'offload_github_api': github.api_url,
+        'offload_gh_token': WRITE_TOKEN,
+    })
+    yield w
+    for name in w.job_containers():
+        docker('rm', '-f', name, check=False)
+    w.cleanup()
+
+
+def new_pr(github, head_repo='up/calc', maintainer_can_modify=True):
+    """A pull request of up/calc, its own number, from branch feature-N of head_repo (at PR 1's head)."""
+    number = random.randint(10 ** 5, 10 ** 8)
+    branch = 'feature-%d' % number
+    sha = github.ref('up/calc', 'refs/pull/1/head')
+    if head_repo != 'up/calc':
+        git('-C', github.repo_path(head_repo), 'fetch', '-q', github.repo_path('up/calc'), 'refs/pull/1/head')
+    git('-C', github.repo_path(head_repo), 'update-ref', 'refs/heads/' + branch, sha)
+    github.add_pull('up/calc', number, head=branch, head_repo=head_repo, maintainer_can_modify=maintainer_can_modify)
+    return number, branch, sha
+
+

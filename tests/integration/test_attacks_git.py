@@ -4,7 +4,8 @@ if the attack works. See docs/security.md, "A hostile pull request".
 
 - git run by the maintainer container after a job (release, remove, prepare reusing
   a kept worktree) never runs a program the job planted;
-- jobs cannot see each other's admin dirs, objects or files.
+- jobs cannot see each other's admin dirs, objects or files;
+- the delivery of a fix's commits runs nothing the job planted and pushes only its one ref.
 """
 
 from __future__ import annotations
@@ -135,3 +136,49 @@ def test_a_job_cannot_see_another_jobs_work(worker, private_pr):
         assert worker.finish(running, pr=c) and running.returncode == 0
     finally:
         worker.reap(running, pr=c)
+
+
+# fix delivers the job's commits: the push must run nothing the job planted and push only
+# the one ref. In the job: a commit, then a hostile config for its admin dir (hooks, a
+# pre-push hook, fsmonitor) and refs of its own; or its git files pointed elsewhere; or a
+# HEAD that does not descend from where the job started.
+COMMIT_FIRST = 'git -c user.name=a -c user.email=a@a commit -q --allow-empty -m "agent fix" && '
+DELIVERY_TAMPER = {
+    'hooks-config': (COMMIT_FIRST + 'git update-ref refs/worktree/evil HEAD && git update-ref refs/bisect/evil HEAD && ',
+                     'adm=$(git rev-parse --absolute-git-dir); mkdir -p "$adm/hooks"; '
+                     'for h in pre-push reference-transaction post-checkout; do '
+                     'printf "#!/bin/sh\\ntouch %shook-$h\\n" > "$adm/hooks/$h"; chmod +x "$adm/hooks/$h"; done; '
+                     'printf "[core]\\n\\thooksPath = %%s\\n\\tfsmonitor = touch %sfsmonitor\\n[push]\\n\\tfollowTags = true\\n'
+                     '\\tmirror = true\\n[remote \\"origin\\"]\\n\\tpush = +refs/*:refs/*\\n" "$adm/hooks" '
+                     '| tee "$adm/config" > "$adm/config.worktree"' % (MARK, MARK)),
+    'dot-git': (COMMIT_FIRST, TAMPER['dot-git']),
+    'commondir': (COMMIT_FIRST, TAMPER['commondir']),
+    'unrelated-head': ('c=$(git -c user.name=a -c user.email=a@a commit-tree -m rewrite "HEAD^{tree}") && '
+                       'git checkout -q --detach "$c" && ', 'true'),
+}
+
+
+@pytest.mark.parametrize('tamper', sorted(DELIVERY_TAMPER))
+def test_the_delivery_of_a_fix_runs_nothing_the_job_planted_and_pushes_one_ref(hub_worker, github, tamper):
+    from fixtures_github import new_pr  # pylint: disable=import-outside-toplevel
+    pr, branch, start = new_pr(github)
+    def refs():  # every ref but the pull refs, which GitHub moves itself after a push
+        return [r for r in subprocess.run(
+            ['git', '-C', github.repo_path('up/calc'), 'for-each-ref', '--format=%(refname) %(objectname)'],
+            capture_output=True, text=True, check=True).stdout.splitlines() if not r.startswith('refs/pull/')]
+    before = refs()
+    first, script = DELIVERY_TAMPER[tamper]
+    command = ['sh', '-c', first + EVIL_REPO + script + '; echo TAMPERED']  # commits before EVIL_REPO's unset
+    proc = hub_worker.playbook('-e', 'pr=%d' % pr, '-e', 'offload_action=fix', extra={'offload_job_command': command})
+    assert 'TAMPERED' in open(hub_worker.logs()[-1]).read(), proc.stdout
+    assert marks(hub_worker) == [], 'the maintainer container ran a program the job planted'
+    changed = sorted(set(refs()) - set(before))
+    if tamper == 'hooks-config':
+        assert proc.returncode == 0, proc.stdout
+        head = github.ref('up/calc', 'refs/heads/' + branch)
+        assert changed == ['refs/heads/%s %s' % (branch, head)] and head != start  # that one ref, nothing else
+        assert sorted(set(before) - set(refs())) == ['refs/heads/%s %s' % (branch, start)]
+    else:
+        assert proc.returncode != 0, proc.stdout
+        assert 'nothing delivered' in proc.stdout, proc.stdout
+        assert changed == []

@@ -14,13 +14,12 @@ job's agent is a custom command that commits in its worktree.
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 
 import pytest
 
-from fixtures_github import READ_TOKEN, WRITE_TOKEN
-from fixtures_offload import Worker, docker, wait_for
+from fixtures_github import READ_TOKEN, WRITE_TOKEN, git, new_pr
+from fixtures_offload import docker, wait_for
 
 pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_output=True, check=False).returncode != 0,
                                 reason='needs a Docker engine')
@@ -28,39 +27,6 @@ pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_outpu
 # The "agent": one commit in the worktree (the job's git works there).
 COMMIT = ('printf "\\n\\ndef sub(a, b):\\n    return a - b\\n" >> calc.py && '
           'git -c user.name=agent -c user.email=agent@example.invalid commit -qam "calc: add sub" && echo COMMITTED')
-
-
-def git(*args):
-    return subprocess.run(['git'] + list(args), capture_output=True, text=True, check=True).stdout.strip()
-
-
-@pytest.fixture
-def hub_worker(tmp_path, github, job_image):
-    """A worker whose repository is `up/calc` on the loopback GitHub, its maintainer on the host's network."""
-    w = Worker(tmp_path, tmp_path, job_image)
-    w.vars.update({
-        'offload_repo_url': github.git_url('up/calc'),
-        'offload_maintainer_extra_mounts': [],
-        'offload_maintainer_network': 'host',
-        'offload_github_api': github.api_url,
-        'offload_gh_token': WRITE_TOKEN,
-    })
-    yield w
-    for name in w.job_containers():
-        docker('rm', '-f', name, check=False)
-    w.cleanup()
-
-
-def new_pr(github, head_repo='up/calc', maintainer_can_modify=True):
-    """A pull request of up/calc, its own number, from branch feature-N of head_repo (at PR 1's head)."""
-    number = random.randint(10 ** 5, 10 ** 8)
-    branch = 'feature-%d' % number
-    sha = github.ref('up/calc', 'refs/pull/1/head')
-    if head_repo != 'up/calc':
-        git('-C', github.repo_path(head_repo), 'fetch', '-q', github.repo_path('up/calc'), 'refs/pull/1/head')
-    git('-C', github.repo_path(head_repo), 'update-ref', 'refs/heads/' + branch, sha)
-    github.add_pull('up/calc', number, head=branch, head_repo=head_repo, maintainer_can_modify=maintainer_can_modify)
-    return number, branch, sha
 
 
 def fix(worker, pr, command=COMMIT, **extra):

@@ -286,12 +286,12 @@ release() {
 deliver() {  # url branch mode
   url=$1 branch=$2 mode=$3
   results=$dev/@WORKTREES@/.offload-results/$job
-  [ -d "$wt" ] || die "job $job has no worktree to deliver from"
+  [ -d "$wt" ] || die "job $job has no worktree to deliver from (one whose git files the job rewrote is removed): nothing delivered"
   sealed || { echo "tampered=1"; die "job $job rewrote the files that tell git where its repository is: nothing delivered"; }
   start=$(g -C "$main" rev-parse -q --verify "refs/offload/start/$job^{commit}") \
     || die "job $job has no recorded start (refs/offload/start/$job)"
-  head=$(gw rev-parse -q --verify "HEAD^{commit}" 2>/dev/null) || die "cannot read the HEAD of job $job"
-  case $head in *[!0-9a-f]*|'') die "the HEAD of job $job is not a commit id" ;; esac
+  head=$(gw rev-parse -q --verify "HEAD^{commit}" 2>/dev/null) || die "cannot read the HEAD of job $job: nothing delivered"
+  case $head in *[!0-9a-f]*|'') die "the HEAD of job $job is not a commit id: nothing delivered" ;; esac
   echo "start=$start"
   echo "head=$head"
   if [ "$head" = "$start" ]; then echo "commits=0"; return 0; fi
