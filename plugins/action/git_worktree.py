@@ -40,8 +40,12 @@ class ActionModule(WorkerAction):
         'start_head': {'type': 'str'},
         'token_file': {'type': 'str', 'default': ''},
         'github_api': {'type': 'str', 'default': DEFAULT_API},
+        'history': {'type': 'str', 'default': 'full', 'choices': ['full', 'blobless']},
+        'keep_pull_refs': {'type': 'int', 'default': 50},
+        'pull_ref_days': {'type': 'int', 'default': 30},
     }
-    RANGES = {'lock_grace': (0, MAX_GRACE, 'seconds')}
+    RANGES = {'lock_grace': (0, MAX_GRACE, 'seconds'), 'keep_pull_refs': (0, 100000, 'pull refs'),
+              'pull_ref_days': (0, 36500, 'days')}
 
     def act(self, args, task_vars):
         name = job_name(args['pr'], args['action'])
@@ -69,9 +73,10 @@ class ActionModule(WorkerAction):
                     'clean.yml -e pr=%s -e force=true' % (name, self._worker_name(task_vars), args['pr']))
             if self._task.check_mode:
                 return {'changed': True, 'worktree': worktree}
-            params = ['prepare', DEV, name, str(int(args['pr'])), repo_url, upstream, str(args['lock_grace'])]
-            if how == 'lost' and started:
-                params.append(str(started))  # the hold that run left is taken over
+            # lost: the start of a lost run, whose hold is taken over
+            lost = str(started) if how == 'lost' and started else ''
+            params = ['prepare', DEV, name, str(int(args['pr'])), repo_url, upstream, str(args['lock_grace']), lost,
+                      args['history'], str(args['keep_pull_refs']), str(args['pull_ref_days'])]
         else:
             if self._task.check_mode:
                 return {'changed': state == 'absent', 'worktree': worktree}

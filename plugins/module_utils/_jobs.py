@@ -426,6 +426,20 @@ def job_spec(pr, action, data_root, image, repo_url=None, upstream_url=None, com
     }
 
 
+# Settings for every git command in a job, through the environment (a file in the
+# worktree is the job's to change; main's config is read-only and the maintainer's).
+JOB_GIT_CONFIG = (('gc.auto', '0'), ('maintenance.auto', 'false'))
+
+
+def job_git_config(pairs):
+    """GIT_CONFIG_COUNT/_KEY_n/_VALUE_n for pairs (the entrypoint appends its own after them)."""
+    env = {'GIT_CONFIG_COUNT': str(len(pairs))}
+    for n, (key, value) in enumerate(pairs):
+        env['GIT_CONFIG_KEY_%d' % n] = key
+        env['GIT_CONFIG_VALUE_%d' % n] = value
+    return env
+
+
 def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limits=None, part=None,
                  container=None, command=None, gemini_key_file=None):
     """The `docker run` argv of a job container (never a shell string).
@@ -485,6 +499,9 @@ def job_run_argv(spec, docker='docker', extra_env=None, gh_token_file=None, limi
         'GIT_OBJECT_DIRECTORY': job_gitdir + '/objects',
         'GIT_ALTERNATE_OBJECT_DIRECTORIES': JOB_MAIN + '/.git/objects',
     }
+    # git's automatic gc and maintenance off in the job: they would repack main's
+    # read-only store and fail; housekeeping is the maintainer container's.
+    env.update(job_git_config(JOB_GIT_CONFIG))
     if gh_token_file:
         env['OFFLOAD_GH_TOKEN_FILE'] = JOB_GH_TOKEN
     if gemini_key_file:

@@ -12,10 +12,14 @@ version_added: 0.1.0
 description:
   - Makes, releases or removes the worktree C(<data_root>/worktrees/offload-<pr>-<action>) with git running inside
     the maintainer container (the worker host needs no git).
-  - C(present) keeps C(<data_root>/main) a blobless clone of O(repo_url) (with an C(upstream) remote for
-    O(upstream_url)), fetches C(refs/pull/<pr>/head) and checks it out detached in the job's worktree; a clean
-    worktree already at that head is reused. Fetches, ref updates and prunes are serialised with a lock on the
-    worker; checkouts of different jobs run in parallel.
+  - C(present) keeps C(<data_root>/main) a clone of O(repo_url) without a checkout (its git directory only, HEAD
+    at origin's default branch; with an C(upstream) remote for O(upstream_url)), fetches C(refs/pull/<pr>/head) and
+    checks it out detached in the job's worktree; a clean worktree already at that head is reused. Fetches, ref
+    updates and prunes are serialised with a lock on the worker; checkouts of different jobs run in parallel.
+  - After a prepare that finds it due (more than 8 packs or 200 loose objects in main, or pull refs to prune), main
+    is packed in the background (C(git repack --geometric=2 -d), C(git pack-refs)); nothing a running job reads
+    is deleted. C(refs/offload/pull/<n>) is deleted when no worktree of PR <n> exists and it is not one of the
+    O(keep_pull_refs) last used within O(pull_ref_days) days (the next job of that PR fetches it again).
   - While a job uses it, the worktree is held (C(git worktree lock)). C(present) refuses a worktree whose job
     container runs, or that another run holds for less than O(lock_grace) seconds; an older hold is taken over.
   - C(released) ends a job but keeps its worktree for inspection; C(absent) removes it and prunes.
@@ -50,6 +54,25 @@ options:
     description: The GitHub the token belongs to (C(https://api.github.com), or an Enterprise Server's API URL).
     type: str
     default: https://api.github.com
+  history:
+    description:
+      - C(full) keeps every blob of the history in main, fetched once by the maintainer container (a blobless main is
+        completed on the next prepare); C(git log -p), C(git blame) and diffs against any base work in every job,
+        whatever the origin, and read only main's read-only store.
+      - C(blobless) keeps main a C(--filter=blob:none) clone (less disk and a faster first clone); a job that needs
+        an old blob must fetch it itself into its own object directory, which works only when the job can reach the
+        origin without credentials, and is thrown away with the job.
+    type: str
+    default: full
+    choices: [full, blobless]
+  keep_pull_refs:
+    description: How many of the last used pull refs (C(refs/offload/pull/<n>)) housekeeping keeps at most.
+    type: int
+    default: 50
+  pull_ref_days:
+    description: Housekeeping deletes a pull ref unused for that many days (a PR with a worktree keeps its ref).
+    type: int
+    default: 30
 extends_documentation_fragment:
   - gcli.offload.job
   - gcli.offload.job.maintainer
@@ -95,7 +118,7 @@ head:
   type: str
   sample: 4b825dc642cb6eb9a060e54bf8d69288fbee4904
 base:
-  description: The main clone's commit (origin's default branch).
+  description: The main clone's HEAD (origin's default branch).
   returned: when O(state=present)
   type: str
 existed:

@@ -24,7 +24,7 @@ import shlex
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, JOB_USER
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import DEV, JOB_PREFIX, JOB_USER
 from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import (
     LABEL_PREFIX,
     MANAGED_LABEL,
@@ -34,7 +34,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import
 from ansible_collections.gcli.offload.plugins.module_utils._reconcile import jobs_on_worker
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 
-GIT_SCRIPT = _scripts.load('git.sh', MAIN=MAIN, WORKTREES=WORKTREES)
+GIT_SCRIPT = _scripts.load('git.sh', MAIN=MAIN, WORKTREES=WORKTREES, JOB_PREFIX=JOB_PREFIX)
 # git.sh with the worker's token file on its standard input (fetches and pushes that need it).
 GIT_TOKEN_SCRIPT = _scripts.load('git_token.sh')
 # What docker says when it refuses an exec because of the container's state

@@ -46,9 +46,11 @@ def test_a_passing_pr_runs_its_tests_and_brings_the_log_back(worker):
     assert not os.path.exists(worker.worktree(1))
     assert not os.path.exists(os.path.join(worker.data_root, 'main', '.git', 'worktrees', 'offload-1-review'))
     assert worker.job_containers() == []
-    # the main clone is blobless, with origin = the repo
+    # the main clone has its whole history (a partial clone filtering no blob up to 1 GiB) and no
+    # checkout, with origin = the repo
     cfg = docker('exec', worker.maintainer, 'git', '-C', '/home/node/dev/main', 'config', '--list').stdout
-    assert 'remote.origin.partialclonefilter=blob:none' in cfg
+    assert 'remote.origin.partialclonefilter=blob:limit=1g' in cfg
+    assert os.listdir(os.path.join(worker.data_root, 'main')) == ['.git']
     assert 'remote.origin.url=%s' % worker.vars['offload_repo_url'] in cfg
 
 

@@ -144,15 +144,15 @@ def object_count(argv):
     return int(counts['count']) + int(counts['in-pack'])
 
 
-def test_a_repository_given_by_path_is_cloned_blobless(worker):
+def test_a_repository_given_by_path_is_cloned_through_a_file_url(worker):
     """offload_repo_url as a plain worker path: git would copy the repository whole (a
-    "local clone" ignores --filter=blob:none); the clone goes through file:// instead."""
+    "local clone" ignores --filter); the clone goes through file:// instead."""
     path = os.path.join(worker.upstream_dir, 'upstream.git')
     proc = worker.playbook('-e', 'pr=1', extra={'offload_repo_url': path})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     git = ['docker', 'exec', worker.maintainer, 'git', '-C', '/home/node/dev/main']
     config = subprocess.run(git + ['config', '--list'], capture_output=True, text=True, check=True).stdout.split()
     assert 'remote.origin.url=file://%s' % path in config
-    assert 'remote.origin.promisor=true' in config and 'remote.origin.partialclonefilter=blob:none' in config
+    assert 'remote.origin.promisor=true' in config and 'remote.origin.partialclonefilter=blob:limit=1g' in config
     # the other pull requests' objects stay upstream: a whole copy would hold every one
     assert object_count(git) < object_count(['git', '-C', path])

@@ -7,12 +7,23 @@
 # the text. It prints `key=value` lines (plugin_utils/_kv.py) for the actions.
 #
 # Layout (DEV is the data root as the maintainer container sees it):
-#   DEV/main                  blobless clone; origin = the repo, upstream if given
+#   DEV/main                  clone without a checkout (its git directory only); origin =
+#                             the repo, upstream if given. With history "full" it holds every
+#                             blob of the history (jobs run git log -p, blame, diffs against
+#                             any base without fetching); with "blobless" only the blobs of
+#                             the checkouts made.
+#   DEV/main/.git/offload-used/PR  touched by each prepare of PR: when its pull ref was last used
 #   DEV/main/.git/worktrees/JOB  the job's git admin dir (HEAD, index, objects/)
 #   DEV/worktrees/JOB         the job's worktree, detached at refs/offload/pull/PR
 #   DEV/worktrees/.offload-git.lock  serialises what git needs serialised (fetch, refs,
 #                             config, prune); checkouts of different jobs run in
 #                             parallel.
+#   DEV/worktrees/.offload-housekeeping.log  the output of the last housekeeping
+#
+# Housekeeping (see housekeep): main is kept packed by steps that never delete an object
+# (packs and loose objects merged into larger packs, refs packed), so a job reading main's
+# objects while it runs is unharmed; pull refs no job uses are pruned.
+# It runs in the background after a prepare that finds it due, under the repository lock.
 #
 # Everything in a job's worktree and admin dir was writable by the job: its `.git`
 # file, the admin dir's `commondir`, `gitdir`, `HEAD`, `index`, `config.worktree`,
@@ -37,6 +48,7 @@ common=$main/.git
 wt=$dev/@WORKTREES@/$job
 admin=$common/worktrees/$job
 lock=$dev/@WORKTREES@/.offload-git.lock
+used=$common/offload-used
 lock_timeout=${OFFLOAD_GIT_LOCK_TIMEOUT:-600}
 # Bound on git reading what a job left (seconds).
 job_git_timeout=${OFFLOAD_JOB_GIT_TIMEOUT:-300}
@@ -161,10 +173,21 @@ as_url() {  # url-or-path
   esac
 }
 
-prepare() {  # pr origin_url upstream_url grace [lost]
+prepare() {  # pr origin_url upstream_url grace [lost [history [keep_refs [ref_days]]]]
   # lost: the epoch at which the job's last run, now known to be lost (its supervisor
-  # died), had started: a hold made until then was that run's (as one before a boot)
+  # died), had started: a hold made until then was that run's (as one before a boot).
+  # history: full (every blob of the history in main) or blobless. keep_refs, ref_days:
+  # the pull refs housekeeping keeps (see prune_refs).
   pr=$1 origin=$(as_url "$2") upstream=$(as_url "$3") grace=$4 lost=${5:-}
+  history=${6:-full} keep_refs=${7:-50} ref_days=${8:-30}
+  # The clone is partial in both modes: its packs are promisor packs, so a fetch does not
+  # walk from every worktree's HEAD (a kept job's HEAD may be a commit only its own object
+  # directory has; a full clone's fetch would fail on it). "full" filters no blob up to 1 GiB.
+  case $history in
+    full) filter=blob:limit=1g ;;
+    blobless) filter=blob:none ;;
+    *) die "unknown history mode '$history' (full or blobless)" ;;
+  esac
   changed=0
   trust_local "$origin"
   [ -z "$upstream" ] || trust_local "$upstream"
@@ -172,7 +195,7 @@ prepare() {  # pr origin_url upstream_url grace [lost]
   with_lock
   fresh=0
   if [ ! -e "$main/.git" ]; then
-    ga "$origin" -- clone --quiet --filter=blob:none --no-checkout -- "$origin" "$main" || die "cannot clone $origin"
+    ga "$origin" -- clone --quiet --filter="$filter" --no-checkout -- "$origin" "$main" || die "cannot clone $origin"
     fresh=1
     changed=1
   fi
@@ -180,10 +203,26 @@ prepare() {  # pr origin_url upstream_url grace [lost]
   src=origin
   if [ -n "$upstream" ]; then
     ensure_remote upstream "$upstream"
+    # a promisor remote too (see above: its packs are promisor packs)
+    [ "$(g -C "$main" config --get remote.upstream.partialclonefilter || true)" = "$filter" ] \
+      || { g -C "$main" config remote.upstream.promisor true
+           g -C "$main" config remote.upstream.partialclonefilter "$filter"; }
     src=upstream
   fi
-  ga "$origin" -- -C "$main" fetch --quiet --prune --no-write-fetch-head origin || die "cannot fetch origin ($origin)"
-  g -C "$main" remote set-head origin --auto >/dev/null 2>&1 || true
+  was=$(g -C "$main" config --get remote.origin.partialclonefilter || true)
+  if [ "$was" != "$filter" ]; then
+    g -C "$main" config remote.origin.promisor true
+    g -C "$main" config remote.origin.partialclonefilter "$filter"
+  fi
+  if [ "$history" = full ] && [ "$was" != "$filter" ]; then
+    # main asked for its history (it was blobless): every object of origin's refs, once
+    ga "$origin" -- -C "$main" fetch --quiet --refetch --prune --no-write-fetch-head origin \
+      || die "cannot fetch the history of origin ($origin)"
+    changed=1
+  elif [ "$fresh" = 0 ]; then
+    ga "$origin" -- -C "$main" fetch --quiet --prune --no-write-fetch-head origin || die "cannot fetch origin ($origin)"
+    g -C "$main" remote set-head origin --auto >/dev/null 2>&1 || true
+  fi
   if [ "$src" = upstream ]; then
     ga "$upstream" -- -C "$main" fetch --quiet --no-write-fetch-head upstream || die "cannot fetch upstream ($upstream)"
   fi
@@ -196,11 +235,19 @@ prepare() {  # pr origin_url upstream_url grace [lost]
   # deliver pushes on top of, with a lease on it.
   g -C "$main" update-ref "refs/offload/start/$job" "$head"
   [ "$before" = "$head" ] || changed=1
+  mkdir -p "$used"
+  : >"$used/$pr"
 
-  # Keep the main checkout at origin's default branch.
+  # main's HEAD at origin's default branch (jobs compare with it); main has no checkout.
   base=$(g -C "$main" rev-parse -q --verify refs/remotes/origin/HEAD || g -C "$main" rev-parse refs/remotes/origin/main)
-  if [ "$fresh" = 1 ] || [ "$(g -C "$main" rev-parse -q --verify HEAD || true)" != "$base" ]; then
-    ga "$origin" "$upstream" -- -C "$main" checkout --quiet --force --detach "$base"
+  if [ "$(g -C "$main" rev-parse -q --verify HEAD || true)" != "$base" ]; then
+    g -C "$main" update-ref --no-deref HEAD "$base"
+    changed=1
+  fi
+  if [ -e "$common/index" ]; then
+    # a checkout of main made by an earlier version: its files go (jobs read main's history, not them)
+    find "$main" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf -- {} +
+    rm -f -- "$common/index"
     changed=1
   fi
 
@@ -217,6 +264,8 @@ prepare() {  # pr origin_url upstream_url grace [lost]
       hold
       mkdir -p "$admin/objects"
       echo "changed=$changed"; echo "head=$head"; echo "base=$base"; echo "gitdir=$admin"
+      unlock_repo
+      housekeep_if_due
       return 0
     fi
     discard
@@ -232,6 +281,87 @@ prepare() {  # pr origin_url upstream_url grace [lost]
   sealed || die "git made the worktree $wt with another admin dir than $admin"
   mkdir -p "$admin/objects"
   echo "changed=1"; echo "head=$head"; echo "base=$base"; echo "gitdir=$admin"
+  housekeep_if_due
+}
+
+# --- housekeeping ------------------------------------------------------------------
+# Limits past which housekeeping is due.
+max_packs=${OFFLOAD_GIT_MAX_PACKS:-8}
+max_loose=${OFFLOAD_GIT_MAX_LOOSE:-200}
+
+packs() { find "$common/objects/pack" -maxdepth 1 -name '*.pack' 2>/dev/null | wc -l; }
+loose() { find "$common/objects" -mindepth 2 -maxdepth 2 -path "$common/objects/[0-9a-f][0-9a-f]/*" 2>/dev/null | wc -l; }
+
+# Pull refs to delete: a ref is kept while a worktree of its PR exists, or while it is
+# one of the keep_refs last used and was used in the last ref_days days.
+refs_to_prune() {  # keep_refs ref_days
+  cutoff=$(( $(now) - $2 * 86400 ))
+  # "<last use> <pr>" for each pull ref (0: no record of its use), the newest first
+  { find "$used" -mindepth 1 -maxdepth 1 -type f -printf 'used %T@ %f\n' 2>/dev/null || true
+    g -C "$main" for-each-ref --format='ref %(refname:lstrip=3)' refs/offload/pull/
+  } | awk '$1 == "used" { t[$3] = $2; next }
+           $1 == "ref" && $2 ~ /^[0-9]+$/ { print ($2 in t ? t[$2] : 0), $2 }' \
+    | sort -k1,1gr -k2,2nr | awk -v keep="$1" -v cutoff="$cutoff" 'NR > keep || $1 < cutoff { print $2 }' \
+    | while read -r p; do
+      set -- "$dev"/@WORKTREES@/@JOB_PREFIX@-"$p"-*
+      [ -e "$1" ] || echo "$p"
+    done
+}
+
+housekeeping_due() {  # keep_refs ref_days
+  [ "$(packs)" -gt "$max_packs" ] || [ "$(loose)" -gt "$max_loose" ] || [ -n "$(refs_to_prune "$@" | head -n 1)" ]
+}
+
+# Under the repository lock (fetches wait): nothing here deletes an object a job can read.
+housekeep() {  # keep_refs ref_days
+  with_lock
+  for p in $(refs_to_prune "$1" "$2"); do
+    echo "delete refs/offload/pull/$p"
+    rm -f -- "$used/$p"
+  done | g -C "$main" update-ref --stdin
+  merge_packs
+  g -C "$main" pack-refs --all --prune || die "git pack-refs failed in $main"
+  echo "packs=$(packs)"; echo "loose=$(loose)"; echo "pull_refs=$(g -C "$main" for-each-ref refs/offload/pull/ | wc -l)"
+}
+
+# Every pack but the largest (rewriting it each time would cost its size), and the loose
+# objects, merged into one new pack. The objects are listed from the packs' indexes and
+# the object directories: no ref is walked (a kept worktree's HEAD may name a commit only
+# its job's object directory has; git's own repack walks refs in a partial clone), and an
+# old pack is deleted only once the new one holding its objects is in place, so a job
+# reading main meanwhile finds every object. The new pack is a promisor pack like the
+# ones it replaces (main is a partial clone: see prepare).
+merge_packs() {
+  pack_dir=$common/objects/pack
+  big=$(find "$pack_dir" -maxdepth 1 -name 'pack-*.pack' -printf '%s %p\n' | sort -rn | sed -n '1s/^[0-9]* //p')
+  olds=$(find "$pack_dir" -maxdepth 1 -name 'pack-*.pack' ! -path "$big")
+  [ "$(loose)" -gt 0 ] || [ "$(printf '%s\n' "$olds" | grep -c .)" -ge 2 ] || return 0
+  new=$(
+    { for p in $olds; do g show-index <"${p%.pack}.idx" | cut -d' ' -f2; done
+      find "$common/objects" -mindepth 2 -maxdepth 2 -path "$common/objects/[0-9a-f][0-9a-f]/*" \
+        | sed 's|.*/\([0-9a-f][0-9a-f]\)/\([0-9a-f]*\)$|\1\2|'
+    } | sort -u | g -C "$main" pack-objects -q "$pack_dir/pack"
+  ) || die "git pack-objects failed in $main"
+  [ -n "$new" ] || return 0
+  : >"$pack_dir/pack-$new.promisor"
+  for p in $olds; do
+    [ "$p" = "$pack_dir/pack-$new.pack" ] && continue
+    rm -f -- "${p%.pack}.idx" "$p" "${p%.pack}.rev" "${p%.pack}.bitmap" "${p%.pack}.promisor"
+  done
+  rm -f -- "$pack_dir/multi-pack-index"
+  g -C "$main" prune-packed -q
+}
+
+# After a prepare: housekeeping when due, in the background (the job does not wait for
+# it) unless OFFLOAD_HOUSEKEEPING says wait (tests) or off.
+housekeep_if_due() {
+  case ${OFFLOAD_HOUSEKEEPING:-background} in off) return 0 ;; esac
+  housekeeping_due "$keep_refs" "$ref_days" || return 0
+  case ${OFFLOAD_HOUSEKEEPING:-background} in
+    wait) housekeep "$keep_refs" "$ref_days" >"$dev/@WORKTREES@/.offload-housekeeping.log" 2>&1 ;;
+    *) ( housekeep "$keep_refs" "$ref_days" ) </dev/null >"$dev/@WORKTREES@/.offload-housekeeping.log" 2>&1 & ;;
+  esac
+  echo "housekeeping=1"
 }
 
 # The state a job leaves: did it move HEAD or touch files? (Its own claim: only
@@ -350,6 +480,7 @@ case $cmd in
   release) release ;;
   list) list ;;
   deliver) deliver "$@" ;;
+  housekeep) housekeep "${1:-50}" "${2:-30}" ;;  # keep_refs ref_days
   remove-main)
     with_lock
     # main/ stays, emptied: the data root holding it is not the job user's to unlink from

@@ -28,7 +28,9 @@ def test_present_prepares_the_worktree_with_the_script_in_the_maintainer(worker)
                       'base': 'def', 'gitdir': '/x/.git/worktrees/%s' % JOB, 'running': False}
     (git,) = worker.commands(lambda c: c.argv[1:2] == ['exec'])
     assert git.argv[:7] == ['docker', 'exec', '--interactive', '--user', JOB_USER, 'maintainer-worker', 'sh']
-    assert git.params == ['prepare', DEV, JOB, '7', 'https://github.com/o/r.git', 'https://github.com/u/r.git', '30']
+    # no lost run; the history and housekeeping defaults
+    assert git.params == ['prepare', DEV, JOB, '7', 'https://github.com/o/r.git', 'https://github.com/u/r.git', '30',
+                          '', 'full', '50', '30']
     assert 'https://github.com/o/r.git' not in git.script   # inputs are parameters, not script text
 
 
@@ -50,7 +52,7 @@ def test_the_hold_of_a_lost_run_is_taken_over(worker):
     not_running(worker, run='run=20260101T000000Z lost 1000')
     worker.git('prepare', out='head=abc\nbase=def\ngitdir=g\nchanged=0\n')
     worker.run(ActionModule, PRESENT)
-    assert worker.commands(lambda c: c.argv[1:2] == ['exec'])[0].params[-1] == '1000'
+    assert worker.commands(lambda c: c.argv[1:2] == ['exec'])[0].params[7] == '1000'
 
 
 def test_a_running_job_is_refused_before_git_runs(worker):
@@ -151,3 +153,17 @@ def test_a_log_folder_that_is_refused_stops_the_job_before_git_saying_why(worker
     msg = worker.fail(ActionModule, PRESENT)
     assert 'is a link or not a directory: refusing to follow it' in msg and msg.startswith('job %s not started' % JOB)
     assert worker.commands(lambda c: c.argv[1:2] == ['exec']) == []
+
+
+def test_history_and_pull_ref_limits_reach_the_script(worker):
+    not_running(worker)
+    worker.git('prepare', out='head=abc\nbase=def\ngitdir=g\nchanged=1\n')
+    worker.run(ActionModule, dict(PRESENT, history='blobless', keep_pull_refs=5, pull_ref_days=2))
+    assert worker.commands(lambda c: c.argv[1:2] == ['exec'])[0].params[8:] == ['blobless', '5', '2']
+
+
+@pytest.mark.parametrize('args', [{'history': 'partial'}, {'keep_pull_refs': -1}, {'pull_ref_days': -3}])
+def test_bad_history_or_pull_ref_limits_are_refused_before_the_worker(worker, args):
+    msg = worker.fail(ActionModule, dict(PRESENT, **args))
+    assert list(args)[0] in msg
+    assert worker.commands() == []

@@ -206,6 +206,9 @@ def test_run_argv_mounts_labels_and_confinement():
     env = _option_values(argv, '--env')
     assert 'GIT_OBJECT_DIRECTORY=/home/node/dev/main/.git/worktrees/offload-7-review/objects' in env
     assert 'GIT_ALTERNATE_OBJECT_DIRECTORIES=/home/node/dev/main/.git/objects' in env
+    # git's auto-gc and maintenance off for every git in the job (main's store is read-only)
+    assert {'GIT_CONFIG_COUNT=2', 'GIT_CONFIG_KEY_0=gc.auto', 'GIT_CONFIG_VALUE_0=0',
+            'GIT_CONFIG_KEY_1=maintenance.auto', 'GIT_CONFIG_VALUE_1=false'} <= set(env)
 
 
 def test_run_argv_keeps_hostile_strings_as_single_arguments():

@@ -63,11 +63,12 @@ def test_shellcheck_clean(tmp_path):
     subprocess.run(['shellcheck', str(script)], check=True)
 
 
-def test_prepare_makes_a_blobless_clone_and_a_detached_worktree(dev, upstream):
+def test_prepare_makes_a_clone_without_checkout_and_a_detached_worktree(dev, upstream):
     out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
     assert out['changed'] == '1'
     main = dev / 'main'
-    assert git('-C', str(main), 'config', 'remote.origin.partialclonefilter') == 'blob:none'
+    # history "full" (the default): a partial clone that filters no blob (up to 1 GiB)
+    assert git('-C', str(main), 'config', 'remote.origin.partialclonefilter') == 'blob:limit=1g'
     assert git('-C', str(main), 'remote', 'get-url', 'origin') == upstream
     wt = dev / 'worktrees' / 'offload-1-review'
     assert git('-C', str(wt), 'rev-parse', 'HEAD') == out['head']
@@ -80,8 +81,9 @@ def test_prepare_makes_a_blobless_clone_and_a_detached_worktree(dev, upstream):
     assert os.path.isdir(os.path.join(out['gitdir'], 'objects'))
     # held while the job runs
     assert (main / '.git' / 'worktrees' / 'offload-1-review' / 'locked').read_text().startswith('offload ')
-    # main is checked out at origin's default branch
+    # main's HEAD is origin's default branch, and main has no checkout: its git directory only
     assert out['base'] == git('-C', str(main), 'rev-parse', 'HEAD') == git('-C', str(main), 'rev-parse', 'origin/main')
+    assert os.listdir(main) == ['.git'] and not (main / '.git' / 'index').exists()
 
 
 def test_remove_main_empties_the_clone_in_place_and_prepare_clones_again(dev, upstream):
@@ -106,9 +108,10 @@ def has_object(repo, oid):
 @pytest.mark.parametrize('given', ['path', 'url'])
 def test_a_repository_given_by_path_is_cloned_blobless(dev, upstream, given):
     """git copies a repository named by a plain path whole (--filter is ignored for a
-    "local clone"); the script clones it through file:// so that it is really blobless."""
+    "local clone"); the script clones it through file:// so that it is really blobless
+    (history "blobless")."""
     path = upstream[len('file://'):]
-    run(dev, 'prepare', 'offload-1-review', 1, path if given == 'path' else upstream, '', 120)
+    run(dev, 'prepare', 'offload-1-review', 1, path if given == 'path' else upstream, '', 120, '', 'blobless')
     main = dev / 'main'
     assert git('-C', str(main), 'config', 'remote.origin.promisor') == 'true'
     assert git('-C', str(main), 'config', 'remote.origin.partialclonefilter') == 'blob:none'
@@ -120,7 +123,7 @@ def test_a_repository_given_by_path_is_cloned_blobless(dev, upstream, given):
     # the worktree has its files (fetched on demand), and a re-run keeps the URL
     assert (dev / 'worktrees' / 'offload-1-review' / 'calc.py').exists()
     run(dev, 'release', 'offload-1-review')
-    assert run(dev, 'prepare', 'offload-1-review', 1, path, '', 120)['rc'] == 0
+    assert run(dev, 'prepare', 'offload-1-review', 1, path, '', 120, '', 'blobless')['rc'] == 0
     assert git('-C', str(main), 'remote', 'get-url', 'origin') == upstream
 
 
@@ -210,6 +213,23 @@ def test_objects_a_job_wrote_stay_its_own_after_release(dev, upstream):
     assert subprocess.run(['git', '-C', str(dev / 'main'), 'cat-file', '-e', new_head],
                           capture_output=True, check=False).returncode != 0
     assert os.listdir(os.path.join(prep['gitdir'], 'objects'))
+
+
+@pytest.mark.parametrize('history', ['full', 'blobless'])
+def test_a_kept_worktree_at_a_commit_main_lacks_does_not_stop_later_fetches(dev, upstream, tmp_path, history):
+    """git's fetch walks from every worktree's HEAD; a kept job's HEAD is a commit only
+    its own object directory has. main's packs are promisor packs, so the fetch of a new
+    pull request (from origin or from upstream) does not fail on it."""
+    fork = tmp_path / 'fork.git'
+    git('clone', '-q', '--bare', upstream, str(fork))
+    git('-C', str(fork), 'config', 'uploadpack.allowFilter', 'true')
+    prep = run(dev, 'prepare', 'offload-1-fix', 1, upstream, '', 120, '', history)
+    wt = str(dev / 'worktrees' / 'offload-1-fix')
+    subprocess.run(['git', '-C', wt, 'commit', '-q', '--allow-empty', '-m', 'job commit'], check=True,
+                   env=job_env(prep))
+    run(dev, 'release', 'offload-1-fix')
+    assert run(dev, 'prepare', 'offload-2-review', 2, upstream, '', 120, '', history)['rc'] == 0
+    assert run(dev, 'prepare', 'offload-3-review', 3, 'file://%s' % fork, upstream, 120, '', history)['rc'] == 0
 
 
 FSMONITOR_MARK = 'fsmonitor-ran'
@@ -337,3 +357,164 @@ def test_a_hold_from_before_the_worker_booted_is_taken_over_at_once(dev, upstrea
         f.write('offload %d\n' % (boot - 5))  # made before the boot: its run died with the VM
     out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', grace)
     assert out['changed'] == '0' and out['head'] == first['head']
+
+
+@pytest.fixture(scope='module')
+def deep_upstream(tmp_path_factory, upstream):
+    """make-upstream with a second commit on main: calc.py's first version is history only."""
+    base = tmp_path_factory.mktemp('deep')
+    dest, work = base / 'upstream.git', base / 'src'
+    git('clone', '-q', '--bare', upstream, str(dest))
+    git('-C', str(dest), 'config', 'uploadpack.allowFilter', 'true')
+    git('-C', str(dest), 'config', 'uploadpack.allowAnySHA1InWant', 'true')
+    for pr in (1, 2):
+        git('--git-dir', str(dest), 'fetch', '-q', upstream, '+refs/pull/%d/head:refs/pull/%d/head' % (pr, pr))
+    git('clone', '-q', str(dest), str(work))
+    (work / 'calc.py').write_text('def add(a, b):\n    return b + a\n')
+    env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@example.invalid',
+               GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@example.invalid')
+    subprocess.run(['git', '-C', str(work), 'commit', '-qam', 'calc: commute'], check=True, env=env)
+    git('-C', str(work), 'push', '-q', 'origin', 'main')
+    return 'file://%s' % dest, git('-C', str(work), 'rev-parse', 'HEAD~1:calc.py')
+
+
+def test_history_full_holds_every_blob_of_the_history(dev, deep_upstream):
+    """A job reads main's objects and cannot fetch: with history full (the default) a
+    blob only the history has is in main's own store."""
+    url, old_blob = deep_upstream
+    run(dev, 'prepare', 'offload-1-review', 1, url, '', 120)
+    assert has_object(dev / 'main', old_blob)
+
+
+def test_a_blobless_main_gets_its_history_when_full_is_asked(dev, deep_upstream):
+    url, old_blob = deep_upstream
+    run(dev, 'prepare', 'offload-1-review', 1, url, '', 120, '', 'blobless')
+    main = dev / 'main'
+    assert not has_object(main, old_blob)
+    run(dev, 'release', 'offload-1-review')
+    out = run(dev, 'prepare', 'offload-1-review', 1, url, '', 120, '', 'full')
+    assert out['changed'] == '1' and has_object(main, old_blob)
+    assert git('-C', str(main), 'config', 'remote.origin.partialclonefilter') == 'blob:limit=1g'
+    # converged: nothing more to fetch
+    run(dev, 'release', 'offload-1-review')
+    assert run(dev, 'prepare', 'offload-1-review', 1, url, '', 120, '', 'full')['changed'] == '0'
+
+
+def test_an_unknown_history_mode_is_refused(dev, upstream):
+    out = run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120, '', 'partial', check=False)
+    assert out['rc'] != 0 and 'unknown history mode' in out['error']
+    assert not (dev / 'main' / '.git').exists()
+
+
+def test_the_checkout_of_main_an_earlier_version_made_goes(dev, upstream):
+    run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)
+    main = str(dev / 'main')
+    git('-C', main, 'checkout', '-q', '--detach', 'origin/main')  # what earlier versions kept
+    assert os.path.exists(os.path.join(main, 'calc.py'))
+    run(dev, 'release', 'offload-1-review')
+    assert run(dev, 'prepare', 'offload-1-review', 1, upstream, '', 120)['changed'] == '1'
+    assert os.listdir(main) == ['.git'] and not os.path.exists(os.path.join(main, '.git', 'index'))
+    assert git('-C', main, 'rev-parse', 'HEAD') == git('-C', main, 'rev-parse', 'origin/main')
+
+
+def packs(dev):
+    return len([f for f in os.listdir(dev / 'main' / '.git' / 'objects' / 'pack') if f.endswith('.pack')])
+
+
+def pull_refs(dev):
+    return git('-C', str(dev / 'main'), 'for-each-ref', '--format=%(refname)', 'refs/offload/pull/').split()
+
+
+@pytest.fixture(scope='module')
+def many_prs(tmp_path_factory, upstream):
+    """An upstream with pull refs 1-12, each a commit of its own with enough objects for a
+    pack of its own when fetched (fetch.unpackLimit is 100)."""
+    dest = tmp_path_factory.mktemp('many') / 'upstream.git'
+    git('clone', '-q', '--bare', upstream, str(dest))
+    git('-C', str(dest), 'config', 'uploadpack.allowFilter', 'true')
+    env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@example.invalid',
+               GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@example.invalid', GIT_DIR=str(dest))
+    main = git('--git-dir', str(dest), 'rev-parse', 'main')
+    for pr in range(1, 13):
+        entries = ''
+        for n in range(120):
+            blob = subprocess.run(['git', 'hash-object', '-w', '--stdin'], input='pr %d file %d\n' % (pr, n),
+                                  capture_output=True, text=True, check=True, env=env).stdout.strip()
+            entries += '100644 blob %s\tf%03d.txt\n' % (blob, n)
+        tree = subprocess.run(['git', 'mktree'], input=entries, capture_output=True, text=True, check=True,
+                              env=env).stdout.strip()
+        commit = subprocess.run(['git', 'commit-tree', tree, '-p', main, '-m', 'pr %d' % pr], capture_output=True,
+                                text=True, check=True, env=env).stdout.strip()
+        git('--git-dir', str(dest), 'update-ref', 'refs/pull/%d/head' % pr, commit)
+    return 'file://%s' % dest
+
+
+WAIT = {'OFFLOAD_HOUSEKEEPING': 'wait', 'OFFLOAD_GIT_MAX_PACKS': '3'}
+
+
+def test_without_housekeeping_packs_and_refs_pile_up(dev, many_prs):
+    """What housekeeping is for (and that the next test can fail): a pack and a ref per PR."""
+    for pr in range(1, 9):
+        run(dev, 'prepare', 'offload-%d-review' % pr, pr, many_prs, '', 120, env={'OFFLOAD_HOUSEKEEPING': 'off'})
+        run(dev, 'remove', 'offload-%d-review' % pr)
+    assert packs(dev) >= 8 and len(pull_refs(dev)) == 8
+
+
+def test_housekeeping_keeps_main_packed_and_prunes_unused_pull_refs(dev, many_prs):
+    keep = 3
+    for pr in range(1, 13):
+        out = run(dev, 'prepare', 'offload-%d-review' % pr, pr, many_prs, '', 120, '', 'full', keep, 30, env=WAIT)
+        if pr != 2:  # PR 2's worktree stays (a job of it runs, or was kept)
+            run(dev, 'remove', 'offload-%d-review' % pr)
+        assert packs(dev) <= 4, 'after PR %d: %d packs' % (pr, packs(dev))
+    assert out.get('housekeeping') == '1'
+    # the last `keep` used, and PR 2's (its worktree exists)
+    assert sorted(pull_refs(dev)) == ['refs/offload/pull/%d' % p for p in (10, 11, 12, 2)]
+    assert sorted(os.listdir(dev / 'main' / '.git' / 'offload-used')) == ['10', '11', '12', '2']
+    # every object a ref still names is there, and a pruned PR comes back on its next run
+    subprocess.run(['git', '-C', str(dev / 'main'), 'fsck', '--connectivity-only', '--no-dangling'], check=True,
+                   capture_output=True)
+    assert run(dev, 'prepare', 'offload-5-review', 5, many_prs, '', 120, '', 'full', keep, 30, env=WAIT)['rc'] == 0
+
+
+def test_pull_refs_unused_for_days_are_pruned(dev, many_prs):
+    for pr in (1, 2):
+        run(dev, 'prepare', 'offload-%d-review' % pr, pr, many_prs, '', 120, env={'OFFLOAD_HOUSEKEEPING': 'off'})
+        run(dev, 'remove', 'offload-%d-review' % pr)
+    old = time.time() - 31 * 86400
+    os.utime(dev / 'main' / '.git' / 'offload-used' / '1', (old, old))
+    out = run(dev, 'housekeep', '-', 50, 30)
+    assert out['pull_refs'] == '1' and pull_refs(dev) == ['refs/offload/pull/2']
+
+
+def test_a_job_reading_main_during_housekeeping_is_unharmed(dev, many_prs):
+    """Housekeeping deletes no object: a reader of main's objects (as a job, through its
+    alternate) that runs throughout sees every object every time."""
+    for pr in range(1, 9):
+        run(dev, 'prepare', 'offload-%d-review' % pr, pr, many_prs, '', 120, env={'OFFLOAD_HOUSEKEEPING': 'off'})
+    wt = dev / 'worktrees' / 'offload-1-review'
+    admin = dev / 'main' / '.git' / 'worktrees' / 'offload-1-review'
+    job_env = dict(os.environ, GIT_OBJECT_DIRECTORY=str(admin / 'objects'),
+                   GIT_ALTERNATE_OBJECT_DIRECTORIES=str(dev / 'main' / '.git' / 'objects'), GIT_NO_LAZY_FETCH='1')
+    refs = ['refs/offload/pull/%d' % pr for pr in range(1, 9)]
+    failures, reads, stop = [], [0], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            proc = subprocess.run(['git', '-C', str(wt), 'log', '-p', '--format=%H'] + refs, capture_output=True,
+                                  text=True, env=job_env, check=False)
+            if proc.returncode != 0 or proc.stdout.count('\n+pr ') != 8 * 120:
+                failures.append(proc.stderr[-500:] or 'missing lines')
+            reads[0] += 1
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        before = packs(dev)
+        for _round in range(3):
+            run(dev, 'housekeep', '-', 50, 30)
+    finally:
+        stop.set()
+        thread.join()
+    assert packs(dev) < before
+    assert reads[0] >= 2 and failures == []
