@@ -97,3 +97,49 @@ def plan(api, repo, pr, action, upstream_url, fork=None, fork_url=None, link=Non
         # the branch gets the job's head's short sha appended when it is pushed (job_deliver)
         result['compare_base'] = '%s/compare/%s...%s:' % (base_html, facts['base_ref'], owner) if base_html else ''
     return result
+
+
+# The hidden marker of the review comment: a re-run finds it and updates that comment.
+COMMENT_MARKER = '<!-- gcli.offload:review pr=%d -->'
+COMMENT_LIMIT = 60000  # GitHub takes 65536 characters a comment
+_ICONS = {'ok': 'ok', 'failed': 'FAILED', 'pending': 'pending', 'running': 'running', 'lost': 'lost'}
+
+
+def review_text(log_text, part='ai_review'):
+    """The AI review's text out of a job's merged log: the lines of `part` (`[part] ` prefix,
+    removed), or, for a one-part job (no prefixes), the whole log."""
+    prefix = '[%s] ' % part
+    lines = log_text.splitlines()
+    mine = [line[len(prefix):] for line in lines if line.startswith(prefix)]
+    if mine:
+        return '\n'.join(mine)
+    if any(re.match(r'^\[[a-z_]+\] ', line) for line in lines):
+        return ''
+    return '\n'.join(lines)
+
+
+def review_comment(pr, parts, text, job, rc):
+    """The comment's Markdown: the marker, each part's status, the AI review's text (cut to fit)."""
+    rows = ['| part | status | seconds |', '| --- | --- | --- |']
+    for name, part in (parts or {}).items():
+        rows.append('| %s | %s%s | %s |' % (name, _ICONS.get(part.get('state'), part.get('state')),
+                                            '' if part.get('rc') in (0, None) else ' (exit %s)' % part.get('rc'),
+                                            part.get('duration') if part.get('duration') is not None else ''))
+    head = '%s\n### offload review of #%d: %s\n\n%s\n' % (
+        COMMENT_MARKER % pr, pr, 'ok' if rc == 0 else 'failed (exit %s)' % rc, '\n'.join(rows))
+    body = text.strip() or '(no review text)'
+    room = COMMENT_LIMIT - len(head) - 200
+    if len(body) > room:
+        body = body[:room] + '\n[... cut: the whole log is in %s\'s log on the controller]' % job
+    return '%s\n<details open><summary>AI review</summary>\n\n```text\n%s\n```\n</details>\n' % (
+        head, body.replace('```', "'''"))
+
+
+def upsert_comment(api, repo, pr, body):
+    """Update the comment that carries the marker of `pr` (the first), else create one.
+    -> (comment, created)."""
+    marker = COMMENT_MARKER % pr
+    for comment in api.comments(repo, pr):
+        if (comment.get('body') or '').startswith(marker):
+            return api.update_comment(repo, comment['id'], body), False
+    return api.create_comment(repo, pr, body), True

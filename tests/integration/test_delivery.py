@@ -135,3 +135,27 @@ def test_a_read_only_token_fails_before_the_job_with_the_link(hub_worker, github
 
 def _files(top):
     return [os.path.join(d, f) for d, _s, files in os.walk(top) for f in files]
+
+
+def test_the_review_comment_is_posted_then_updated_in_place(hub_worker, github):
+    pr, _branch, _start = new_pr(github)
+    github.add_issue('up/calc', pr + 1, 'another')  # a comment of another pull request stays as it is
+    github.comments[1] = {'id': 1, 'repo': 'up/calc', 'issue': pr, 'body': 'a human comment', 'user': 'someone'}
+    for text in ('REVIEW-ONE looks fine', 'REVIEW-TWO needs a test'):
+        proc = hub_worker.playbook('-e', 'pr=%d' % pr, extra={
+            'offload_post': 'comment', 'offload_job_command': ['sh', '-c', 'echo "%s"' % text]})
+        assert proc.returncode == 0, proc.stdout
+    comments = github.comments_on('up/calc', pr)
+    assert [c['body'] for c in comments][0] == 'a human comment' and len(comments) == 2
+    ours = comments[1]['body']
+    assert ours.startswith('<!-- gcli.offload:review pr=%d -->' % pr)
+    assert 'REVIEW-TWO needs a test' in ours and 'REVIEW-ONE' not in ours
+    assert '| command | ok |' in ours
+    assert 'updated the review comment on pull request %d' % pr in proc.stdout
+    assert [m for (m, p, s) in github.calls if p.endswith('/comments') or '/comments/' in p].count('POST') == 1
+
+
+def test_offload_post_takes_none_or_comment(hub_worker, github):
+    proc = hub_worker.playbook('-e', 'pr=1', extra={'offload_post': 'tweet', 'offload_job_command': ['true']})
+    assert proc.returncode != 0 and 'value of offload_post must be one of: none, comment, got: tweet' in proc.stdout
+    assert hub_worker.worker_log('offload-1-review') == ''
