@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 from ansible.errors import AnsibleActionFail
@@ -39,9 +40,11 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._job_parts import (
     part_results,
     stale_containers,
 )
-from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log
+from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import LOG_DIR_SCRIPT, fetch_log, keep_streamed
 from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
+    CHUNK_LINE,
     JOB_STATE,
+    LAUNCH_POLL_SCRIPT,
     LAUNCH_SCRIPT,
     OPEN_SCRIPT,
     SUPERVISOR_SCRIPT,
@@ -169,10 +172,14 @@ class ActionModule(WorkerAction):
         prefix = len(runs) > 1
         for part, container, part_argv in runs:
             params += [part, container, '[%s] ' % part if prefix else '', str(len(part_argv))] + part_argv
-        rc, out, err = self.cli.sh(LAUNCH_SCRIPT, 'offload-launch', [spec['data_root'], name, stamp, SUPERVISOR_SCRIPT]
+        # followed: the first poll comes in the launch's own command
+        script = LAUNCH_SCRIPT if args['detach'] else LAUNCH_POLL_SCRIPT
+        rc, out, err = self.cli.sh(script, 'offload-launch', [spec['data_root'], name, stamp, SUPERVISOR_SCRIPT]
                                    + params, 'start job %s' % name, check=False)
-        if _kv.parse(out).get('started') != stamp:
-            reason = (_kv.parse(out).get('error') or '').strip() or (err or out).strip() or 'exit %d' % rc
+        # what the launch said, not the job: the log's bytes come after the chunk line
+        head = _kv.parse(CHUNK_LINE.split(out, maxsplit=1)[0])
+        if head.get('started') != stamp:
+            reason = (head.get('error') or '').strip() or (err or out).strip() or 'exit %d' % rc
             raise AnsibleActionFail('could not start job %s on %s: %s' % (name, worker, reason))
         if args['detach']:
             return {'changed': True, 'job': name, 'supervised': True, 'detached': True, 'stamp': stamp,
@@ -182,7 +189,8 @@ class ActionModule(WorkerAction):
                     'msg': 'job %s started on %s and runs on without this playbook. %s' % (
                         name, worker, self._come_back(args))}
         display.display('job %s started on %s; following it (Ctrl-C detaches, the job goes on)' % (name, worker))
-        result = self._follow(args, spec, worker, stamp, task_vars, attached=False, limits=limits, facts=facts)
+        result = self._follow(args, spec, worker, stamp, task_vars, attached=False, limits=limits, facts=facts,
+                              first=(rc, out, err))
         result['github_token'] = bool(token)
         result['gemini_api_key'] = bool(key)
         if warnings:
@@ -212,16 +220,24 @@ class ActionModule(WorkerAction):
     def _come_back(args):
         return come_back(args['pr'], args['action'] or 'review').replace('\n', '; ')
 
-    def _follow(self, args, spec, worker, stamp, task_vars, attached, limits=None, facts=None):
+    def _follow(self, args, spec, worker, stamp, task_vars, attached, limits=None, facts=None, first=None):
         """Follow run `stamp` to its end (or its loss); the result as the task reports it."""
         name = spec['name']
         worker_log = '%s/%s.log' % (spec['log_dir'], stamp)
         base = {'changed': True, 'job': name, 'supervised': True, 'attached': attached, 'stamp': stamp,
                 'worker_log': worker_log, 'limits': limits}
+        local_log = os.path.join(os.path.expanduser(args['log_dest']), worker, name, stamp + '.log')
+        os.makedirs(os.path.dirname(local_log), mode=0o700, exist_ok=True)
+        # one file per follower: several controllers may follow the same run
+        handle, streamed = tempfile.mkstemp(prefix=stamp + '.', suffix='.part', dir=os.path.dirname(local_log))
         try:
-            with detach_on_interrupt(detached_message(name, worker, args['pr'], spec['action'])):
-                end, state, release, _offset = follow(self, spec['data_root'], name, stamp, display.display)
+            # the polls bring the whole log (from byte 0): kept, once checked, instead of fetched again
+            with os.fdopen(handle, 'wb') as sink, \
+                    detach_on_interrupt(detached_message(name, worker, args['pr'], spec['action'])):
+                end, state, release, _offset = follow(self, spec['data_root'], name, stamp, display.display,
+                                                      sink=sink, first=first)
         except FollowLost as exc:
+            os.unlink(streamed)
             base.update(failed=True, connection_lost=True, log=worker_log, rc=None, msg=(
                 'lost the connection to %s while following job %s (%s), and cannot reach it again (%s). The job '
                 'goes on on the worker, with its log, exit status and clean-up; once the worker answers, %s; or '
@@ -230,9 +246,11 @@ class ActionModule(WorkerAction):
                     args['pr'], worker_log)))
             return base
         except RuntimeError as exc:
+            os.unlink(streamed)
             raise AnsibleActionFail('cannot follow job %s on %s: %s' % (name, worker, exc))
-        local_log = os.path.join(os.path.expanduser(args['log_dest']), worker, name, stamp + '.log')
-        fetch_log(self, worker_log, local_log, ''.join('%s=%s\n' % kv for kv in end.items()), worker)
+        measure = ''.join('%s=%s\n' % kv for kv in end.items())
+        if not keep_streamed(streamed, local_log, measure):
+            fetch_log(self, worker_log, local_log, measure, worker)
         with open(local_log, 'rb') as f:
             log_text = to_text(f.read(), errors='surrogate_or_replace')
         last = tail(log_text, args['tail_lines'])

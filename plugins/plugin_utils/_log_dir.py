@@ -13,7 +13,9 @@ refuse a file name that exists already and create files with noclobber.
 The controller fetches a log by its path, which is resolved again: it keeps the
 copy only when its first `log_size` bytes have the SHA-256 that the worker's
 script measured from inside the folder, so a path redirected in between gives
-another file, which is deleted and refused.
+another file, which is deleted and refused. A follower that read the whole log on
+its polls' output (the bytes the same script read from inside the folder) keeps that
+copy instead, after the same check (keep_streamed): no second transfer.
 """
 
 from __future__ import annotations
@@ -39,6 +41,32 @@ def measured(out):
     return int(size), digest
 
 
+def _first_bytes_are(path, size, wanted):
+    """Whether the file's first `size` bytes have the SHA-256 `wanted`; the file is cut to them."""
+    digest, remaining = hashlib.sha256(), size
+    with open(path, 'r+b') as f:
+        while remaining:
+            chunk = f.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            digest.update(chunk)
+            remaining -= len(chunk)
+        f.truncate(size)
+    return not remaining and digest.hexdigest() == wanted
+
+
+def keep_streamed(streamed, local_path, out):
+    """Keep `streamed` (the log as the polls brought it) as local_path when its first bytes
+    are what the worker's script measured (out: its log_size, log_sha256); else delete it
+    and return False (fetch_log fetches it then)."""
+    facts = measured(out)
+    if facts is not None and _first_bytes_are(streamed, *facts):
+        os.replace(streamed, local_path)
+        return True
+    os.unlink(streamed)
+    return False
+
+
 def fetch_log(action, worker_path, local_path, out, worker):
     """Fetch worker_path into local_path and keep its first measured bytes; refuse
     (deleting the copy) when they are not what the worker's script measured."""
@@ -48,16 +76,7 @@ def fetch_log(action, worker_path, local_path, out, worker):
     size, wanted = facts
     os.makedirs(os.path.dirname(local_path), mode=0o700, exist_ok=True)
     action._connection.fetch_file(worker_path, local_path)
-    digest, remaining = hashlib.sha256(), size
-    with open(local_path, 'r+b') as f:
-        while remaining:
-            chunk = f.read(min(remaining, 1 << 20))
-            if not chunk:
-                break
-            digest.update(chunk)
-            remaining -= len(chunk)
-        f.truncate(size)
-    if remaining or digest.hexdigest() != wanted:
+    if not _first_bytes_are(local_path, size, wanted):
         os.unlink(local_path)
         raise AnsibleActionFail(
             'the log %s fetched from %s is not the file the worker checked (its path was redirected while it was '

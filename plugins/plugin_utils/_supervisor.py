@@ -27,7 +27,7 @@ import re
 import time
 
 from ansible.errors import AnsibleConnectionFailure
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import LOGS
 from ansible_collections.gcli.offload.plugins.plugin_utils import _scripts
@@ -46,7 +46,12 @@ SUPERVISOR_SCRIPT = _scripts.load('job_supervisor.sh')
 OPEN_SCRIPT = _scripts.load('job_open.sh')
 JOB_STATE = 'job_state.sh'
 LAUNCH_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, 'job_launch.sh', LOGS=LOGS)
+POLL_TICKS = 20  # a poll waits on the worker up to 20 x 50 ms for output or the end
 POLL_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, 'job_poll.sh', CHUNK=CHUNK, CHUNK_MAX=CHUNK_MAX, LOGS=LOGS)
+# The launch and the first poll in one command (one round trip less per job: a short job
+# starts and ends in it): started=STAMP, then a poll's output (parse_poll).
+LAUNCH_POLL_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, 'job_launch.sh', 'job_launch_poll.sh', 'job_poll.sh', CHUNK=CHUNK,
+                                   CHUNK_MAX=CHUNK_MAX, LOGS=LOGS, TICKS=POLL_TICKS)
 # The container's state and the newest run of one job (git_worktree), every job's (job_info).
 STATE_CHECK_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, JOB_STATE, 'job_state_check.sh', LOGS=LOGS)
 RUNS_SCRIPT = _scripts.load(LOG_DIR_SCRIPT, JOB_STATE, 'job_runs.sh', LOGS=LOGS)
@@ -122,13 +127,18 @@ class FollowLost(Exception):
         self.first, self.last = first, last
 
 
-def follow(action, data_root, job, stamp, show, offset=0, ticks=20, reconnect=45, deadline=None):
+def follow(action, data_root, job, stamp, show, offset=0, ticks=POLL_TICKS, reconnect=45, deadline=None, sink=None,
+           first=None):
     """Follow run `stamp` of `job` from byte `offset` until it ends or is lost.
 
     show(line) is called for every complete line of the log as it comes (a pty's
     \\r\\n ends a line like \\n). One worker round trip a poll. A dropped connection
     is reached again for up to `reconnect` seconds (then FollowLost); the controller
     going away (this process's parent gone: ansible-playbook killed) stops following.
+    sink (a binary file), when given, gets the log's bytes as they come, unchanged:
+    the controller's copy of the log, checked at the end against the worker's
+    measure (_log_dir.keep_streamed) instead of fetched again. first: the output
+    of a poll already made (the launch's own, see job_launch.sh), used before polling.
     Returns (facts of the last poll, parsed state, release lines, offset reached)."""
     parent = os.getppid()
     pending = ''
@@ -138,18 +148,21 @@ def follow(action, data_root, job, stamp, show, offset=0, ticks=20, reconnect=45
             raise SystemExit(1)  # the playbook that asked is gone: nothing left to show it to
         if deadline is not None and time.monotonic() > deadline:
             return None, None, [], offset
-        try:
-            rc, out, err = action.cli.sh(POLL_SCRIPT, 'offload-poll', [data_root, job, stamp, str(offset), str(ticks)],
-                                         'follow job %s' % job, check=False)
-        except AnsibleConnectionFailure as exc:
-            now = time.monotonic()
-            if failing_since is None:
-                failing_since, first_error = now, exc
-            if now - failing_since > reconnect:
-                raise FollowLost(first_error, exc)
-            _reset_connection(action)
-            time.sleep(1)
-            continue
+        if first is not None:
+            (rc, out, err), first = first, None
+        else:
+            try:
+                rc, out, err = action.cli.sh(POLL_SCRIPT, 'offload-poll', [data_root, job, stamp, str(offset), str(ticks)],
+                                             'follow job %s' % job, check=False)
+            except AnsibleConnectionFailure as exc:
+                now = time.monotonic()
+                if failing_since is None:
+                    failing_since, first_error = now, exc
+                if now - failing_since > reconnect:
+                    raise FollowLost(first_error, exc)
+                _reset_connection(action)
+                time.sleep(1)
+                continue
         failing_since = None
         facts, lines, release, chunk = parse_poll(to_text(out))
         if facts is None:
@@ -157,6 +170,8 @@ def follow(action, data_root, job, stamp, show, offset=0, ticks=20, reconnect=45
             raise RuntimeError(reason.splitlines()[0] if reason else 'no answer')
         size = int(facts.get('size', offset)) if facts.get('size', '').isdigit() else offset
         if size > offset:
+            if sink is not None:
+                sink.write(to_bytes(chunk, errors='surrogate_or_strict'))
             text = pending + chunk.replace('\r\n', '\n')
             *complete, pending = text.split('\n')
             for line in complete:

@@ -13,7 +13,8 @@
 # scope lasts while the supervisor and its processes run. Elsewhere, or when
 # systemd-run cannot make the scope, setsid alone.
 enter_log_dir "$1" "$2" 1 || exit 1
-job=$2 stamp=$3 script=$4
+# shellcheck disable=SC2034  # data_root: for job_launch_poll.sh (the first poll in the same command)
+data_root=$1 job=$2 stamp=$3 script=$4
 shift 4
 for f in "$stamp.log" "$stamp.state" "$stamp.exit"; do
   if [ -e "$f" ] || [ -L "$f" ]; then echo "error=$PWD/$f exists already: refusing to write through it"; exit 1; fi
@@ -39,3 +40,6 @@ else
   echo "supervisor=nohup"
 fi
 echo "started=$stamp"
+# the supervisor's copy of fd 8 holds the lock from now on (this shell's would make a
+# poll in this command see a dead supervisor as alive)
+exec 8>&-

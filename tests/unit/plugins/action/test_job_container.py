@@ -11,6 +11,7 @@ detach, check mode, and options refused before any command."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -51,7 +52,19 @@ def precheck(worker, status='inspect=1\nError: No such container: %s\n' % JOB, t
 
 
 def launches(worker):
-    worker.script(LAUNCH, answer=lambda cmd: (0, 'started=%s\n' % cmd.params[2], ''))
+    """The launch; followed, its first poll (in the same command) finds the job alive, its log empty."""
+    worker.script(LAUNCH, answer=lambda cmd: (0, 'started=%s\n' % cmd.params[2] + (
+        'alive=1\nstate=supervisor 99 1000\nsize=0\n--offload-chunk--\n' if POLL in cmd.script else ''), ''))
+
+
+def poll_rule(worker, **answer):
+    """Answer the follower's polls (not the launch, whose command makes the first one)."""
+    worker.on(lambda cmd: cmd.script is not None and POLL in cmd.script and LAUNCH not in cmd.script, **answer)
+
+
+def own_polls(worker):
+    """The polls made by commands of their own (after the launch's)."""
+    return [c for c in worker.scripts(POLL) if LAUNCH not in c.script]
 
 
 def polls(worker, chunks=('all good\n',), rc=0, parts=(('command', 0, 'false'),), space=10 * GIB, release='',
@@ -76,7 +89,14 @@ def polls(worker, chunks=('all good\n',), rc=0, parts=(('command', 0, 'false'),)
             out += 'avail_kb=%d\n' % space
         out += 'size=%d\n--offload-chunk--\n' % upto + log[offset:upto]
         return 0, out, ''
-    worker.script(POLL, answer=answer)
+
+    def launch_and_poll(cmd):
+        # the launch's params: DATA_ROOT JOB STAMP SUPERVISOR...; its poll starts at byte 0
+        poll = answer(type('Poll', (), {'params': cmd.params[:3] + ['0', '20']}))
+        return (poll[0], 'started=%s\n' % cmd.params[2] + poll[1], poll[2])
+    poll_rule(worker, answer=answer)
+    worker.on(lambda cmd: cmd.script is not None and POLL in cmd.script and LAUNCH in cmd.script,
+              answer=launch_and_poll)
 
 
 def launch_params(worker):
@@ -108,8 +128,9 @@ def test_a_job_that_succeeds(worker, args, tmp_path, shown):
     assert open(result['log']).read() == 'one\ntwo\n'
     assert result['parts'] == {'command': {'state': 'ok', 'rc': 0, 'started': 1000, 'duration': 10}}
     # the lines were shown as they came, one poll each
-    assert shown[-2:] == ['one', 'two'] and len(worker.scripts(POLL)) == 2
-    assert [p.params[3] for p in worker.scripts(POLL)] == ['0', '4']
+    # the launch's command made the first poll (from byte 0), a command of its own the second
+    assert shown[-2:] == ['one', 'two'] and [p.params[3] for p in own_polls(worker)] == ['4']
+    assert len(worker.scripts(LAUNCH)) == 1
     (pre,) = worker.scripts(PRECHECK)
     assert pre.params[:5] == ['docker', JOB, '', '/srv/offload', '/srv/offload/gemini']
     assert pre.params[5:8] == ['', 'open', IMAGE]  # no API key file configured
@@ -121,8 +142,31 @@ def test_a_job_that_succeeds(worker, args, tmp_path, shown):
     assert job_argv[:2] == ['docker', 'run'] and job_argv[-3:] == [IMAGE, 'npm', 'test']
     assert 'A_B=x y' in job_argv and job_argv[job_argv.index('--name') + 1] == JOB
     assert result['worker_log'] == '/srv/offload/logs/%s/%s.log' % (JOB, result['stamp'])
-    assert worker.fetched == [result['worker_log']]
+    # the log came on the polls' output, checked against the worker's measure: not fetched again
+    assert worker.fetched == [] and not any(n.endswith('.part') for n in os.listdir(os.path.dirname(result['log'])))
     assert worker.docker_calls('rm') == []   # the supervisor removes the containers itself
+
+
+def test_a_log_the_polls_did_not_bring_byte_for_byte_is_fetched_and_checked(worker, args, shown):
+    precheck(worker)
+    launches(worker)
+    polls(worker, chunks=('one\n', 'two\n'))
+    answer = worker.rules[1].answer   # the own polls' (the launch's is rules[0])
+
+    def through_a_terminal(cmd, fetched=None):
+        # a terminal on the way turned the line ends into \r\n: the copy is not what was measured
+        rc, out, err = answer(cmd)
+        if fetched is not None:
+            worker.files.update((path, fetched) for path in worker.files)
+        return rc, out.replace('\n', '\r\n'), err
+    poll_rule(worker, answer=through_a_terminal)
+    worker.script(LAUNCH, answer=lambda cmd: (0, 'started=%s\nalive=1\nsize=0\n--offload-chunk--\n' % cmd.params[2], ''))
+    result = worker.run(ActionModule, args)
+    assert result['rc'] == 0 and worker.fetched == [result['worker_log']]
+    assert open(result['log']).read() == 'one\ntwo\n' and shown[-2:] == ['one', 'two']
+    # and a fetched copy that is not what was measured either is refused
+    poll_rule(worker, answer=lambda cmd: through_a_terminal(cmd, fetched='one\nsix\n'))
+    worker.fail(ActionModule, args, match='is not the file the worker checked')
 
 
 def test_the_worker_sets_the_default_limits(worker, args, shown):
@@ -178,7 +222,7 @@ def test_a_running_job_is_attached_to_not_started_twice(worker, args, shown):
     assert worker.scripts(LAUNCH) == []
     assert result['attached'] is True and result['stamp'] == '20260101T000000Z' and result['rc'] == 0
     assert 'attaching to it' in shown[0] and shown[1:] == ['before', 'after']
-    assert worker.scripts(POLL)[0].params[2:4] == ['20260101T000000Z', '0']   # from the start
+    assert own_polls(worker)[0].params[2:4] == ['20260101T000000Z', '0']   # from the start
 
 
 def test_a_container_of_the_job_without_a_supervisor_is_refused(worker, args):
@@ -191,7 +235,9 @@ def test_detach_starts_the_job_and_returns_how_to_follow_it(worker, args):
     precheck(worker)
     launches(worker)
     result = worker.run(ActionModule, dict(args, detach=True))
+    # detached: the launch alone, no poll in its command
     assert result['detached'] is True and result['supervised'] is True and worker.scripts(POLL) == []
+    assert len(worker.scripts(LAUNCH)) == 1
     assert 'runs on without this playbook' in result['msg'] and 'offload.yml -e pr=7 -e action=review' in result['msg']
 
 
@@ -286,8 +332,8 @@ def test_a_dropped_connection_is_reached_again_and_the_job_followed(worker, args
     monkeypatch.setattr(time, 'sleep', lambda s: None)
     precheck(worker)
     launches(worker)
-    polls(worker)
-    worker.script(POLL, raises=AnsibleConnectionFailure('ssh: Broken pipe'), times=2)
+    polls(worker, chunks=('one\n', 'two\n'))   # the launch's poll brings the first, then polls of their own
+    poll_rule(worker, raises=AnsibleConnectionFailure('ssh: Broken pipe'), times=2)
     result = worker.run(ActionModule, args)
     assert result['rc'] == 0 and 'failed' not in result
     assert worker.connection.resets == 2
@@ -299,7 +345,7 @@ def test_a_worker_that_stays_unreachable_says_the_job_goes_on(worker, args, show
     monkeypatch.setattr(time, 'monotonic', lambda: next(clock))
     precheck(worker)
     launches(worker)
-    worker.script(POLL, raises=AnsibleConnectionFailure('ssh: connect: No route to host'))
+    poll_rule(worker, raises=AnsibleConnectionFailure('ssh: connect: No route to host'))
     result = worker.run(ActionModule, args)
     assert result['failed'] is True and result['connection_lost'] is True and result['rc'] is None
     assert 'cannot reach it again (ssh: connect: No route to host)' in result['msg']

@@ -17,6 +17,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.gcli.offload.plugins.action.job_log import NEWEST
 from ansible_collections.gcli.offload.plugins.plugin_utils._log_dir import fetch_log, measured
 from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
+    LAUNCH_POLL_SCRIPT,
     LAUNCH_SCRIPT,
     POLL_SCRIPT,
     STATE_CHECK_SCRIPT,
@@ -65,8 +66,8 @@ def victim(tmp_path):
     return path
 
 
-@pytest.mark.parametrize('script', [LAUNCH_SCRIPT, POLL_SCRIPT, STATE_CHECK_SCRIPT, SUPERVISOR_SCRIPT, NEWEST],
-                         ids=['launch', 'poll', 'run-state', 'supervisor', 'newest'])
+@pytest.mark.parametrize('script', [LAUNCH_SCRIPT, LAUNCH_POLL_SCRIPT, POLL_SCRIPT, STATE_CHECK_SCRIPT, SUPERVISOR_SCRIPT,
+                                    NEWEST], ids=['launch', 'launch-poll', 'poll', 'run-state', 'supervisor', 'newest'])
 def test_shellcheck_clean(tmp_path, script):
     if not shutil.which('shellcheck'):
         pytest.skip('shellcheck not installed')

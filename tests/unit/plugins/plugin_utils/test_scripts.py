@@ -96,7 +96,7 @@ def test_the_loaded_scripts_have_no_placeholder_left():
     from ansible_collections.gcli.offload.plugins.action import (
         job_container, job_log, maintainer_container, worker_secret)
     from ansible_collections.gcli.offload.plugins.plugin_utils import _docker_cli, _supervisor
-    for text in (_supervisor.SUPERVISOR_SCRIPT, _supervisor.LAUNCH_SCRIPT, _supervisor.POLL_SCRIPT,
+    for text in (_supervisor.SUPERVISOR_SCRIPT, _supervisor.LAUNCH_SCRIPT, _supervisor.LAUNCH_POLL_SCRIPT, _supervisor.POLL_SCRIPT,
                  _supervisor.OPEN_SCRIPT, _supervisor.STATE_CHECK_SCRIPT, _supervisor.RUNS_SCRIPT,
                  job_container.PRECHECK_SCRIPT, job_log.NEWEST,
                  maintainer_container.DIRS_SCRIPT, maintainer_container.CHECK_SCRIPT,

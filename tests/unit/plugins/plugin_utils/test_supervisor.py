@@ -5,6 +5,8 @@ command a poll."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import signal
 import subprocess
@@ -15,6 +17,8 @@ from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.gcli.offload.plugins.plugin_utils._job_parts import job_parts, part_results
 from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import (
+    CHUNK_LINE,
+    LAUNCH_POLL_SCRIPT,
     LAUNCH_SCRIPT,
     STATE_CHECK_SCRIPT,
     SUPERVISOR_SCRIPT,
@@ -29,8 +33,8 @@ JOB = 'offload-7-review'
 STAMP = '20260101T000000Z'
 
 
-def launch(data_root, command, stamp=STAMP, seconds='30'):
-    return subprocess.run(['sh', '-c', LAUNCH_SCRIPT, 'offload-launch', str(data_root), JOB, stamp, SUPERVISOR_SCRIPT,
+def launch(data_root, command, stamp=STAMP, seconds='30', script=LAUNCH_SCRIPT):
+    return subprocess.run(['sh', '-c', script, 'offload-launch', str(data_root), JOB, stamp, SUPERVISOR_SCRIPT,
                            seconds, '1', 'true', '', '', '1000:1000', '/dev', JOB, 'remove', '', '',
                            'command', 'c', '', str(len(command))] + list(command),
                           capture_output=True, text=True, timeout=30, check=False)
@@ -82,6 +86,34 @@ def test_the_launch_returns_at_once_and_the_job_runs_on_to_its_end(tmp_path):
     assert (folder / (STAMP + '.exit')).read_text() == '0\n'
     # nothing left running: the state's lock is free
     assert subprocess.run(['flock', '-n', str(folder / (STAMP + '.state')), 'true'], check=False).returncode == 0
+
+
+def test_a_short_job_starts_and_ends_in_the_launchs_one_command_and_its_log_comes_with_it(tmp_path):
+    proc = launch(tmp_path, ['sh', '-c', 'echo quick; printf "no newline"'], script=LAUNCH_POLL_SCRIPT)
+    assert proc.returncode == 0 and 'started=%s' % STAMP in proc.stdout.splitlines(), proc.stdout + proc.stderr
+    local, shown, sink = Local(), [], io.BytesIO()
+    end, state, _release, offset = follow(local, str(tmp_path), JOB, STAMP, shown.append, sink=sink,
+                                          first=(proc.returncode, proc.stdout, proc.stderr))
+    # the launch's command made the first poll; when it saw the end (it waits up to a second:
+    # unless the machine is very busy), no poll of its own follows
+    assert CHUNK_LINE.search(proc.stdout)
+    if 'alive=0' in proc.stdout.splitlines():
+        assert local.commands == 0
+    assert shown == ['quick', 'no newline'] and state['rc'] == 0
+    log = (tmp_path / 'logs' / JOB / (STAMP + '.log')).read_bytes()
+    assert sink.getvalue() == log == b'quick\nno newline' and offset == len(log) and end['log_size'] == str(len(log))
+    assert hashlib.sha256(log).hexdigest() == end['log_sha256']
+
+
+def test_a_job_still_running_after_the_launchs_poll_is_followed_by_polls_from_there(tmp_path):
+    stop = tmp_path / 'stop'
+    proc = launch(tmp_path, ['sh', '-c', 'echo one; while [ ! -e "%s" ]; do sleep 0.02; done; echo two' % stop],
+                  script=LAUNCH_POLL_SCRIPT)
+    assert 'alive=1' in proc.stdout.splitlines(), proc.stdout + proc.stderr
+    stop.touch()
+    local, shown, sink = Local(), [], io.BytesIO()
+    follow(local, str(tmp_path), JOB, STAMP, shown.append, sink=sink, first=(proc.returncode, proc.stdout, proc.stderr))
+    assert shown == ['one', 'two'] and sink.getvalue() == b'one\ntwo\n' and local.commands >= 1
 
 
 def test_a_killed_supervisor_is_a_lost_run(tmp_path):
