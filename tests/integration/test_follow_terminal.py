@@ -2,7 +2,7 @@
 ansible-playbook (its foreground process group), which hands it to the worker process
 following the job. The follower detaches and says how to come back, the playbook exits, the
 job goes on on the worker, and running the same command again attaches to it and reports
-its exit status."""
+its exit status. logs.yml -e follow=true detaches the same way."""
 
 from __future__ import annotations
 
@@ -52,6 +52,17 @@ def test_ctrl_c_while_following_detaches_says_how_to_come_back_and_the_job_goes_
         # the job goes on, under its supervisor
         assert worker.job_state(name) == 'running'
         assert 'JOB-DONE' not in worker.worker_log(name)
+        # logs.yml -e follow=true detaches the same way
+        logs = Terminal(' '.join(map(quote, worker.command('logs.yml', extra, ('-e', 'pr=%d' % pr,
+                                                                              '-e', 'follow=true')))), env)
+        try:
+            wait_for(lambda: 'JOB-STARTED' in logs.screen(), 120, 'logs.yml to show the job\'s first line')
+            logs.keys('C-c')
+            wait_for(lambda: 'TERMINAL-EXIT-' in logs.screen(), 60, 'logs.yml to exit:\n' + logs.screen())
+            assert hint in logs.screen() and 'TERMINAL-EXIT-99' in logs.screen(), logs.screen()
+        finally:
+            logs.close()
+        assert worker.job_state(name) == 'running'
         # the same command again attaches to it, and reports how it ended
         again = Streamed(worker.start('-e', 'pr=%d' % pr, extra=extra))
         again.wait_for('attaching to it')
