@@ -53,8 +53,8 @@ def test_ctrl_c_while_following_detaches_says_how_to_come_back_and_the_job_goes_
         assert worker.job_state(name) == 'running'
         assert 'JOB-DONE' not in worker.worker_log(name)
         # logs.yml -e follow=true detaches the same way
-        logs = Terminal(' '.join(map(quote, worker.command('logs.yml', extra, ('-e', 'pr=%d' % pr,
-                                                                              '-e', 'follow=true')))), env)
+        follow = ('-e', 'pr=%d' % pr, '-e', 'follow=true')
+        logs = Terminal(' '.join(map(quote, worker.command('logs.yml', extra, follow))), env)
         try:
             wait_for(lambda: 'JOB-STARTED' in logs.screen(), 120, 'logs.yml to show the job\'s first line')
             logs.keys('C-c')
