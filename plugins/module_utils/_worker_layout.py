@@ -7,7 +7,7 @@ maintainer container's name, and the layout of the data root.
 The data root (offload_data_root on the worker; DEV in the maintainer container,
 which mounts it whole) holds:
 
-  main/                          the blobless clone, the job user's
+  main/                          the clone (no checkout, its whole history), the job user's
   main/.git/worktrees/<job>      git's admin dir of a job's worktree (HEAD, index, objects/)
   worktrees/<job>                a job's worktree, the job user's
   logs/<job>/<time>.log, .exit   a job's logs, the worker's user's only (see plugin_utils/_log_dir.py)

@@ -317,6 +317,8 @@ housekeep() {  # keep_refs ref_days
   with_lock
   for p in $(refs_to_prune "$1" "$2"); do
     echo "delete refs/offload/pull/$p"
+    # with the start refs of its jobs (no worktree of the PR is left to deliver from)
+    g -C "$main" for-each-ref --format='delete %(refname)' "refs/offload/start/@JOB_PREFIX@-$p-*"
     rm -f -- "$used/$p"
   done | g -C "$main" update-ref --stdin
   merge_packs

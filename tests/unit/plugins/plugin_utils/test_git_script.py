@@ -471,6 +471,9 @@ def test_housekeeping_keeps_main_packed_and_prunes_unused_pull_refs(dev, many_pr
     # the last `keep` used, and PR 2's (its worktree exists)
     assert sorted(pull_refs(dev)) == ['refs/offload/pull/%d' % p for p in (10, 11, 12, 2)]
     assert sorted(os.listdir(dev / 'main' / '.git' / 'offload-used')) == ['10', '11', '12', '2']
+    # the start refs of the pruned PRs' jobs went with them
+    starts = git('-C', str(dev / 'main'), 'for-each-ref', '--format=%(refname)', 'refs/offload/start/').split()
+    assert sorted(starts) == ['refs/offload/start/offload-%d-review' % p for p in (10, 11, 12, 2)]
     # every object a ref still names is there, and a pruned PR comes back on its next run
     subprocess.run(['git', '-C', str(dev / 'main'), 'fsck', '--connectivity-only', '--no-dangling'], check=True,
                    capture_output=True)
