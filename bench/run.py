@@ -351,12 +351,20 @@ git -C "$root/main" worktree remove --force "$root/worktrees/$job"
 """
 
 
+# The big repository's pull requests as the benchmarks use them: 1601-1620, the same
+# commits as its refs/pull/1-20, so that no job name (offload-<pr>-<action>) is one the
+# test suites use on a shared Docker engine (their runs remove such containers).
+BIG_PR = 1600
+
+
 def big_repo():
     """The generated real-size repository (made once, then reused): its parent directory,
-    laid out as make_upstream's (<dir>/upstream.git)."""
+    laid out as make_upstream's (<dir>/upstream.git), with pull refs BIG_PR + 1-20."""
     repo = os.path.join(BIG_REPO, 'upstream.git')
     os.makedirs(BIG_REPO, mode=0o755, exist_ok=True)
     make_big_repo.main([repo] + BIG_ARGS)
+    for n in range(1, 21):
+        run(['git', '-C', repo, 'update-ref', 'refs/pull/%d/head' % (BIG_PR + n), 'refs/pull/%d/head' % n])
     return pathlib.Path(BIG_REPO)
 
 
@@ -382,23 +390,29 @@ def by_hand_cold_argv(root, upstream, pr, action):
 def bench_real_repo(runs, tmp):
     upstream = big_repo()
     facts = repo_facts(upstream / 'upstream.git')
-    cold, cold_hand, warm, warm_hand = [], [], [], []
+    cold, cold_blobless, cold_hand, warm, warm_hand = [], [], [], [], []
     workers = []
     try:
         for n in range(runs):  # cold: a new data root and maintainer container each time
             w = bench_worker(tmp / ('cold-%d' % n), upstream)
             os.makedirs(w.tmp_path, exist_ok=True)
             workers.append(w)
-            cold.append(timed(lambda: playbook_ok(w, 1)))  # pylint: disable=cell-var-from-loop
+            cold.append(timed(lambda: playbook_ok(w, BIG_PR + 1)))  # pylint: disable=cell-var-from-loop
+            # the same with offload_history=blobless (the clone the by-hand baseline makes)
+            wb = bench_worker(tmp / ('cold-blobless-%d' % n), upstream)
+            os.makedirs(wb.tmp_path, exist_ok=True)
+            workers.append(wb)
+            cold_blobless.append(timed(lambda: playbook_ok(  # pylint: disable=cell-var-from-loop
+                wb, BIG_PR + 1, extra={'offload_history': 'blobless'})))  # pylint: disable=cell-var-from-loop
             root = str(tmp / ('hand-%d' % n))
-            cold_hand.append(timed(lambda: run(by_hand_cold_argv(root, upstream, 1, 'fix'))))  # pylint: disable=cell-var-from-loop
+            cold_hand.append(timed(lambda: run(by_hand_cold_argv(root, upstream, BIG_PR + 1, 'fix'))))  # pylint: disable=cell-var-from-loop
             shutil.rmtree(root, ignore_errors=True)
-        w = workers[-1]
-        for _run in range(runs):  # warm: the worker of the last cold run
-            warm.append(timed(lambda: playbook_ok(w, 2)))
-            warm_hand.append(timed(lambda: run(baseline_argv(w, 2, 'fix'))))
-        playbook_ok(w, 3, extra={'offload_keep_worktree': True})
-        wt = w.worktree(3)
+        w = workers[-2]
+        for _run in range(runs):  # warm: the worker of the last cold run (history full)
+            warm.append(timed(lambda: playbook_ok(w, BIG_PR + 2)))
+            warm_hand.append(timed(lambda: run(baseline_argv(w, BIG_PR + 2, 'fix'))))
+        playbook_ok(w, BIG_PR + 3, extra={'offload_keep_worktree': True})
+        wt = w.worktree(BIG_PR + 3)
         gitdir = os.path.join(w.data_root, 'main', '.git', 'worktrees', os.path.basename(wt))
         checkout = du_kib(wt) - du_kib(os.path.join(wt, '.git')) if os.path.isdir(os.path.join(wt, '.git')) \
             else du_kib(wt)
@@ -409,6 +423,10 @@ def bench_real_repo(runs, tmp):
                     '+ fetch of the pull ref + worktree add + the same docker run + worktree remove',
             'ours_s': cold, 'baseline_s': cold_hand, 'ours': stats(cold), 'baseline': stats(cold_hand),
             'ratio': round(statistics.median(cold) / statistics.median(cold_hand), 2), 'target_ratio': 1.5,
+            'blobless_s': cold_blobless, 'blobless': stats(cold_blobless),
+            'blobless_ratio': round(statistics.median(cold_blobless) / statistics.median(cold_hand), 2),
+            'note': 'ours: offload_history=full (the default: the whole history, which the baseline does not fetch); '
+                    'blobless: offload_history=blobless, the same clone as the baseline',
         }, {
             'benchmark': 'real_repo_warm', 'repository': facts,
             'what': 'a later job on the same worker vs the bare script (fetch, worktree add, docker run, remove)',
@@ -448,10 +466,11 @@ def bench_history(runs, tmp):
     jobs = []
     try:
         for n in range(1 + runs):
-            proc = w.playbook('-e', 'pr=%d' % (1 + n % 2), extra={'offload_job_command': command})
-            log = w.worker_log('offload-%d-review' % (1 + n % 2))
+            proc = w.playbook('-e', 'pr=%d' % (BIG_PR + 1 + n % 2), extra={'offload_job_command': command})
+            log = w.worker_log('offload-%d-review' % (BIG_PR + 1 + n % 2))
             jobs.append({'ok': proc.returncode == 0 and 'HISTORY_OK' in log, 'blame_s': _blame_seconds(log),
-                         'error': None if proc.returncode == 0 else (log.strip().splitlines() or ['?'])[-1][:300]})
+                         'error': None if proc.returncode == 0 else (log.strip().splitlines() or [
+                             line.strip() for line in proc.stdout.splitlines() if 'msg' in line] or ['?'])[-1][:300]})
         clone = str(tmp / 'full')
         run(['git', 'clone', '--quiet', '--no-checkout', 'file://%s/upstream.git' % upstream, clone])
         full = []
@@ -485,17 +504,22 @@ def bench_housekeeping(runs, tmp):
     samples = []
     try:
         for n in range(50):
-            pr = 1 + n % 20
-            seconds = timed(lambda: playbook_ok(w, pr))  # pylint: disable=cell-var-from-loop
+            pr = BIG_PR + 1 + n % 20
+            # keep 10 pull refs (the default is 50): the 20 PRs go beyond it, so pruning shows
+            seconds = timed(lambda: playbook_ok(w, pr, extra={'offload_keep_pull_refs': 10}))  # pylint: disable=cell-var-from-loop
             packs = len([f for f in os.listdir(os.path.join(main_git, 'objects', 'pack')) if f.endswith('.pack')])
+            loose = sum(len(os.listdir(os.path.join(main_git, 'objects', d)))
+                        for d in os.listdir(os.path.join(main_git, 'objects')) if re.fullmatch('[0-9a-f]{2}', d))
             refs = len(run(['git', '--git-dir', main_git, 'for-each-ref', 'refs/offload/']).stdout.splitlines())
-            samples.append({'job': n + 1, 'pr': pr, 'seconds': round(seconds, 3), 'packs': packs, 'offload_refs': refs})
+            samples.append({'job': n + 1, 'pr': pr, 'seconds': round(seconds, 3), 'packs': packs, 'loose': loose,
+                            'offload_refs': refs})
         first, last = samples[:10], samples[-10:]
         return {
             'benchmark': 'housekeeping',
-            'what': '50 no-op jobs on 20 PRs of the real-size repository on one worker',
+            'what': '50 no-op jobs on 20 PRs of the real-size repository on one worker (offload_keep_pull_refs=10)',
             'samples': samples,
             'packs_first_last': [samples[0]['packs'], samples[-1]['packs']],
+            'packs_max': max(x['packs'] for x in samples), 'loose_max': max(x['loose'] for x in samples),
             'offload_refs_last': samples[-1]['offload_refs'],
             'ours_s': [x['seconds'] for x in last], 'baseline_s': [x['seconds'] for x in first],
             'ratio': round(statistics.median(x['seconds'] for x in last)
@@ -818,10 +842,13 @@ def _summary_real(results):
         lines += ['## A real-size repository (%(commits)d commits, %(files)d files, %(refs)d refs, '
                   '%(pack_mib)s MiB pack)' % f, '', '| | ours median s | by hand median s | ratio | target |',
                   '| --- | --- | --- | --- | --- |']
-        for label, r in (('cold first job', cold), ('warm job', warm)):
+        for label, r in (('cold first job (history full)', cold), ('warm job', warm)):
             if r:
                 lines.append('| %s | %.2f | %.2f | %.2fx | %.1fx |' % (
                     label, r['ours']['median'], r['baseline']['median'], r['ratio'], r['target_ratio']))
+            if r is cold and 'blobless' in r:
+                lines.append('| cold first job (history blobless) | %.2f | %.2f | %.2fx | %.1fx |' % (
+                    r['blobless']['median'], r['baseline']['median'], r['blobless_ratio'], r['target_ratio']))
         if disk:
             lines += ['', 'Disk one job adds: %d KiB against its checkout\'s %d KiB (%.3fx, target %.2fx).' % (
                 disk['job_kib'], disk['checkout_kib'], disk['ratio'], disk['target_ratio'])]
@@ -841,9 +868,10 @@ def _summary_real(results):
     r = results.get('housekeeping')
     if r:
         lines += ['## Housekeeping (50 jobs on 20 PRs)', '',
-                  'Packs in main: %d after the first job, %d after the 50th; refs/offload/* left: %d; job time, last 10 '
-                  'over first 10: %.2fx.' % (r['packs_first_last'][0], r['packs_first_last'][1],
-                                             r['offload_refs_last'], r['ratio']), '']
+                  'Packs in main: %d after the first job, %d after the 50th (at most %s; loose objects at most %s); '
+                  'refs/offload/* left: %d; job time, last 10 over first 10: %.2fx.' % (
+                      r['packs_first_last'][0], r['packs_first_last'][1], r.get('packs_max', '?'),
+                      r.get('loose_max', '?'), r['offload_refs_last'], r['ratio']), '']
     return lines
 
 
@@ -880,7 +908,8 @@ def summary_json(results):
             'ratio': r.get('ratio'),
             'runs': len(ours) if ours else 0,
         }
-        for key in ('target_ratio', 'rtt_ms', 'works'):
+        for key in ('target_ratio', 'rtt_ms', 'works', 'blobless_ratio', 'first_job_blame_s', 'packs_first_last',
+                    'offload_refs_last'):
             if key in r:
                 entry[key] = r[key]
         if 'network_round_trips' in r and r['network_round_trips']['ours'] is not None:

@@ -12,7 +12,9 @@ import subprocess
 import pytest
 
 from fixtures_github import FakeGitHub
-from fixtures_offload import ROOT, Worker, git
+from fixtures_offload import ROOT, Worker, git, wait_for
+
+from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import GIT_SCRIPT
 
 pytestmark = pytest.mark.skipif(subprocess.run(['docker', 'info'], capture_output=True, check=False).returncode != 0,
                                 reason='needs a Docker engine')
@@ -150,3 +152,54 @@ def test_a_job_cannot_write_main_object_store(history_worker):
     assert 'WROTE' not in log and 'RAN' not in log, log
     store = os.path.join(history_worker.data_root, 'main', '.git', 'objects')
     assert not os.path.exists(os.path.join(store, 'planted')) and not os.path.exists(os.path.join(store, 'pack2'))
+
+
+def maintainer_git(worker, *params):
+    """git.sh in the maintainer container, as git_worktree runs it."""
+    return subprocess.run(['docker', 'exec', '--interactive', '--user', '1000:1000', worker.maintainer, 'sh', '-s',
+                           '--'] + list(params), input=GIT_SCRIPT, capture_output=True, text=True, check=False)
+
+
+# In the job, in the background until the job ends: read main's history and the blobs named
+# in blobs.txt (loose objects in main's store that housekeeping packs and deletes), counting
+# rounds and failures.
+READER = r'''
+( while [ ! -e stop ]; do
+    if git log -p HEAD >/dev/null 2>>reader.err && git cat-file --batch <blobs.txt | grep -c "^loose " | grep -qx 30 2>>reader.err; then
+      echo ok >>reader.rounds
+    else
+      echo failed >>reader.failed
+    fi
+  done ) &
+'''
+
+
+def test_a_job_reading_main_during_housekeeping_is_unharmed(history_worker):
+    w = history_worker
+    proc, log = run_history_job(w)  # main made
+    assert proc.returncode == 0, proc.stdout[-3000:] + log
+    # loose objects in main (as a fetch leaves them), for housekeeping to pack and delete
+    blobs = []
+    for n in range(30):
+        blobs.append(subprocess.run(
+            ['docker', 'exec', '--interactive', '--user', '1000:1000', w.maintainer, 'git', '-C',
+             '/home/node/dev/main', 'hash-object', '-w', '--stdin'], input='loose %d\n' % n,
+            capture_output=True, text=True, check=True).stdout.strip())
+    main_objects = os.path.join(w.data_root, 'main', '.git', 'objects')
+    assert os.path.exists(os.path.join(main_objects, blobs[0][:2], blobs[0][2:]))
+    wt = w.worktree(PR)
+    running = w.start_blocking_job(pr=PR, before='printf "%s\\n" ' + ' '.join(blobs) + ' >blobs.txt; ' + READER)
+    try:
+        rounds, failed = os.path.join(wt, 'reader.rounds'), os.path.join(wt, 'reader.failed')
+        wait_for(lambda: os.path.exists(rounds) or os.path.exists(failed), 60, 'the reader in the job')
+        assert not os.path.exists(failed), read(os.path.join(wt, 'reader.err'))
+        out = maintainer_git(w, 'housekeep', '/home/node/dev', '-', '50', '30')
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert 'loose=0' in out.stdout  # packed, and the loose copies deleted
+        assert not os.path.exists(os.path.join(main_objects, blobs[0][:2], blobs[0][2:]))
+        done = len(read(rounds).splitlines())
+        wait_for(lambda: len(read(rounds).splitlines()) > done + 1, 60, 'reader rounds after housekeeping')
+        assert not os.path.exists(failed), read(os.path.join(wt, 'reader.err'))
+        assert w.finish(running, pr=PR) and running.returncode == 0
+    finally:
+        w.reap(running, pr=PR)
