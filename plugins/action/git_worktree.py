@@ -17,7 +17,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_repo_url,
     validate_host_dir,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._delivery import token_goes_to
+from ansible_collections.gcli.offload.plugins.module_utils._delivery import token_goes_to, validate_branch
 from ansible_collections.gcli.offload.plugins.module_utils._github_api import DEFAULT_API, validate_api_url
 from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import job_paths
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv
@@ -39,6 +39,8 @@ class ActionModule(WorkerAction):
         'lock_grace': {'type': 'int', 'default': 120},
         'start_head': {'type': 'str'},
         'token_file': {'type': 'str', 'default': ''},
+        'base_branch': {'type': 'str', 'default': ''},
+        'issue_text': {'type': 'str', 'default': ''},
         'github_api': {'type': 'str', 'default': DEFAULT_API},
         'history': {'type': 'str', 'default': 'full', 'choices': ['full', 'blobless']},
         'keep_pull_refs': {'type': 'int', 'default': 50},
@@ -77,6 +79,8 @@ class ActionModule(WorkerAction):
             lost = str(started) if how == 'lost' and started else ''
             params = ['prepare', DEV, name, str(int(args['pr'])), repo_url, upstream, str(args['lock_grace']), lost,
                       args['history'], str(args['keep_pull_refs']), str(args['pull_ref_days'])]
+            if args['base_branch']:
+                params += [validate_branch(args['base_branch'], 'base_branch'), args['issue_text'][:65536]]
         else:
             if self._task.check_mode:
                 return {'changed': state == 'absent', 'worktree': worktree}

@@ -143,3 +143,24 @@ def upsert_comment(api, repo, pr, body):
         if (comment.get('body') or '').startswith(marker):
             return api.update_comment(repo, comment['id'], body), False
     return api.create_comment(repo, pr, body), True
+
+
+def issue_plan(api, repo, issue, upstream_url, fork=None, fork_url=None, link=None):
+    """implement: the issue's text, the branch to start from (the repository's default), and
+    where the new branch goes (your fork when one is known, else the repository itself).
+    GitHubError when it is no issue, or the token cannot push there."""
+    found = api.issue(repo, issue)
+    if found.get('pull_request'):
+        raise GitHubError('#%d of %s is a pull request, not an issue: use -e pr=%d for it' % (issue, repo, issue))
+    default = api.repo(repo).get('default_branch') or 'main'
+    validate_branch(default, 'the default branch of %s' % repo)
+    target = fork or (repo_of_url(fork_url) if fork_url else None) or repo
+    url = fork_url or url_for(upstream_url, target)
+    if not (api.repo(target).get('permissions') or {}).get('push'):
+        raise GitHubError('the GitHub token cannot push to %s (implement needs the permission contents=write there, '
+                          'and pull_requests=write on %s); no job was started. Create a token with them: %s' % (
+                              target, repo, link or api.link()), status=403, permission='contents=write')
+    title = found.get('title') or 'issue %d' % issue
+    return {'issue': issue, 'title': title, 'base_branch': default, 'url': url, 'target': target,
+            'branch': 'offload/issue-%d' % issue, 'html_url': found.get('html_url'),
+            'text': '# %s (#%d)\n\n%s\n' % (title, issue, found.get('body') or '')}

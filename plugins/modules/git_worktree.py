@@ -50,6 +50,17 @@ options:
         on disk), when every https repository URL is on the GitHub of O(github_api); a missing file fetches without.
     type: str
     default: ''
+  base_branch:
+    description:
+      - Start from this branch of the repository (the upstream when O(upstream_url) is set) instead of the pull
+        request's head (C(action=implement), from an issue; O(pr) is then the issue's number, naming the job).
+    type: str
+    default: ''
+  issue_text:
+    description: With O(base_branch), the issue's text, written into the worktree as C(.offload-issue.md) (ignored by
+      git) for the agent.
+    type: str
+    default: ''
   github_api:
     description: The GitHub the token belongs to (C(https://api.github.com), or an Enterprise Server's API URL).
     type: str

@@ -159,3 +159,40 @@ def test_offload_post_takes_none_or_comment(hub_worker, github):
     proc = hub_worker.playbook('-e', 'pr=1', extra={'offload_post': 'tweet', 'offload_job_command': ['true']})
     assert proc.returncode != 0 and 'value of offload_post must be one of: none, comment, got: tweet' in proc.stdout
     assert hub_worker.worker_log('offload-1-review') == ''
+
+
+def test_implement_opens_a_draft_pull_request_from_an_issue(hub_worker, github):
+    issue = max([n for (_r, n) in github.issues] + [10 ** 5]) + 17
+    github.add_issue('up/calc', issue, 'Add sub', 'calc needs a sub function')
+    main = github.ref('up/calc', 'refs/heads/main')
+    # the agent reads the issue from the worktree, then commits (the issue's file is not committed)
+    command = 'grep -q "calc needs a sub function" .offload-issue.md && git add -A && ' + COMMIT
+    proc = hub_worker.playbook('-e', 'issue=%d' % issue, '-e', 'offload_action=implement',
+                               extra={'offload_job_command': ['sh', '-c', command]})
+    assert proc.returncode == 0, proc.stdout
+    pulls = [p for (r, n), p in github.pulls.items() if r == 'up/calc' and p['head_ref'].startswith(
+        'offload/issue-%d-' % issue)]
+    assert len(pulls) == 1, github.pulls
+    pull = pulls[0]
+    assert pull['draft'] is True and pull['base_ref'] == 'main' and pull['title'] == 'Add sub'
+    assert 'Closes #%d' % issue in pull['body']
+    head = github.ref('up/calc', 'refs/heads/' + pull['head_ref'])
+    assert git('-C', github.repo_path('up/calc'), 'rev-parse', head + '^') == main
+    files = git('-C', github.repo_path('up/calc'), 'diff-tree', '--no-commit-id', '--name-only', '-r', head)
+    assert files.split() == ['calc.py']
+    assert 'opened draft pull request #%d for issue %d: https://github.example/up/calc/pull/%d' % (
+        pull['number'], issue, pull['number']) in proc.stdout
+    assert not os.path.exists(hub_worker.worktree(issue, 'implement'))
+
+
+@pytest.mark.parametrize('args, message', [
+    (['-e', 'issue=0', '-e', 'offload_action=implement'], 'issue: must be an issue number'),
+    (['-e', 'issue=5;x', '-e', 'offload_action=implement'], 'issue: must be an issue number'),
+    (['-e', 'issue=5', '-e', 'offload_action=fix'], 'given with -e action=implement'),
+    (['-e', 'issue=5', '-e', 'pr=5', '-e', 'offload_action=implement'], 'without pr'),
+])
+def test_the_issue_number_is_checked_before_anything(hub_worker, github, args, message):
+    proc = hub_worker.playbook(*args)
+    assert proc.returncode != 0 and message in proc.stdout, proc.stdout
+    assert not github.calls and not github.requests
+    assert not os.path.exists(os.path.join(hub_worker.data_root, 'main'))

@@ -173,13 +173,27 @@ as_url() {  # url-or-path
   esac
 }
 
-prepare() {  # pr origin_url upstream_url grace [lost [history [keep_refs [ref_days]]]]
+# implement: the issue's text for the agent, in the worktree as .offload-issue.md, which
+# main's info/exclude ignores (never committed by `git add -A`). Written afresh (a name a
+# kept worktree's job could have made a link is removed first; noclobber).
+write_issue() {  # text
+  [ -n "$1" ] || return 0
+  grep -qxF /.offload-issue.md "$common/info/exclude" 2>/dev/null \
+    || { mkdir -p "$common/info"; echo /.offload-issue.md >>"$common/info/exclude"; }
+  rm -rf -- "$wt/.offload-issue.md"
+  ( set -C; printf '%s\n' "$1" >"$wt/.offload-issue.md" ) || die "cannot write the issue's text into $wt"
+}
+
+prepare() {  # pr origin_url upstream_url grace [lost [history [keep_refs [ref_days [base_branch [issue_text]]]]]]
   # lost: the epoch at which the job's last run, now known to be lost (its supervisor
   # died), had started: a hold made until then was that run's (as one before a boot).
   # history: full (every blob of the history in main) or blobless. keep_refs, ref_days:
   # the pull refs housekeeping keeps (see prune_refs).
   pr=$1 origin=$(as_url "$2") upstream=$(as_url "$3") grace=$4 lost=${5:-}
   history=${6:-full} keep_refs=${7:-50} ref_days=${8:-30}
+  # base_branch: start from that branch of the repository (implement: its default branch),
+  # not from the pull request; the job is still named and fetched into refs by the number.
+  base_branch=${9:-} issue_text=${10:-}
   # The clone is partial in both modes: its packs are promisor packs, so a fetch does not
   # walk from every worktree's HEAD (a kept job's HEAD may be a commit only its own object
   # directory has; a full clone's fetch would fail on it). "full" filters no blob up to 1 GiB.
@@ -228,8 +242,14 @@ prepare() {  # pr origin_url upstream_url grace [lost [history [keep_refs [ref_d
   fi
   before=$(g -C "$main" rev-parse -q --verify "refs/offload/pull/$pr" || true)
   if [ "$src" = upstream ]; then src_url=$upstream; else src_url=$origin; fi
-  ga "$src_url" -- -C "$main" fetch --quiet --no-write-fetch-head "$src" "+refs/pull/$pr/head:refs/offload/pull/$pr" \
-    || die "pull request $pr not found: $src has no refs/pull/$pr/head"
+  if [ -n "$base_branch" ]; then
+    g check-ref-format "refs/heads/$base_branch" || die "not a branch name: $base_branch"
+    ga "$src_url" -- -C "$main" fetch --quiet --no-write-fetch-head "$src" "+refs/heads/$base_branch:refs/offload/pull/$pr" \
+      || die "branch $base_branch not found: $src has no refs/heads/$base_branch"
+  else
+    ga "$src_url" -- -C "$main" fetch --quiet --no-write-fetch-head "$src" "+refs/pull/$pr/head:refs/offload/pull/$pr" \
+      || die "pull request $pr not found: $src has no refs/pull/$pr/head"
+  fi
   head=$(g -C "$main" rev-parse "refs/offload/pull/$pr")
   # Where this job starts from, in main's own refs (the job cannot write them): what
   # deliver pushes on top of, with a lease on it.
@@ -263,6 +283,7 @@ prepare() {  # pr origin_url upstream_url grace [lost [history [keep_refs [ref_d
        && [ -z "$(gw status --porcelain --ignore-submodules=all 2>/dev/null || echo dirty)" ]; then
       hold
       mkdir -p "$admin/objects"
+      write_issue "$issue_text"
       echo "changed=$changed"; echo "head=$head"; echo "base=$base"; echo "gitdir=$admin"
       unlock_repo
       housekeep_if_due
@@ -280,6 +301,7 @@ prepare() {  # pr origin_url upstream_url grace [lost [history [keep_refs [ref_d
     || die "cannot create the worktree $wt at $head"
   sealed || die "git made the worktree $wt with another admin dir than $admin"
   mkdir -p "$admin/objects"
+  write_issue "$issue_text"
   echo "changed=1"; echo "head=$head"; echo "base=$base"; echo "gitdir=$admin"
   housekeep_if_due
 }

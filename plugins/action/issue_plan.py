@@ -1,0 +1,72 @@
+# Copyright (c) 2026, gcli.offload contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Before an implement job (from an issue, no pull request): the issue's text, the branch it
+starts from (the repository's default) and where its new branch will be pushed, through the
+GitHub API on the controller; a token that cannot do it fails here, before the job."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.gcli.offload.plugins.module_utils._delivery import issue_plan, repo_of_url, token_goes_to
+from ansible_collections.gcli.offload.plugins.module_utils._github import github_repo
+from ansible_collections.gcli.offload.plugins.module_utils._github_api import (
+    DEFAULT_API,
+    GitHubAPI,
+    GitHubError,
+    token_link,
+    validate_api_url,
+    validate_repo,
+)
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
+from ansible_collections.gcli.offload.plugins.module_utils._jobs import validate_pr, validate_repo_url
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    ARGUMENT_SPEC = {
+        'issue': {'type': 'raw', 'required': True},
+        'upstream_url': {'type': 'str', 'required': True},
+        'repo': {'type': 'str', 'default': ''},
+        'fork': {'type': 'str', 'default': ''},
+        'fork_url': {'type': 'str', 'default': ''},
+        'api_url': {'type': 'str', 'default': DEFAULT_API},
+        'token': {'type': 'str', 'default': '', 'no_log': True},
+        'token_name': {'type': 'str', 'default': 'gcli-offload'},
+    }
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        try:
+            issue = validate_pr(args['issue'], 'issue')
+            api_url = validate_api_url(args['api_url'], 'offload_github_api')
+            upstream_url = validate_repo_url(args['upstream_url'], 'offload_upstream_url')
+            repo = validate_repo(args['repo'] or github_repo(upstream_url) or repo_of_url(upstream_url) or '',
+                                 'offload_github_repo')
+            fork = validate_repo(args['fork'], 'offload_fork') if args['fork'] else ''
+            fork_url = validate_repo_url(args['fork_url'], 'offload_fork_url', required=False)
+        except InputError as exc:
+            raise AnsibleActionFail('invalid input %s (no job was started)' % exc)
+        repositories = [repo] + ([fork] if fork else [])
+        link = token_link(api_url, repositories, args['token_name'])
+        if not args['token']:
+            raise AnsibleActionFail('action=implement reads the issue and opens a pull request, which needs the GitHub '
+                                    'token on the controller (OFFLOAD_GH_TOKEN); no job was started. A token with the '
+                                    'rights it needs: %s' % link)
+        api = GitHubAPI(args['token'], api_url, repositories=repositories, token_name=args['token_name'])
+        try:
+            where = issue_plan(api, repo, issue, upstream_url, fork=fork or None, fork_url=fork_url or None, link=link)
+        except GitHubError as exc:
+            raise AnsibleActionFail('%s (issue %d of %s)' % (exc, issue, repo))
+        except InputError as exc:
+            raise AnsibleActionFail('invalid input %s (no job was started)' % exc)
+        if not token_goes_to(where['url'], api_url):
+            raise AnsibleActionFail('the branch would be pushed to %s, which is not on the GitHub the token belongs to '
+                                    '(%s); no job was started' % (where['url'], api_url))
+        result.update(where, changed=False, repo=repo, mode='new')
+        return result
