@@ -127,9 +127,9 @@ def test_control_the_same_attack_catches_a_key_in_its_environment(agent_worker, 
     assert KEY in loot and KEY[::-1] in all_text(w)
 
 
-def test_a_custom_command_never_gets_the_key(agent_worker):
+def test_a_custom_command_never_gets_the_key(agent_worker, private_pr):
     probe = ['sh', '-c', 'test -e /run/secrets/gemini_api_key && echo HAS-KEY-FILE; echo "named=[${OFFLOAD_GEMINI_API_KEY_FILE:-}]"']
-    proc = agent_worker.playbook('-e', 'pr=1', extra={'offload_job_command': probe, 'offload_job_command_token': True})
+    proc = agent_worker.playbook('-e', 'pr=%d' % private_pr(), extra={'offload_job_command': probe, 'offload_job_command_token': True})
     log = open(agent_worker.logs()[0]).read()
     assert proc.returncode == 0, proc.stdout + log
     assert 'named=[]' in log and 'HAS-KEY-FILE' not in log
