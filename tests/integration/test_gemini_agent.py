@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import uuid
 
 import pytest
 
-from fixtures_offload import Worker
+from fixtures_offload import Worker, docker
 from test_attacks_token import hostile_pr
 
 TOKEN = 'github_pat_11AGENT0000000000000_%s' % uuid.uuid4().hex
@@ -32,15 +33,26 @@ def sha(text):
     return 'sha256:' + hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture
-def agent_worker(tmp_path, upstream_dir, gemini_job_image):
-    w = Worker(tmp_path, upstream_dir, gemini_job_image)
+@pytest.fixture(params=['local', 'ssh'])
+def agent_worker(request, tmp_path, upstream_dir, gemini_job_image):
+    """A worker with the token and the API key mirrored: local, or the COS-like host over SSH."""
+    if request.param == 'local':
+        w = Worker(tmp_path, upstream_dir, gemini_job_image)
+    else:
+        host = request.getfixturevalue('cos_worker_host')
+        w = Worker(tmp_path, upstream_dir, gemini_job_image, data_root=host.data_root, inventory=host.inventory,
+                   secrets_dir=host.secrets_dir)
     os.makedirs(w.secrets_dir, exist_ok=True)
     proc = w.playbook(playbook='github_auth.yml', env={'OFFLOAD_GH_TOKEN': TOKEN, 'GEMINI_API_KEY': KEY})
     assert proc.returncode == 0, proc.stdout
     assert open(os.path.join(w.secrets_dir, 'gemini_api_key')).read() == KEY
     yield w
-    w.cleanup()
+    if request.param == 'local':
+        w.cleanup()
+    else:
+        docker('rm', '-f', w.maintainer, check=False)
+        for path in (w.data_root, w.secrets_dir):
+            subprocess.run(['find', path, '-mindepth', '1', '-delete'], check=False)
 
 
 def records(text):
