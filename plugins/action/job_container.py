@@ -9,7 +9,7 @@ import os
 import tempfile
 import time
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
 
@@ -174,10 +174,17 @@ class ActionModule(WorkerAction):
             params += [part, container, '[%s] ' % part if prefix else '', str(len(part_argv))] + part_argv
         # followed: the first poll comes in the launch's own command
         script = LAUNCH_SCRIPT if args['detach'] else LAUNCH_POLL_SCRIPT
-        rc, out, err = self.cli.sh(script, 'offload-launch', [spec['data_root'], name, stamp, SUPERVISOR_SCRIPT]
-                                   + params, 'start job %s' % name, check=False)
+        try:
+            rc, out, err = self.cli.sh(script, 'offload-launch', [spec['data_root'], name, stamp, SUPERVISOR_SCRIPT]
+                                       + params, 'start job %s' % name, check=False)
+        except AnsibleConnectionFailure:
+            if args['detach']:
+                raise
+            # the connection dropped under the launch's command (its first poll waits on the
+            # worker): the job may well run; following it reaches the worker again, or says so
+            rc, out, err = None, None, None
         # what the launch said, not the job: the log's bytes come after the chunk line
-        head = _kv.parse(CHUNK_LINE.split(out, maxsplit=1)[0])
+        head = _kv.parse(CHUNK_LINE.split(out, maxsplit=1)[0]) if out is not None else {'started': stamp}
         if head.get('started') != stamp:
             reason = (head.get('error') or '').strip() or (err or out).strip() or 'exit %d' % rc
             raise AnsibleActionFail('could not start job %s on %s: %s' % (name, worker, reason))
@@ -190,7 +197,7 @@ class ActionModule(WorkerAction):
                         name, worker, self._come_back(args))}
         display.display('job %s started on %s; following it (Ctrl-C detaches, the job goes on)' % (name, worker))
         result = self._follow(args, spec, worker, stamp, task_vars, attached=False, limits=limits, facts=facts,
-                              first=(rc, out, err))
+                              first=(rc, out, err) if out is not None else None)
         result['github_token'] = bool(token)
         result['gemini_api_key'] = bool(key)
         if warnings:

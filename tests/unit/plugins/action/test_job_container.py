@@ -339,6 +339,22 @@ def test_a_dropped_connection_is_reached_again_and_the_job_followed(worker, args
     assert worker.connection.resets == 2
 
 
+def test_a_connection_dropped_under_the_launch_is_reached_again_and_the_job_followed(worker, args, shown,
+                                                                                     monkeypatch):
+    """The launch's command waits on the worker for the first poll: a drop then may leave the job
+    running, so the follower reaches the worker again instead of giving up."""
+    monkeypatch.setattr(time, 'sleep', lambda s: None)
+    precheck(worker)
+    polls(worker, chunks=('one\n', 'two\n'))
+    worker.on(lambda cmd: cmd.script is not None and LAUNCH in cmd.script,
+              raises=AnsibleConnectionFailure('ssh: Shared connection to 127.0.0.1 closed.'), times=1)
+    poll_rule(worker, raises=AnsibleConnectionFailure('ssh: connect: Connection refused'), times=1)
+    result = worker.run(ActionModule, args)
+    assert result['rc'] == 0 and 'failed' not in result, result
+    assert [line for line in shown if line in ('one', 'two')] == ['one', 'two'], shown  # the whole log, once
+    assert worker.connection.resets == 1
+
+
 def test_a_worker_that_stays_unreachable_says_the_job_goes_on(worker, args, shown, monkeypatch):
     monkeypatch.setattr(time, 'sleep', lambda s: None)
     clock = iter(range(0, 100000, 10))
