@@ -51,6 +51,9 @@ RESTART_POLICIES = {'UnlessStopped': 'unless-stopped', 'Always': 'always', 'OnFa
 DEFAULT_RESTART_POLICY = 'UnlessStopped'
 MOUNT_ROOT = '/mnt/disks'
 CONFIG_HOME = '/home/gcli-offload'  # HOME for docker-credential-gcr's docker config (writable on COS)
+# The docker client configuration the unit writes there; the collection's own docker commands
+# on the worker use it too (the offload_docker_config host variable -> DOCKER_CONFIG).
+DOCKER_CONFIG_DIR = CONFIG_HOME + '/.docker'
 
 _SYSTEMD_PLAIN_RE = re.compile(r'^[A-Za-z0-9_@+=:,./-]+\Z')
 MAX_DISK_GB = 65536

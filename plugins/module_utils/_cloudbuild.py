@@ -15,32 +15,21 @@ from __future__ import annotations
 
 import copy
 import re
-import traceback
 
 from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
-    GcpAuthError,
     check_endpoint_server,
     gcp_argument_spec,
-    get_credentials,
-    resolve_project,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_retry import RetryPolicy, call
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_rest import AUTH_REQUESTS_IMPORT_ERROR, RestApi
 from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, option_names, redact_url, shown
-
-AUTH_REQUESTS_IMPORT_ERROR = None
-try:
-    import google.auth.transport.requests
-except ImportError:  # pragma: no cover - reported through missing_required_lib
-    AUTH_REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 # gcloud's override variable for the Cloud Build API, e.g. http://127.0.0.1:PORT/
 CLOUDBUILD_ENDPOINT_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD'
 DEFAULT_ENDPOINT = 'https://cloudbuild.googleapis.com'
-REQUEST_TIMEOUT = 60.0
 
 NAME_RE = re.compile(r'^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?\Z')
 SUBSTITUTION_KEY_RE = re.compile(r'^_[A-Z0-9_]+\Z')
@@ -266,24 +255,15 @@ def updated_body(current, desired):
     return body
 
 
-class CloudBuildApi:
+class CloudBuildApi(RestApi):
     """One project's (and location's) build triggers."""
 
+    HINTS = HINTS
+
     def __init__(self, params, credentials=None, project=None, session=None, sleep=None):
-        if AUTH_REQUESTS_IMPORT_ERROR:
-            raise GcpAuthError('the Python libraries google-auth and requests are required on the host running the '
-                               'task (pip install google-auth requests)')
-        self.endpoint = cloudbuild_endpoint(params.get('api_endpoint'))
-        # The project (checked, whatever its source) before any request: it goes into every URL.
-        if credentials is None and session is None:
-            credentials, project = get_credentials(params, project)
-        else:
-            project = resolve_project(params, project)
-        self.project = project
+        self.endpoint = cloudbuild_endpoint(params.get('api_endpoint'))  # checked before the credentials
+        super().__init__(params, credentials, project, session, sleep)
         self.location = params.get('location') or 'global'
-        self.session = session or google.auth.transport.requests.AuthorizedSession(credentials)
-        kwargs = {'sleep': sleep} if sleep else {}
-        self.policy = RetryPolicy.from_params(params, **kwargs)
 
     def _base(self):
         if self.location == 'global':
@@ -294,13 +274,6 @@ class CloudBuildApi:
     def where(self):
         loc = '' if self.location == 'global' else ' in %s' % self.location
         return 'of project %s%s' % (self.project, loc)
-
-    def _call(self, method, url, what, body=None, params=None):
-        def send():
-            response = self.session.request(method, url, json=body, params=params, timeout=REQUEST_TIMEOUT)
-            response.raise_for_status()
-            return response.json() if response.content else {}
-        return call(send, self.policy, what, HINTS)
 
     def list(self):
         """Every trigger (following nextPageToken)."""

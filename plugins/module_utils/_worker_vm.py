@@ -19,6 +19,8 @@ import re
 from ansible_collections.gcli.offload.plugins.module_utils import _cloud_init as ci
 from ansible_collections.gcli.offload.plugins.module_utils._gce_names import NAME_PATTERN, validate_zone
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import validate_compute_endpoint
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_iam import ACCOUNT_ID_RE
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_iam import endpoints as iam_endpoints
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_firewall import check_name, desired_rule, rule_view
 from ansible_collections.gcli.offload.plugins.module_utils._gcp_instance import validate_options
 from ansible_collections.gcli.offload.plugins.module_utils._inputs import (
@@ -42,7 +44,8 @@ DEFAULTS = {
     'data_root': '/mnt/disks/offload', 'spot': False, 'network': 'default', 'subnetwork': '',
     'external_ip': '', 'network_tags': ['gcli-offload-ssh'], 'worker_labels': {},
     'maintainer_image': '', 'maintainer_name': MAINTAINER_NAME, 'idle_stop_minutes': 60,
-    'worker_service_account': 'default', 'firewall_name': 'gcli-offload-ssh-from-iap',
+    'worker_service_account': 'dedicated', 'worker_service_account_id': '', 'worker_scopes': [],
+    'iam_api_endpoint': '', 'firewall_name': 'gcli-offload-ssh-from-iap',
     'ssh_source_ranges': ['35.235.240.0/20'], 'ssh_allow_any_source': False, 'restrict_default_ssh': False,
     'ssh_access': 'iap',
     'ssh_host': '', 'ssh_port': 22, 'ssh_user': '', 'ssh_key': '~/.ssh/google_compute_engine',
@@ -57,7 +60,8 @@ INSTANCE_VARIABLES = {
     'cos_image': 'cos_image', 'boot_disk_size_gb': 'boot_disk_size_gb', 'data_disk.name': 'data_disk_name',
     'data_disk.device_name': 'data_root', 'data_disk.size_gb': 'data_disk_size_gb', 'network': 'network',
     'subnetwork': 'subnetwork', 'tags': 'network_tags', 'labels': 'worker_labels',
-    'worker_service_account': 'worker_service_account', 'idle_stop_minutes': 'idle_stop_minutes',
+    'worker_service_account': 'worker_service_account', 'service_account_scopes': 'worker_scopes',
+    'idle_stop_minutes': 'idle_stop_minutes',
     'container': 'maintainer_image', 'container.image': 'maintainer_image', 'container.name': 'maintainer_name',
 }
 # compute_firewall's option -> the role variable.
@@ -76,6 +80,13 @@ SSH_PATH_RE = re.compile(r'^[^"\\\x00-\x1f\x7f]{1,1024}\Z')
 COMMAND_RE = re.compile(r'^[A-Za-z0-9_./-]{1,1024}\Z')
 ACCESS = ('iap', 'direct')
 MAX_WAIT = 24 * 3600
+# The worker's own account (offload_worker_service_account=dedicated): the project roles it needs
+# (write its logs, pull the maintainer and job images) and its scopes: those two, and compute for
+# the one Compute call it makes, stopping itself, which IAM allows on its own instance only.
+DEDICATED = 'dedicated'
+DEDICATED_ROLES = ['roles/artifactregistry.reader', 'roles/logging.logWriter']
+DEDICATED_SCOPES = ['logging-write', 'storage-ro', 'compute-rw']
+DEFAULT_SCOPES = ['cloud-platform']
 
 
 def _variable(name):
@@ -126,6 +137,37 @@ def _external_ip(values):
     return _bool(values, 'external_ip')
 
 
+def dedicated_account_id(worker_name):
+    """The worker's own service account id from its instance name (6-30 characters)."""
+    base = worker_name if len(worker_name) >= 6 else worker_name + '-worker'
+    return base[:30].rstrip('-')
+
+
+def _service_account(values, name):
+    """(the account cos_instance gets, or DEDICATED; the scopes; the dedicated account or None)."""
+    account = values['worker_service_account']
+    given_scopes = values['worker_scopes']
+    if given_scopes in ('', None):
+        given_scopes = []
+    scopes = _list_of_str(dict(values, worker_scopes=given_scopes), 'worker_scopes')
+    if account != DEDICATED:
+        if values['worker_service_account_id'] not in ('', None):
+            raise InputError(_variable('worker_service_account_id'), 'applies only to offload_worker_service_account='
+                             'dedicated (the account provision creates), not to %s' % shown(account))
+        return account, scopes or (DEFAULT_SCOPES if account not in ('', None) else []), None
+    return DEDICATED, scopes or list(DEDICATED_SCOPES), {'account_id': values['worker_service_account_id'],
+                                                        'roles': list(DEDICATED_ROLES)}
+
+
+def _check_account_id(dedicated, name):
+    """The dedicated account's id (given, or from the checked instance name), checked."""
+    account_id = dedicated['account_id'] or dedicated_account_id(name)
+    if not isinstance(account_id, str) or not ACCOUNT_ID_RE.match(account_id):
+        raise InputError(_variable('worker_service_account_id'), '%s is not a service account id (6-30 lower-case '
+                         'letters, digits and -, starting with a letter, not ending with -)' % shown(account_id))
+    return dict(dedicated, account_id=account_id)
+
+
 def worker_vm_spec(state='present', **given):
     """Check the role's variables (given without PREFIX; missing ones take the role's
     defaults) for provisioning (present) or teardown (absent). Return the checked
@@ -144,6 +186,7 @@ def worker_vm_spec(state='present', **given):
     check_name(values['firewall_name'], _variable('firewall_name'))  # compute_firewall's rule, also for teardown
     # the modules' endpoint rule: no credentials, no host read as an option
     validate_compute_endpoint(values['api_endpoint'] or None, _variable('api_endpoint'))
+    iam_endpoints(values['iam_api_endpoint'] or None, _variable('iam_api_endpoint'))
     options = {
         'name': name, 'project': values['project'] or None, 'zone': zone, 'state': 'absent',
         'machine_type': values['machine_type'],
@@ -167,6 +210,7 @@ def worker_vm_spec(state='present', **given):
     labels = values['worker_labels']
     if not isinstance(labels, dict):
         raise InputError(_variable('worker_labels'), 'must be a dictionary of labels, got %s' % shown(labels))
+    account, scopes, dedicated = _service_account(values, name)
     options.update({
         'state': 'started',
         'cos_image': values['cos_image'] or None,
@@ -177,7 +221,9 @@ def worker_vm_spec(state='present', **given):
         'tags': _list_of_str(values, 'network_tags'),
         'labels': dict(labels, type='offload-worker'),
         'provisioning_model': 'SPOT' if _bool(values, 'spot') else 'STANDARD',
-        'worker_service_account': values['worker_service_account'],
+        # the dedicated account's email is known once the project is: a placeholder for the checks
+        'worker_service_account': 'default' if dedicated else account,
+        'service_account_scopes': scopes,
         'idle_stop_minutes': validate_int(values['idle_stop_minutes'], _variable('idle_stop_minutes'), 0,
                                           ci.MAX_IDLE_STOP_MINUTES, 'minutes'),
         'container': {'name': values['maintainer_name'], 'image': values['maintainer_image']},
@@ -185,6 +231,8 @@ def worker_vm_spec(state='present', **given):
     options['data_disk']['size_gb'] = validate_int(values['data_disk_size_gb'], _variable('data_disk_size_gb'), 1,
                                                    ci.MAX_DISK_GB, 'GB')
     wanted = validate_options(options, _variables(INSTANCE_VARIABLES))
+    if dedicated:
+        dedicated = _check_account_id(dedicated, wanted['name'])
     rule = desired_rule({
         'name': values['firewall_name'], 'network': values['network'],
         'source_ranges': _list_of_str(values, 'ssh_source_ranges'),
@@ -200,8 +248,11 @@ def worker_vm_spec(state='present', **given):
                      'cos_image': wanted['cos_image'], 'boot_disk_size_gb': wanted['boot_disk_size_gb'],
                      'network': wanted['network'], 'subnetwork': wanted['subnetwork'],
                      'external_ip': wanted['external_ip'],
-                     'worker_service_account': options['worker_service_account'],
+                     'worker_service_account': DEDICATED if dedicated else options['worker_service_account'],
+                     'service_account_scopes': wanted['service_account_scopes'],
+                     'docker_config': ci.DOCKER_CONFIG_DIR,
                      'idle_stop_minutes': options['idle_stop_minutes']},
+        'service_account': dedicated,
         'firewall': dict(rule_view(rule), allow_any_source=_bool(values, 'ssh_allow_any_source'),
                          restrict_default_ssh=_bool(values, 'restrict_default_ssh')),
         'ssh': _ssh(values),

@@ -16,8 +16,12 @@ description:
   - The policy is changed by a read-modify-write guarded by its etag. When another writer changed it meanwhile
     (HTTP 409 C(ABORTED)), the whole read-modify-write is done again, up to 5 times.
   - A converged run sends no C(create) and no C(setIamPolicy) and reports C(changed=false).
-  - For the worker, give it C(roles/logging.logWriter) and C(roles/artifactregistry.reader); see docs/security.md
-    for stopping itself.
+  - With O(stop_instance), the account may also stop that one instance and no other. A project custom role
+    (O(stop_role_id)) holding only C(compute.instances.stop) is ensured (created, undeleted or corrected), and
+    bound to the account in the instance's own IAM policy (Compute Engine C(getIamPolicy)/C(setIamPolicy) on the
+    instance, etag-guarded like the project's). The instance must exist (in check mode it may not yet).
+  - For the worker, give it C(roles/logging.logWriter) and C(roles/artifactregistry.reader), and its own
+    instance as O(stop_instance); see docs/security.md for why these and no more.
 options:
   account_id:
     description: The account's id, 6-30 lower-case letters, digits and C(-), starting with a letter.
@@ -32,10 +36,35 @@ options:
     type: list
     elements: str
     default: []
+  stop_instance:
+    description:
+      - An instance the account may stop (the worker VM running as this account, to stop itself when idle).
+    type: dict
+    suboptions:
+      name:
+        description: The instance's name.
+        type: str
+        required: true
+      zone:
+        description: The instance's zone.
+        type: str
+        required: true
+  stop_role_id:
+    description:
+      - The id of the project custom role granted on O(stop_instance), C(projects/PROJECT/roles/ID). The module
+        owns it and sets its permissions to C(compute.instances.stop) alone.
+    type: str
+    default: gcliOffloadInstanceStop
   api_endpoint:
     description:
       - The IAM and Resource Manager API server (both), e.g. a local emulator, as C(http(s)://host:port).
       - Defaults to E(CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM), else Google's endpoints.
+    type: str
+  compute_endpoint:
+    description:
+      - The Compute Engine API server for O(stop_instance)'s policy, in gcloud's form
+        C(http://127.0.0.1:8080/compute/v1/) or as C(http(s)://host:port).
+      - Defaults to E(CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE), else Google's endpoint.
     type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -62,6 +91,17 @@ EXAMPLES = r'''
     roles:
       - roles/logging.logWriter
       - roles/artifactregistry.reader
+
+- name: Let it stop its own instance (and only that one), once the instance exists
+  gcli.offload.service_account:
+    project: my-project
+    account_id: gcli-offload-worker
+    roles:
+      - roles/logging.logWriter
+      - roles/artifactregistry.reader
+    stop_instance:
+      name: gcli-offload-alice
+      zone: us-central1-a
 '''
 
 RETURN = r'''
@@ -88,6 +128,16 @@ unique_id:
   description: The account's numeric id (null in check mode before creation).
   returned: always
   type: str
+stop_role:
+  description: The custom role granted on O(stop_instance) (null without it).
+  returned: always
+  type: str
+  sample: projects/my-project/roles/gcliOffloadInstanceStop
+instance_roles_added:
+  description: The roles granted on O(stop_instance) by this run (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -124,9 +124,25 @@ options:
     type: raw
   worker_service_account:
     description:
-      - "The VM's service account email (V(default) is the project's Compute Engine default account). For idle stop
-        it needs C(compute.instances.stop) on this instance; give it nothing more than that and reading the image."
+      - "The VM's service account: V(dedicated) (the worker's own, made by provision with the least roles), V(default)
+        (the project's Compute Engine default account), an email, or empty (none)."
       - Role variable C(offload_worker_service_account).
+    type: raw
+  worker_service_account_id:
+    description:
+      - "The id of the V(dedicated) account; empty: from the worker's name (its first 30 characters)."
+      - Role variable C(offload_worker_service_account_id).
+    type: raw
+  worker_scopes:
+    description:
+      - "The VM's access scopes (URLs or gcloud's aliases); empty: C(logging-write), C(storage-ro) and C(compute-rw)
+        for V(dedicated), C(cloud-platform) for another account."
+      - Role variable C(offload_worker_scopes).
+    type: raw
+  iam_api_endpoint:
+    description:
+      - "The IAM and Resource Manager API server for the V(dedicated) account (a local emulator in tests)."
+      - Role variable C(offload_iam_api_endpoint).
     type: raw
   firewall_name:
     description:
@@ -283,8 +299,18 @@ instance:
            boot_disk_size_gb: 10,
            data_disk: {name: gcli-offload-me-data, device_name: offload, size_gb: 200, type: pd-balanced},
            network: default, subnetwork: null, external_ip: true, tags: [gcli-offload-ssh],
-           labels: {type: offload-worker}, provisioning_model: STANDARD, worker_service_account: default,
+           labels: {type: offload-worker}, provisioning_model: STANDARD, worker_service_account: dedicated,
+           service_account_scopes: ['https://www.googleapis.com/auth/logging.write',
+                                    'https://www.googleapis.com/auth/devstorage.read_only',
+                                    'https://www.googleapis.com/auth/compute'],
            idle_stop_minutes: 60, container: {name: maintainer-worker, image: us-docker.pkg.dev/p/r/maintainer:latest}}
+service_account:
+  description:
+    - For V(worker_service_account=dedicated), the account provision ensures (C(account_id), C(roles)), as
+      M(gcli.offload.service_account) takes them; else null.
+  returned: success
+  type: dict
+  sample: {account_id: gcli-offload-me, roles: [roles/artifactregistry.reader, roles/logging.logWriter]}
 firewall:
   description:
     - The checked SSH firewall rule, as M(gcli.offload.compute_firewall) returns it, and C(allow_any_source) (the

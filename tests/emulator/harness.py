@@ -24,7 +24,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, 'run')
-READ_ONLY_SUFFIXES = ('/wait',)
+# the reads sent as POST: an operation's wait, an IAM policy's read, the testable permissions
+READ_ONLY_SUFFIXES = ('/wait', ':getIamPolicy', ':queryTestablePermissions')
 # /batch/: the container of a batch request; each of its parts is logged as a request of its own
 NOT_API_PREFIXES = ('/_emulator/', '/computeMetadata/', '/token', '/batch/')
 

@@ -782,3 +782,35 @@ def test_iam_policy_etag_conflict_and_service_account_rules(api, emulator):
     assert stale.status_code == 409 and stale.json()['error']['status'] == 'ABORTED'
     now = api.call('POST', 'v1/projects/%s:getIamPolicy' % PROJECT, {}, base=base).json()
     assert binding in now['bindings'] and 'errors' not in stale.json()['error']  # one-platform error shape
+
+
+def test_instance_iam_policy_etag_custom_roles_and_deletion(api, emulator):
+    base = emulator.iam_endpoint
+    api.create('iam-1')
+    path = api.inst('iam-1', '/getIamPolicy')
+    assert api.ok('GET', path) == {'version': 1, 'etag': 'ACAB'}
+    account = api.call('POST', 'v1/projects/%s/serviceAccounts' % PROJECT, {'accountId': 'gcli-worker'},
+                       base=base).json()
+    member = 'serviceAccount:' + account['email']
+    role = 'projects/%s/roles/stopper' % PROJECT
+    unknown_role = api.call('POST', api.inst('iam-1', '/setIamPolicy'),
+                            {'policy': {'etag': 'ACAB', 'bindings': [{'role': role, 'members': [member]}]}})
+    assert unknown_role.status_code == 400 and 'does not exist' in unknown_role.text
+    made = api.call('POST', 'v1/projects/%s/roles' % PROJECT,
+                    {'roleId': 'stopper', 'role': {'includedPermissions': ['compute.instances.stop'], 'stage': 'GA'}},
+                    base=base).json()
+    assert made['name'] == role and made['includedPermissions'] == ['compute.instances.stop']
+    ghost = api.call('POST', api.inst('iam-1', '/setIamPolicy'), {'policy': {'bindings': [
+        {'role': role, 'members': ['serviceAccount:ghost@%s.iam.gserviceaccount.com' % PROJECT]}]}})
+    assert ghost.status_code == 400 and 'does not exist' in ghost.text
+    first = api.call('POST', api.inst('iam-1', '/setIamPolicy'),
+                     {'policy': {'etag': 'ACAB', 'bindings': [{'role': role, 'members': [member]}]}})
+    assert first.status_code == 200 and first.json()['etag'] != 'ACAB'
+    # the etag read before the first write: a concurrent change, refused as Compute refuses a stale fingerprint
+    stale = api.call('POST', api.inst('iam-1', '/setIamPolicy'), {'policy': {'etag': 'ACAB', 'bindings': []}})
+    assert stale.status_code == 412 and stale.json()['error']['errors'][0]['reason'] == 'conditionNotMet'
+    assert api.ok('GET', path)['bindings'] == [{'role': role, 'members': [member]}]
+    assert emulator.state()['compute']['instance_policies']['%s/%s/iam-1' % (PROJECT, ZONE)]['bindings']
+    api.wait(api.ok('DELETE', api.inst('iam-1')))
+    api.create('iam-1')
+    assert api.ok('GET', path) == {'version': 1, 'etag': 'ACAB'}  # gone with the instance

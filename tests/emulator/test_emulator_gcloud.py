@@ -230,3 +230,48 @@ def test_gcloud_service_accounts_and_the_project_iam_policy(gcloud):
                      '--member=serviceAccount:ghost@emu-project.iam.gserviceaccount.com', '--role=roles/viewer',
                      ok=False)
     assert unknown.returncode != 0 and 'does not exist' in unknown.stderr
+
+
+def test_gcloud_custom_roles_and_an_instances_own_iam_policy(gcloud):
+    """IAM v1 custom roles and Compute's instance-level policy as gcloud drives them: a role with one
+    permission, an instance's empty policy (etag ACAB), a binding added with gcloud's read-modify-write,
+    a role that does not exist refused, and the policy gone with the instance."""
+    gcloud('iam', 'service-accounts', 'create', 'gcli-worker')
+    member = 'serviceAccount:gcli-worker@emu-project.iam.gserviceaccount.com'
+    gcloud('iam', 'roles', 'create', 'gcliOffloadStopper', '--project=emu-project', '--title=Stop an instance',
+           '--permissions=compute.instances.stop', '--stage=GA')
+    role = json.loads(gcloud('iam', 'roles', 'describe', 'gcliOffloadStopper', '--project=emu-project',
+                             '--format=json').stdout)
+    assert role['name'] == 'projects/emu-project/roles/gcliOffloadStopper'
+    assert role['includedPermissions'] == ['compute.instances.stop'] and role['stage'] == 'GA'
+    dup = gcloud('iam', 'roles', 'create', 'gcliOffloadStopper', '--project=emu-project',
+                 '--permissions=compute.instances.stop', ok=False)
+    assert dup.returncode != 0 and 'already exists' in dup.stderr
+
+    gcloud('compute', 'instances', 'create', 'gc-iam', '--machine-type=e2-medium', '--image-family=cos-stable',
+           '--image-project=cos-cloud')
+    empty = json.loads(gcloud('compute', 'instances', 'get-iam-policy', 'gc-iam', '--format=json').stdout)
+    assert empty == {'etag': 'ACAB', 'version': 1}
+    gcloud('compute', 'instances', 'add-iam-policy-binding', 'gc-iam', '--member=' + member,
+           '--role=projects/emu-project/roles/gcliOffloadStopper')
+    policy = json.loads(gcloud('compute', 'instances', 'get-iam-policy', 'gc-iam', '--format=json').stdout)
+    assert policy['bindings'] == [{'members': [member], 'role': 'projects/emu-project/roles/gcliOffloadStopper'}]
+    assert policy['etag'] != 'ACAB'
+    again = gcloud('compute', 'instances', 'add-iam-policy-binding', 'gc-iam', '--member=' + member,
+                   '--role=projects/emu-project/roles/gcliOffloadStopper', '--format=json')
+    assert json.loads(again.stdout)['bindings'] == policy['bindings']
+    unknown = gcloud('compute', 'instances', 'add-iam-policy-binding', 'gc-iam', '--member=' + member,
+                     '--role=projects/emu-project/roles/noSuchRole', ok=False)
+    assert unknown.returncode != 0 and 'does not exist' in unknown.stderr
+    gcloud('compute', 'instances', 'remove-iam-policy-binding', 'gc-iam', '--member=' + member,
+           '--role=projects/emu-project/roles/gcliOffloadStopper')
+    removed = json.loads(gcloud('compute', 'instances', 'get-iam-policy', 'gc-iam', '--format=json').stdout)
+    assert 'bindings' not in removed and removed['etag'] not in ('ACAB', policy['etag'])
+
+    gcloud('compute', 'instances', 'add-iam-policy-binding', 'gc-iam', '--member=' + member,
+           '--role=projects/emu-project/roles/gcliOffloadStopper')
+    gcloud('compute', 'instances', 'delete', 'gc-iam', '--quiet')
+    gcloud('compute', 'instances', 'create', 'gc-iam', '--machine-type=e2-medium', '--image-family=cos-stable',
+           '--image-project=cos-cloud')
+    fresh = json.loads(gcloud('compute', 'instances', 'get-iam-policy', 'gc-iam', '--format=json').stdout)
+    assert fresh == {'etag': 'ACAB', 'version': 1}

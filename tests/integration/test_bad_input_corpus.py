@@ -238,6 +238,7 @@ def cloud_env(emu, project):
     env = {k: v for k, v in os.environ.items() if not k.startswith(('CLOUDSDK_', 'GCP_', 'GOOGLE_', 'GCE_METADATA'))}
     env.update(CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emu.compute_endpoint,
                CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD=emu.cloudbuild_endpoint,
+               CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM=emu.iam_endpoint,
                CLOUDSDK_CORE_PROJECT=project, GCP_AUTH_KIND='accesstoken',
                CLOUDSDK_AUTH_ACCESS_TOKEN='corpus-token', ANSIBLE_LOCALHOST_WARNING='false',
                GCE_METADATA_HOST='127.0.0.1:9', GCE_METADATA_IP='127.0.0.1:9')

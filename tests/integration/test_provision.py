@@ -33,6 +33,7 @@ def provision(tmp_path, emulator, sshd, maintainer_stand_in):
     maint = maintainer_stand_in('running')
     runner = PlaybookRunner(tmp_path, env={
         'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE': emulator.compute_endpoint,
+        'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM': emulator.iam_endpoint,  # the worker's own account
         'GCP_AUTH_KIND': 'accesstoken', 'CLOUDSDK_AUTH_ACCESS_TOKEN': 'prov-test-token',
         'CLOUDSDK_CORE_PROJECT': PROJECT,
     })
@@ -321,7 +322,8 @@ def test_real_project_provision_converge_inventory_teardown(tmp_path):
             'offload_maintainer_image': REAL_IMAGE, 'offload_ssh_user': REAL_SSH_USER,
             'offload_ssh_config': str(tmp_path / 'gcli-offload.conf'), 'offload_ssh_alias': name,
             'offload_worker_labels': {'purpose': 'gcli-offload-test'}, 'offload_wait_timeout': 900,
-            'offload_firewall_name': name + '-ssh', 'offload_network_tags': [name]}
+            'offload_firewall_name': name + '-ssh', 'offload_network_tags': [name],
+            'offload_worker_service_account_id': 'gcli-offload-test'}  # one account for every run
     runner = PlaybookRunner(tmp_path)
     runner.env = dict(env, **{k: v for k, v in runner.env.items() if k.startswith('ANSIBLE_')})
     try:

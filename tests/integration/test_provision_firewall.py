@@ -33,6 +33,7 @@ def run(tmp_path, emulator, tasks, check=False, diff=False):
     argv += ['--diff'] if diff else []
     env = {k: v for k, v in os.environ.items() if not k.startswith(('CLOUDSDK_', 'GCP_', 'GOOGLE_'))}
     env.update(CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emulator.compute_endpoint, CLOUDSDK_CORE_PROJECT=PROJECT,
+               CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM=emulator.iam_endpoint,
                GCP_AUTH_KIND='accesstoken', CLOUDSDK_AUTH_ACCESS_TOKEN='fw-test-token',
                ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
                ANSIBLE_NOCOLOR='1')

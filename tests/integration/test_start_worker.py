@@ -20,6 +20,7 @@ PROJECT = 'emu-project'
 def gcp_env(emulator):
     env = {k: v for k, v in os.environ.items() if not k.startswith(('CLOUDSDK_', 'GCP_', 'GOOGLE_', 'GCE_METADATA'))}
     env.update(CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=emulator.compute_endpoint, CLOUDSDK_CORE_PROJECT=PROJECT,
+               CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM=emulator.iam_endpoint,
                GCP_AUTH_KIND='accesstoken', CLOUDSDK_AUTH_ACCESS_TOKEN='unused-token')
     return env
 

@@ -7,8 +7,8 @@ gcloud use, validated like GCE, with asynchronous operations.
 One module per resource, each a part of the `Compute` class below (they share
 its state and lock): `projects`, `zones` (and regions, machine and disk
 types), `images`, `instances`, `instance_actions` (start, stop, set*,
-attach/detach), `disks`, `operations`, `networks` (and subnetworks),
-`firewalls`; `common` holds the rules every resource shares, `listing` the
+attach/detach), `instance_iam` (the instance's IAM policy), `disks`,
+`operations`, `networks` (and subnetworks), `firewalls`; `common` holds the rules every resource shares, `listing` the
 filters and paging of list calls.
 """
 
@@ -20,6 +20,7 @@ from .disks import Disks
 from .firewalls import Firewalls
 from .images import Images
 from .instance_actions import InstanceActions
+from .instance_iam import InstanceIam
 from .instances import Instances
 from .networks import Networks
 from .operations import Operations, _Idempotent
@@ -27,7 +28,7 @@ from .projects import Projects
 from .zones import Zones
 
 # in the order their routes are registered
-PARTS = (Projects, Zones, Images, Instances, InstanceActions, Disks, Operations, Networks, Firewalls)
+PARTS = (Projects, Zones, Images, Instances, InstanceActions, InstanceIam, Disks, Operations, Networks, Firewalls)
 
 
 class Compute(*PARTS):
@@ -41,6 +42,7 @@ class Compute(*PARTS):
     def reset(self):
         self.projects = {}
         self.instances = {}       # (project, zone, name) -> instance
+        self.instance_policies = {}  # instance id -> its IAM policy (instance_iam)
         self.disks = {}           # (project, zone, name) -> disk
         self.networks = {}        # (project, name)
         self.subnetworks = {}     # (project, region, name)
@@ -60,6 +62,8 @@ class Compute(*PARTS):
         with self.app.lock:
             return json.loads(json.dumps({
                 'instances': {'/'.join(k): v for k, v in self.instances.items()},
+                'instance_policies': {'/'.join(k): self.instance_policies[v['id']]
+                                      for k, v in self.instances.items() if v['id'] in self.instance_policies},
                 'disks': {'/'.join(k): v for k, v in self.disks.items()},
                 'networks': {'/'.join(k): v for k, v in self.networks.items()},
                 'subnetworks': {'/'.join(k): v for k, v in self.subnetworks.items()},

@@ -332,6 +332,7 @@ class Instances:
                 if self.instances.get(key) is not inst:
                     return
                 del self.instances[key]
+                self.instance_policies.pop(inst['id'], None)
                 for att in inst['disks']:
                     dkey = self._disk_key(att['source'])
                     disk = self.disks.get(dkey)

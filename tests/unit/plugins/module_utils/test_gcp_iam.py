@@ -112,3 +112,68 @@ def test_custom_roles_name_a_valid_project(role, ok):
     else:
         with pytest.raises(InputError, match='roles'):
             iam.validate(params(roles=[role]))
+
+
+class FakeRoles:
+    """The custom role calls of IamApi, recorded."""
+    project = 'p'
+
+    def __init__(self, role=None):
+        self.role = role
+        self.calls = []
+
+    def get_role(self, role_id):
+        return self.role
+
+    def create_role(self, role_id, role):
+        self.calls.append(('create', role_id, role['includedPermissions']))
+
+    def undelete_role(self, role_id, etag):
+        self.calls.append(('undelete', role_id))
+        return dict(self.role, deleted=False)
+
+    def patch_role(self, role_id, role):
+        self.calls.append(('patch', role_id, role['includedPermissions'], role['etag']))
+
+
+@pytest.mark.parametrize('role, calls', [
+    (None, [('create', 'r-id', ['compute.instances.stop'])]),
+    ({'includedPermissions': ['compute.instances.stop'], 'stage': 'GA', 'etag': 'e'}, []),
+    ({'includedPermissions': ['compute.instances.stop', 'compute.instances.delete'], 'stage': 'GA', 'etag': 'e'},
+     [('patch', 'r-id', ['compute.instances.stop'], 'e')]),
+    ({'includedPermissions': ['compute.instances.stop'], 'stage': 'GA', 'etag': 'e', 'deleted': True},
+     [('undelete', 'r-id')]),
+])
+def test_the_stop_role_holds_exactly_compute_instances_stop(role, calls):
+    api = FakeRoles(role)
+    name, changed = iam.ensure_stop_role(api, 'r-id')
+    assert name == 'projects/p/roles/r-id' and api.calls == calls and changed == bool(calls)
+    checked = FakeRoles(role)
+    assert iam.ensure_stop_role(checked, 'r-id', check_mode=True) == (name, bool(calls)) and checked.calls == []
+
+
+def test_an_instance_policy_read_modify_write_retries_computes_412_and_refuses_a_missing_instance():
+    policies = [{'etag': 'a'}, {'etag': 'b'}]
+    writes = []
+
+    def write(policy):
+        writes.append(policy['etag'])
+        if len(writes) == 1:
+            raise GcpApiError('stale', code=412)
+
+    added = iam._read_modify_write(lambda: policies[len(writes)], write, MEMBER, ['projects/p/roles/r'], False)
+    assert added == ['projects/p/roles/r'] and writes == ['a', 'b']
+    assert iam._read_modify_write(lambda: None, write, MEMBER, ['r'], True) == ['r']  # check mode: would add
+    with pytest.raises(GcpApiError, match='create it first'):
+        iam._read_modify_write(lambda: None, write, MEMBER, ['r'], False, missing='instance x: create it first')
+
+
+@pytest.mark.parametrize('kw, match', [({'stop_instance': {'name': 'Bad_Name', 'zone': 'us-central1-a'}},
+                                        'stop_instance.name'),
+                                       ({'stop_instance': {'name': 'w', 'zone': 'us central'}}, 'stop_instance.zone'),
+                                       ({'stop_instance': {'name': 'w', 'zone': 'z-1'}, 'stop_role_id': 'a/b'},
+                                        'stop_role_id'),
+                                       ({'compute_endpoint': 'http://u:p@h:1/compute/v1/'}, 'compute_endpoint')])
+def test_stop_instance_refusals_name_the_option(kw, match):
+    with pytest.raises(InputError, match=match):
+        iam.validate(params(**kw))
