@@ -59,9 +59,13 @@ class DockerCLI:
     test replaces); the rest builds argv lists for it.
     """
 
-    def __init__(self, action, docker_bin='docker'):
+    def __init__(self, action, docker_bin='docker', docker_config=''):
         self._action = action
         self.docker_bin = docker_bin
+        # The docker client's configuration directory on the worker (DOCKER_CONFIG), e.g. the one
+        # a COS worker's boot unit wrote with docker-credential-gcr: every command gets it, so
+        # the docker calls of the scripts and of the supervisor's jobs pull with it too.
+        self.docker_config = docker_config
 
     def run(self, argv, what, stdin=None, check=True):
         """Run argv on the worker; return (rc, stdout, stderr) as text.
@@ -69,6 +73,8 @@ class DockerCLI:
         With check, a non-zero exit raises WorkerCommandError naming `what`.
         """
         argv = [to_text(a) for a in argv]
+        if self.docker_config:
+            argv = ['env', 'DOCKER_CONFIG=' + self.docker_config] + argv
         result = self._action._low_level_execute_command(
             shlex.join(argv), sudoable=True, in_data=None if stdin is None else to_bytes(stdin))
         rc = result.get('rc', 1)

@@ -7,6 +7,8 @@ before anything reaches the worker, and their commands, through one DockerCLI
 
 from __future__ import annotations
 
+import re
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
@@ -36,6 +38,23 @@ MAINTAINER_ARGUMENT_SPEC = {
 }
 
 
+# The host variable naming the worker's docker client configuration directory (set by
+# provision.yml's add_host and the gce_workers inventory for a COS worker: the directory its
+# boot unit writes with docker-credential-gcr); empty: the docker client's own.
+DOCKER_CONFIG_VAR = 'offload_docker_config'
+DOCKER_CONFIG_RE = re.compile(r'^(?:/[A-Za-z0-9_.][A-Za-z0-9._-]*)+\Z')
+
+
+def docker_config_of(task_vars):
+    """The checked offload_docker_config of the task's host ('' when unset)."""
+    value = (task_vars or {}).get(DOCKER_CONFIG_VAR) or ''
+    if value and (not isinstance(value, str) or not DOCKER_CONFIG_RE.match(value)
+                  or '/../' in value + '/' or '/./' in value + '/'):
+        raise JobInputError(DOCKER_CONFIG_VAR, 'must be an absolute directory path (letters, digits and . _ -, '
+                                               'no .. component), got %r' % (value,))
+    return value
+
+
 class WorkerAction(ActionBase):
     """An action that runs argv commands on the worker (through self.cli), never a module."""
 
@@ -63,7 +82,7 @@ class WorkerAction(ActionBase):
         del tmp
         try:
             args = self._validated_args()
-            self.cli = DockerCLI(self, args['docker_bin'])
+            self.cli = DockerCLI(self, args['docker_bin'], docker_config_of(task_vars))
             result.update(self.act(args, task_vars or {}))
         except JobInputError as exc:
             raise AnsibleActionFail(str(exc))

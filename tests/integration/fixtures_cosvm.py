@@ -40,6 +40,7 @@ from fixtures_cosworker import ssh_argv, write_ssh_inventory
 from fixtures_images import ensure
 from fixtures_offload import docker, wait_for
 from fixtures_registry import Registry
+from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import DOCKER_CONFIG_DIR
 
 PROJECT = 'emu-project'
 ZONE = 'us-central1-a'
@@ -231,8 +232,9 @@ class CosVM:
                  in ('running', 'degraded'), timeout, 'the VM %s to boot' % self.name)
         self.port = int(docker('port', self.name, '22/tcp').stdout.split(':')[-1])
         wait_for(lambda: self.ssh('true').returncode == 0, 60, 'sshd in %s' % self.name)
+        # offload_docker_config: as gce_workers and provision.yml set it for a COS worker
         write_ssh_inventory(self.inventory, 'cos-vm', self.port, self.key,
-                            ansible_control_path_dir=self.control_dir)
+                            ansible_control_path_dir=self.control_dir, offload_docker_config=DOCKER_CONFIG_DIR)
 
     def close_ssh_masters(self):
         """End the SSH connections Ansible keeps open to the VM (ControlPersist): each is an SSH session."""
@@ -306,6 +308,7 @@ def cos_vm(tmp_path_factory, upstream_dir, job_image):
                         'docker://%s/%s' % (registry.host, IMAGE.split('/', 1)[1])],
                        check=True, capture_output=True, text=True, timeout=600)
         vm = CosVM(workdir / 'vm', emu, upstream_dir)
+        vm.registry, vm.job_image = registry, job_image
         instance = create_instance(emu, workdir, 'boot-w1')
         emu.set_metadata_server(project=PROJECT, zone=ZONE, name=instance['name'])
         emu.configure(require_token=True)

@@ -18,7 +18,7 @@ import time
 
 import yaml
 
-from fixtures_cosvm import DATA_ROOT, DISK_LINK, IMAGE, PROJECT, UNIT, ZONE
+from fixtures_cosvm import DATA_ROOT, DISK_LINK, IMAGE, PROJECT, REGISTRY_HOST, UNIT, ZONE
 from fixtures_offload import ROOT, WAIT_FOR_STOP, Worker, docker, wait_for
 from ansible_collections.gcli.offload.plugins.module_utils import _idle_stop as idle
 
@@ -353,3 +353,32 @@ def test_offload_runs_a_pr_job_over_ssh_and_status_reports_it(cos_vm, tmp_path, 
             proc.communicate(timeout=120)
         # the maintainer container back to the unit's own spec (offload.yml added the upstream's mount)
         cos_vm.exec('systemctl', 'restart', UNIT)
+
+
+def test_a_job_image_not_on_the_vm_is_pulled_over_ssh_with_the_registry_credentials(cos_vm, tmp_path, upstream_dir):
+    """The collection's docker commands over SSH (sudo docker, root's HOME has no docker config) use the
+    config the boot unit wrote with docker-credential-gcr (offload_docker_config): a private image pulls."""
+    job_image = '%s/%s/offload/job:pull-%d' % (REGISTRY_HOST, PROJECT, os.getpid())
+    subprocess.run(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', 'docker-daemon:%s' % cos_vm.job_image,
+                    'docker://%s/%s' % (cos_vm.registry.host, job_image.split('/', 1)[1])],
+                   check=True, capture_output=True, text=True, timeout=600)
+    assert cos_vm.docker('image', 'inspect', job_image).returncode != 0  # not on the VM yet
+    # what the collection ran before: sudo docker over SSH, without the unit's config, is refused
+    plain = cos_vm.ssh('sudo', 'docker', 'pull', job_image)
+    assert plain.returncode != 0 and cos_vm.docker('image', 'inspect', job_image).returncode != 0, plain.stdout
+
+    w = Worker(tmp_path, upstream_dir, job_image, data_root=DATA_ROOT, inventory=cos_vm.inventory,
+               secrets_dir='/dev/shm/gcli-offload-boot-pull')
+    w.vars.update(offload_maintainer_name=MAINTAINER, offload_maintainer_image=IMAGE)
+    seen = len(cos_vm.front.registry_requests)
+    try:
+        proc = w.playbook('-e', 'pr=1', extra={'offload_job_command': ['sh', '-c', 'echo JOB-PULLED']})
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        assert 'job offload-1-review on cos-vm succeeded' in proc.stdout, proc.stdout[-4000:]
+        assert cos_vm.docker('image', 'inspect', job_image).returncode == 0
+        pulls = [(path, ok) for _m, path, ok in cos_vm.front.registry_requests[seen:]
+                 if '/offload/job/manifests/' in path]
+        assert pulls and pulls[-1][1], pulls  # authorised with the metadata server's token
+    finally:
+        cos_vm.docker('rmi', '-f', job_image)
+        cos_vm.exec('systemctl', 'restart', UNIT)  # the maintainer container back to the unit's own spec

@@ -16,7 +16,8 @@ from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import (
     DockerCLI,
     WorkerCommandError,
 )
-from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction
+from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError
+from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, docker_config_of
 
 
 class FakeAction:
@@ -58,6 +59,28 @@ def test_docker_and_scripts_use_the_bound_client(tmp_path):
     assert cli.docker(['ps', '-q'], 'list')[1] == 'docker:ps -q\n'
     rc, out, _err = cli.sh('echo "$0 $1 $#"', 'label', ['one two'], 'run a script', prefix=['timeout', '10'])
     assert out == 'label one two 1\n'
+
+
+def test_a_docker_config_reaches_every_command_and_its_scripts_docker(tmp_path):
+    """offload_docker_config (a COS worker's docker-credential-gcr config): DOCKER_CONFIG for every command,
+    so the docker a fixed script or the job supervisor runs pulls with the same registry credentials."""
+    docker = tmp_path / 'mydocker'
+    docker.write_text('#!/bin/sh\necho "config:$DOCKER_CONFIG $*"\n')
+    docker.chmod(0o755)
+    action = FakeAction()
+    cli = DockerCLI(action, str(docker), '/home/gcli-offload/.docker')
+    assert cli.docker(['pull', 'x'], 'pull')[1] == 'config:/home/gcli-offload/.docker pull x\n'
+    assert cli.sh('"$1" run', 'label', [str(docker)], 'script')[1] == 'config:/home/gcli-offload/.docker run\n'
+    assert action.commands[0][0].startswith('env DOCKER_CONFIG=/home/gcli-offload/.docker ')
+    assert DockerCLI(FakeAction(), str(docker)).docker(['ps'], 'ps')[1] == 'config: ps\n'  # unset: docker's own
+
+
+@pytest.mark.parametrize('value', ['relative/dir', '/a/../etc', '/a/./b', '-x', '/a b', '/a;b', ['/a']])
+def test_a_docker_config_that_is_no_plain_absolute_directory_is_refused(value):
+    with pytest.raises(InputError, match='^offload_docker_config: must be an absolute directory path'):
+        docker_config_of({'offload_docker_config': value})
+    assert docker_config_of({}) == '' and docker_config_of({'offload_docker_config': '/home/u/.docker'}) == \
+        '/home/u/.docker'
 
 
 def test_container_state_reads_docker_and_none_for_no_such_container():
