@@ -14,6 +14,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._jobs import (
     validate_image,
     validate_host_dir,
 )
+from ansible_collections.gcli.offload.plugins.module_utils._image_ref import split_reference
 from ansible_collections.gcli.offload.plugins.module_utils._maintainer import (
     maintainer_run_args,
     spec_hash,
@@ -22,17 +23,21 @@ from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import
     JOB_USER_DIRS,
     LOGS,
     MAINTAINER_NAME,
+    MANAGED_LABEL,
     SPEC_LABEL,
     WORKTREES,
     data_dir,
 )
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
+from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import CONTAINER_ID, json_lines
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
 
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
+# The check also reads the image the container was made from (its reference and image id).
+CHECK_FORMAT = INSPECT_FORMAT + '\nimage={{.Config.Image}}\nimage_id={{.Image}}'
 # Fixed scripts, inputs positional: see each file.
 DIRS_SCRIPT = _scripts.load('maintainer_dirs.sh', JOB_UID=JOB_UID, DEV=DEV, WORKTREES=WORKTREES)
-CHECK_SCRIPT = _scripts.load('maintainer_check.sh', INSPECT_FORMAT=INSPECT_FORMAT)
+CHECK_SCRIPT = _scripts.load('maintainer_check.sh', INSPECT_FORMAT=CHECK_FORMAT)
 APPEARED_SCRIPT = _scripts.load('maintainer_appeared.sh', INSPECT_FORMAT=INSPECT_FORMAT)
 APPEAR_TIMEOUT_TENTHS = 300
 
@@ -45,6 +50,7 @@ class ActionModule(WorkerAction):
         'state': {'type': 'str', 'default': 'started', 'choices': ['started', 'absent']},
         'extra_mounts': {'type': 'list', 'elements': 'str', 'default': []},
         'network': {'type': 'str', 'default': ''},
+        'refresh': {'type': 'bool', 'default': False},
     }
 
     def act(self, args, task_vars):
@@ -56,7 +62,10 @@ class ActionModule(WorkerAction):
         run_args = maintainer_run_args(name, image, data_root, extra, network)
         wanted = spec_hash(run_args)
 
-        status, current, dirs, real = self._check(
+        refresh = args['refresh']
+        requested, _tag, requested_digest = split_reference(image, 'image')
+
+        status, current, dirs, real, running = self._check(
             name, [data_root] + extra, make_dirs=args['state'] == 'started' and not self._task.check_mode)
         if args['state'] == 'started':
             for path, variable, resolved in zip([data_root] + extra, ['data_root'] + ['extra_mounts'] * len(extra),
@@ -73,14 +82,37 @@ class ActionModule(WorkerAction):
 
         after = {'container': name, 'state': 'running', 'spec': wanted}
         action = None
-        if status is None:
+        freshness = {}
+        pinned = self._pinned(name, requested, requested_digest, running, current, data_root, extra, network)
+        if pinned:
+            # provision deployed this image by digest: a tag of the same image does not move it, and
+            # the container keeps (or, started or made again, gets) the pinned reference
+            freshness = {'image': pinned, 'digest': pinned.rpartition('@')[2], 'pinned': True}
+            image, run_args, wanted = pinned, maintainer_run_args(name, pinned, data_root, extra, network), current
+            after['spec'] = wanted
+            if status != 'running':
+                action = 'start'
+        elif status is None:
             action = 'create'
         elif current != wanted:
             action = 'recreate'
         elif status != 'running':
             action = 'start'
+        elif refresh and not requested_digest and self._task.check_mode:
+            freshness = {'refresh': 'unchecked', 'refresh_error': 'check mode pulls nothing'}
+        elif refresh and not requested_digest:
+            freshness = self._freshness(image, running, data_root)
+            if freshness.pop('stale'):
+                if freshness.get('blocked_by'):
+                    freshness['refresh'] = 'held'
+                else:
+                    action = 'refresh'
+                    freshness['refresh'] = 'refreshed'
+        if action == 'refresh':
+            after['image_id'] = freshness['image_id']
+            before['image_id'] = running['image_id']
         if action and not self._task.check_mode:
-            if action == 'recreate':
+            if action in ('recreate', 'refresh'):
                 self.cli.docker(['rm', '-f', name], 'remove outdated container %s' % name)
             if action == 'start':
                 self.cli.docker(['start', name], 'start container %s' % name)
@@ -107,8 +139,17 @@ class ActionModule(WorkerAction):
                     'noexec); nothing was run' % (data_root, self._worker_name(task_vars)))
             if rc != 0:
                 raise WorkerCommandError('create the data directories in %s' % data_root, [], rc, out, err)
+        if refresh and action in ('create', 'recreate') and not pinned and not self._task.check_mode:
+            image_id, digest = self._image_digest(image)  # made from the tag just now: what it runs
+            freshness = {'refresh': 'current', 'image_id': image_id, 'digest': digest}
         result = self._result(bool(action), name, before, after)
         result['operation'] = action or 'none'
+        result.update(freshness)
+        if freshness.get('refresh') == 'held':
+            warnings.append('the maintainer image %s moved to %s, but job(s) %s run in the maintainer container %s: '
+                            'it keeps running %s, and is refreshed by the first offload.yml when no job runs'
+                            % (image, freshness['latest_digest'] or freshness['image_id'],
+                               ', '.join(freshness['blocked_by']), name, freshness['digest'] or running['image_id']))
         if warnings:
             result['warnings'] = warnings
         return result
@@ -142,13 +183,83 @@ class ActionModule(WorkerAction):
         if facts['inspect'] != '0':
             if 'no such' not in out.lower():
                 raise WorkerCommandError('inspect container %s' % name, [], int(facts['inspect']), out, err)
-            return None, None, None, real
+            return None, None, None, real, {}
         status, current = ((facts.all('state') or [''])[0].split() + ['', ''])[:2]
+        running = {'image': (facts.all('image') or [''])[0], 'image_id': (facts.all('image_id') or [''])[0]}
         dirs = None
         if 'dirs' in facts:
-            detail = '\n'.join(line for line in lines[lines.index('inspect=0') + 1:] if not line.startswith('dirs='))
+            detail = '\n'.join(line for line in lines[lines.index('inspect=0') + 1:]
+                               if not line.startswith(('dirs=', 'image=', 'image_id=')))
             dirs = (int(facts['dirs']), '', detail)
-        return status, current, dirs, real
+        return status, current, dirs, real, running
+
+    @staticmethod
+    def _pinned(name, requested, requested_digest, running, current, data_root, extra, network=''):
+        """The digest reference the container runs when it is `requested` (a tag of it, or no tag)
+        pinned by digest and otherwise as wanted (its spec is that of the pinned reference); else None."""
+        reference = (running or {}).get('image') or ''
+        if requested_digest or '@' not in reference:
+            return None
+        try:
+            pinned_name, _tag, digest = split_reference(reference, 'image')
+        except ValueError:
+            return None
+        if pinned_name != requested or not digest:
+            return None
+        if spec_hash(maintainer_run_args(name, reference, data_root, extra, network)) != current:
+            return None
+        return reference
+
+    def _image_digests(self, image, references):
+        """[(image id, its repository digest for image's name or None)] of each reference, in one call."""
+        rc, out, err = self.cli.docker(['image', 'inspect', '--format', '{{json .Id}} {{json .RepoDigests}}']
+                                       + references, 'inspect image %s' % image, check=False)
+        name = split_reference(image, 'image')[0]
+        found = []
+        for image_id, repo_digests in json_lines(out, 2):
+            digest = [ref.partition('@')[2] for ref in repo_digests or [] if ref.partition('@')[0] == name]
+            found.append((image_id, digest[0] if digest else None))
+        return found
+
+    def _image_digest(self, image):
+        found = self._image_digests(image, [image])
+        return found[0] if found else (None, None)
+
+    def _running_jobs(self, data_root):
+        """The names of the running job containers of this data root (their mounts are under it)."""
+        rc, out, err = self.cli.docker(
+            ['ps', '-q', '--no-trunc', '--filter', 'label=%s=true' % MANAGED_LABEL, '--filter', 'status=running'],
+            'list running jobs')
+        ids = [word for word in out.split() if CONTAINER_ID.match(word)]
+        if not ids:
+            return []
+        rc, out, err = self.cli.docker(['inspect', '--format', '{{.Name}}{{range .Mounts}} {{.Source}}{{end}}'] + ids,
+                                       'inspect running jobs', check=False)  # one may end meanwhile
+        prefix = data_root.rstrip('/') + '/'
+        return sorted(fields[0].lstrip('/') for fields in map(str.split, out.splitlines())
+                      if len(fields) > 1 and any(src.startswith(prefix) for src in fields[1:]))
+
+    def _freshness(self, image, running, data_root):
+        """Pull the tag on the worker and compare: {stale, image_id (the tag's now), digest (what the
+        container runs), latest_digest, blocked_by (running jobs)}. A failed pull is not stale (and says so)."""
+        rc, out, err = self.cli.docker(['pull', '--quiet', image], 'pull %s' % image, check=False)
+        if rc != 0:
+            detail = (err or out).strip().splitlines()
+            return {'stale': False, 'refresh': 'unchecked', 'image_id': running['image_id'],
+                    'digest': None, 'refresh_error': 'docker pull %s failed: %s' % (
+                        image, detail[-1] if detail else 'exit %d' % rc)}
+        found = self._image_digests(image, [image] + ([running['image_id']] if running.get('image_id') else []))
+        latest = found[0][0] if found else running['image_id']
+        digests = dict(found)
+        stale = latest != running['image_id']
+        result = {'stale': stale, 'refresh': 'current', 'image_id': latest,
+                  'digest': digests.get(latest if not stale else running['image_id']),
+                  'latest_digest': digests.get(latest)}
+        if stale:
+            result['blocked_by'] = self._running_jobs(data_root)
+            if not result['blocked_by']:
+                result['digest'] = result['latest_digest']
+        return result
 
     @staticmethod
     def _data_dirs():

@@ -16,7 +16,10 @@ description:
     in C(gce_status). So the playbooks reach only running workers, and C(offload.yml -e offload_start_worker=true)
     finds a stopped one there, starts it and runs the job on it.
   - Each host is named after its instance (C(<name>.<zone>) when two zones hold the same name) and gets
-    C(ansible_host) (its external IP, else its internal IP; see O(address)) and C(gce_*) variables.
+    C(ansible_host) (its external IP, else its internal IP; see O(address)) and C(gce_*) variables, and, as a COS
+    worker of the collection, C(offload_docker_config) (the docker config its boot unit writes with
+    docker-credential-gcr, which the collection's docker commands then use) and C(offload_maintainer_refresh=true)
+    (a moved maintainer tag is pulled and the container refreshed when no job runs); O(compose) may override them.
   - With O(iap_tunnel=true), SSH goes through C(gcloud compute start-iap-tunnel), the only way in when the firewall
     admits the IAP range only (C(provision.yml)'s default).
   - The configuration file must be named C(gce.yml), C(gce.yaml), or end in C(.gce_workers.yml) or
@@ -146,6 +149,7 @@ from ansible import constants as C
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.gcli.offload.plugins.module_utils._cloud_init import DOCKER_CONFIG_DIR
 from ansible_collections.gcli.offload.plugins.module_utils._gce_names import (
     NAME_RE,
     PROJECT_RE,
@@ -344,6 +348,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.add_host(name, group=worker_group(record, group))
             for key, value in record.items():
                 self.inventory.set_variable(name, key, value)
+            # the docker config the worker's boot unit writes (registry credentials): the collection's
+            # docker commands on the worker use it (a compose entry may set another)
+            self.inventory.set_variable(name, 'offload_docker_config', DOCKER_CONFIG_DIR)
+            # a COS worker pulls its maintainer image's tag, refreshed when it moved (no job running)
+            self.inventory.set_variable(name, 'offload_maintainer_refresh', True)
             host = choose_address(record, address)
             if host:
                 self.inventory.set_variable(name, 'ansible_host', host)

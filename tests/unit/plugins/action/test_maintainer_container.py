@@ -51,7 +51,7 @@ def fake(tmp_path, worker):
 
 def test_running_and_converged_in_one_call_makes_the_data_dirs(fake):
     action = fake('state=running abc123')
-    status, spec, dirs, _real = action._check('maint', [], make_dirs=True)
+    status, spec, dirs, _real, _running = action._check('maint', [], make_dirs=True)
     assert (status, spec, dirs) == ('running', 'abc123', (0, '', ''))
     calls = fake.calls()
     assert len(calls) == 2 and calls[1].startswith('exec --user 0 maint sh -c install -d -o 1000 -g 1000 "$@" ')
@@ -65,10 +65,10 @@ def test_host_paths_are_resolved_and_a_symlink_holds_the_exec_back(fake):
     os.symlink(str(real), str(fake.dir / 'link'))
     action = fake('state=running abc123')
     plain = str(fake.dir / 'plain-data')
-    status, _spec, dirs, found = action._check('maint', [plain], make_dirs=True)
+    status, _spec, dirs, found, _running = action._check('maint', [plain], make_dirs=True)
     assert found == [plain] and dirs == (0, '', '') and len(fake.calls()) == 2
-    status, _spec, dirs, found = action._check('maint', [str(fake.dir / 'link' / 'data'), plain],
-                                               make_dirs=True)
+    status, _spec, dirs, found, _running = action._check('maint', [str(fake.dir / 'link' / 'data'), plain],
+                                                         make_dirs=True)
     assert status == 'running' and found == [str(real / 'data'), plain]
     assert dirs is None and len(fake.calls()) == 3  # inspected, no exec
 
@@ -91,13 +91,13 @@ def test_no_such_container(fake):
 
 
 def test_a_container_without_the_spec_label_reads_as_another_spec(fake):
-    status, spec, _dirs, _real = fake('state=running <no value>')._check('maint', [], make_dirs=True)
+    status, spec, _dirs, _real, _running = fake('state=running <no value>')._check('maint', [], make_dirs=True)
     assert status == 'running' and spec == '<no'
 
 
 def test_a_failed_exec_is_reported_with_its_message(fake):
     action = fake('state=running abc', exec_out='install: cannot change owner: No such file or directory', exec_rc=1)
-    _status, _spec, dirs, _real = action._check('maint', [], make_dirs=True)
+    _status, _spec, dirs, _real, _running = action._check('maint', [], make_dirs=True)
     assert dirs == (1, '', 'install: cannot change owner: No such file or directory')
 
 
@@ -196,7 +196,7 @@ def test_a_noexec_data_root_fails_before_any_job_saying_what_to_do(fake):
     wanted = spec_hash(maintainer_run_args('maint', image, '/mnt/disks/offload', []))
     action = fake('state=running %s' % wanted, exec_out='noexec=1', exec_rc=3)
     args = {'name': 'maint', 'image': image, 'data_root': '/mnt/disks/offload', 'state': 'started',
-            'extra_mounts': [], 'network': '', 'docker_bin': fake.docker}
+            'extra_mounts': [], 'network': '', 'refresh': False, 'docker_bin': fake.docker}
     with pytest.raises(AnsibleActionFail) as exc:
         action.act(args, {'inventory_hostname': 'w1'})
     msg = str(exc.value)
