@@ -64,6 +64,6 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('the branch %s was pushed, but no pull request could be opened from it on %s: %s'
                                     % (head, repo, exc))
         result.update(changed=True, number=pull.get('number'), url=pull.get('html_url'), draft=pull.get('draft'),
-                      msg='opened draft pull request #%s for issue %d: %s' % (pull.get('number'), issue,
-                                                                             pull.get('html_url')))
+                      msg='opened draft pull request #%s for issue %d: %s' % (
+                          pull.get('number'), issue, pull.get('html_url')))
         return result

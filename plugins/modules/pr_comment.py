@@ -48,7 +48,7 @@ options:
     description: The job's exit code.
     type: int
   parts:
-    description: The job's parts and their states (job_container's RV(parts)).
+    description: The job's parts and their states (what job_container returns as C(parts)).
     type: dict
     default: {}
   log:

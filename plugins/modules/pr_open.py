@@ -34,7 +34,7 @@ options:
     type: raw
     required: true
   title:
-    description: The title; empty is C(Implement #<issue>).
+    description: The title; empty is the word Implement and the issue's number.
     type: str
     default: ''
   draft:

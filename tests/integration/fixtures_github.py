@@ -69,5 +69,3 @@ def new_pr(github, head_repo='up/calc', maintainer_can_modify=True):
     git('-C', github.repo_path(head_repo), 'update-ref', 'refs/heads/' + branch, sha)
     github.add_pull('up/calc', number, head=branch, head_repo=head_repo, maintainer_can_modify=maintainer_can_modify)
     return number, branch, sha
-
-

@@ -162,6 +162,7 @@ DELIVERY_TAMPER = {
 def test_the_delivery_of_a_fix_runs_nothing_the_job_planted_and_pushes_one_ref(hub_worker, github, tamper):
     from fixtures_github import new_pr  # pylint: disable=import-outside-toplevel
     pr, branch, start = new_pr(github)
+
     def refs():  # every ref but the pull refs, which GitHub moves itself after a push
         return [r for r in subprocess.run(
             ['git', '-C', github.repo_path('up/calc'), 'for-each-ref', '--format=%(refname) %(objectname)'],

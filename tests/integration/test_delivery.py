@@ -52,8 +52,8 @@ def test_fix_pushes_to_a_same_repository_pull_request(hub_worker, github):
     bundle = [f for f in _files(hub_worker.log_dest) if f.endswith('.bundle')]
     assert len(bundle) == 1 and head in git('bundle', 'list-heads', bundle[0])
     assert not os.path.exists(hub_worker.worktree(pr, 'fix'))
-    assert WRITE_TOKEN not in proc.stdout + proc.stderr + ''.join(open(f, errors='replace').read()
-                                                                 for f in _files(hub_worker.log_dest))
+    fetched = ''.join(open(f, errors='replace').read() for f in _files(hub_worker.log_dest))
+    assert WRITE_TOKEN not in proc.stdout + proc.stderr + fetched
     # the token is in no file of the clone (its config, remote URLs)
     assert WRITE_TOKEN not in open(os.path.join(hub_worker.data_root, 'main', '.git', 'config')).read()
 
@@ -66,8 +66,8 @@ def test_fix_pushes_to_a_fork_branch_when_the_pull_request_forbids_it(hub_worker
     proc = fix(hub_worker, pr)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert github.ref('me/calc', 'refs/heads/' + branch) == start  # the contributor's branch is untouched
-    pushed = [r for r in git('-C', github.repo_path('me/calc'), 'for-each-ref', '--format=%(refname) %(objectname)',
-                             'refs/heads/offload/').splitlines()]
+    pushed = git('-C', github.repo_path('me/calc'), 'for-each-ref', '--format=%(refname) %(objectname)',
+                 'refs/heads/offload/').splitlines()
     assert len(pushed) == 1, pushed
     ref, sha = pushed[0].split()
     assert ref == 'refs/heads/offload/pr-%d-fix-%s' % (pr, sha[:12])
@@ -196,3 +196,29 @@ def test_the_issue_number_is_checked_before_anything(hub_worker, github, args, m
     assert proc.returncode != 0 and message in proc.stdout, proc.stdout
     assert not github.calls and not github.requests
     assert not os.path.exists(os.path.join(hub_worker.data_root, 'main'))
+
+
+@pytest.fixture
+def agent_hub_worker(hub_worker, gemini_job_image):
+    """hub_worker with the stand-in gemini CLI in its job image (it edits and commits when auto-approved)."""
+    hub_worker.vars.update({'offload_image': gemini_job_image,
+                            'offload_gemini_api_key': 'AIzaSy' + 'k' * 33})
+    return hub_worker
+
+
+def test_the_agent_s_fix_and_implementation_are_delivered(agent_hub_worker, github):
+    """The entrypoint's own fix and implement parts (the stand-in agent commits): pushed to the
+    pull request's branch, and to an issue's branch with its draft pull request."""
+    pr, branch, start = new_pr(github)
+    proc = agent_hub_worker.playbook('-e', 'pr=%d' % pr, '-e', 'offload_action=fix')
+    assert proc.returncode == 0, proc.stdout
+    head = github.ref('up/calc', 'refs/heads/' + branch)
+    assert head != start and git('-C', github.repo_path('up/calc'), 'rev-parse', head + '^') == start
+    issue = pr + 1
+    github.add_issue('up/calc', issue, 'Add div', 'calc needs div')
+    proc = agent_hub_worker.playbook('-e', 'issue=%d' % issue, '-e', 'offload_action=implement')
+    assert proc.returncode == 0, proc.stdout
+    assert 'Implement issue #%d, whose title and text are in the file .offload-issue.md' % issue in open(
+        agent_hub_worker.logs()[-1]).read()
+    assert 'opened draft pull request' in proc.stdout
+    assert any(p['head_ref'].startswith('offload/issue-%d-' % issue) and p['draft'] for p in github.pulls.values())

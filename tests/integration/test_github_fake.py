@@ -65,7 +65,7 @@ def test_pull_refs_follow_the_head_branch(github, tmp_path):
     git('commit', '-q', '--allow-empty', '-m', 'more', cwd=clone)
     assert git('push', '-q', 'origin', 'HEAD:refs/heads/feat', cwd=clone, token=WRITE_TOKEN).returncode == 0
     assert github.ref('up/calc', 'refs/pull/7/head') == github.ref('me/calc', 'refs/heads/feat') != head
-    status, pull, _ = api(github, 'GET', '/repos/up/calc/pulls/7')
+    status, pull, _headers = api(github, 'GET', '/repos/up/calc/pulls/7')
     assert status == 200 and pull['head']['repo']['full_name'] == 'me/calc' and pull['head']['ref'] == 'feat'
     assert pull['maintainer_can_modify'] is False and pull['head']['repo']['fork'] is True
     assert pull['head']['sha'] == github.ref('me/calc', 'refs/heads/feat')
@@ -77,14 +77,14 @@ def test_api_permissions_comments_pulls_and_faults(github):
                                 body={'body': 'x'})
     assert status == 403 and headers['X-Accepted-GitHub-Permissions'] in ('issues=write', 'pull_requests=write')
     assert api(github, 'GET', '/repos/up/calc', token='nope')[0] == 401
-    status, comment, _ = api(github, 'POST', '/repos/up/calc/issues/5/comments', body={'body': 'one'})
+    status, comment, _headers = api(github, 'POST', '/repos/up/calc/issues/5/comments', body={'body': 'one'})
     assert status == 201
     assert api(github, 'PATCH', '/repos/up/calc/issues/comments/%d' % comment['id'], body={'body': 'two'})[0] == 200
     assert [c['body'] for c in api(github, 'GET', '/repos/up/calc/issues/5/comments')[1]] == ['two']
-    status, pull, _ = api(github, 'POST', '/repos/up/calc/pulls',
-                          body={'title': 't', 'head': 'main', 'base': 'main', 'draft': True})
+    status, pull, _headers = api(github, 'POST', '/repos/up/calc/pulls',
+                                 body={'title': 't', 'head': 'main', 'base': 'main', 'draft': True})
     assert status == 201 and pull['draft'] is True and github.ref('up/calc', 'refs/pull/%d/head' % pull['number'])
     github.fail('GET', '/repos/up/calc', status=503, count=2, headers={'Retry-After': '0'})
-    assert [api(github, 'GET', '/repos/up/calc')[0] for _ in range(3)] == [503, 503, 200]
-    status, repo, _ = api(github, 'GET', '/repos/up/calc', token=READ_TOKEN)
+    assert [api(github, 'GET', '/repos/up/calc')[0] for _try in range(3)] == [503, 503, 200]
+    status, repo, _headers = api(github, 'GET', '/repos/up/calc', token=READ_TOKEN)
     assert repo['permissions']['push'] is False

@@ -101,7 +101,7 @@ def test_a_token_without_the_permission_says_which_with_the_link(hub):
 
 
 def test_a_bad_token_says_so(hub):
-    api, _ = client(hub, token='github_pat_nope')
+    api, _waits = client(hub, token='github_pat_nope')
     with pytest.raises(GitHubError, match='not valid') as err:
         api.repo('up/calc')
     assert 'github_pat_nope' not in str(err.value)
