@@ -155,6 +155,11 @@ class DockerCLI:
             rc, out, err = self.docker(
                 ['exec', '--interactive', '--user', JOB_USER, maintainer, 'sh', '-s', '--'] + list(params),
                 what, stdin=GIT_SCRIPT, check=False)
+        return self.git_answer(maintainer, rc, out, err)
+
+    @staticmethod
+    def git_answer(maintainer, rc, out, err):
+        """What a `docker exec` of the git script said: (rc, KeyValues, stderr); see git()."""
         if rc != 0 and not out.strip() and EXEC_REFUSED.search(err):
             raise AnsibleActionFail(
                 'the maintainer container %s is not running on the worker: run the worktree role '
