@@ -71,8 +71,8 @@ def all_text(worker, *procs):
 
 
 @pytest.mark.parametrize('action', ['fix', 'implement'])
-def test_fix_and_implement_run_the_agent_with_the_claimed_flags_and_keep_its_commit(agent_worker, private_pr,
-                                                                                    action):
+def test_fix_and_implement_run_the_agent_with_the_claimed_flags_and_keep_its_commit(
+        agent_worker, private_pr, action):
     w = agent_worker
     pr = private_pr()
     proc = w.playbook('-e', 'pr=%d' % pr, '-e', 'action=%s' % action, extra={'offload_keep_worktree': True},
@@ -80,8 +80,8 @@ def test_fix_and_implement_run_the_agent_with_the_claimed_flags_and_keep_its_com
     text = all_text(w, proc)
     assert proc.returncode == 0, proc.stdout[-3000:] + text[-3000:]
     (_part, rec), = records(open(w.logs()[0]).read())
-    assert rec['argv'][0] == '--prompt' and rec['argv'][1].startswith(('Fix pull request #%d' % pr,
-                                                                     'Implement what pull request #%d' % pr))
+    assert rec['argv'][0] == '--prompt'
+    assert rec['argv'][1].startswith(('Fix pull request #%d' % pr, 'Implement what pull request #%d' % pr))
     assert rec['argv'][2:7] == ['--approval-mode', 'yolo', '--output-format', 'text', '--skip-trust']
     assert rec['env']['GEMINI_API_KEY'] == sha(KEY) and rec['env']['GH_TOKEN'] == sha(TOKEN)
     assert rec['env']['GEMINI_CLI_HOME'].startswith('/tmp/offload-gemini.')
@@ -93,8 +93,8 @@ def test_fix_and_implement_run_the_agent_with_the_claimed_flags_and_keep_its_com
     assert KEY not in text and TOKEN not in text
 
 
-def test_the_api_key_reaches_the_agent_part_and_never_the_prs_build(agent_worker, upstream_dir, tmp_path,
-                                                                     private_pr):
+def test_the_api_key_reaches_the_agent_part_and_never_the_prs_build(
+        agent_worker, upstream_dir, tmp_path, private_pr):
     w = agent_worker
     pr = private_pr()
     hostile_pr(upstream_dir, tmp_path, pr, makefile=LOOT)

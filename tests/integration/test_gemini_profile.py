@@ -130,8 +130,8 @@ def test_a_link_planted_in_the_profiles_place_is_replaced_never_followed(gworker
 def test_without_a_profile_directory_the_bundled_defaults_and_policy_are_mirrored(gworker, tmp_path, private_pr):
     w = gworker
     pr = '-e', 'pr=%d' % private_pr()
-    proc = w.playbook(*pr, '-e', 'action=fix', extra={'offload_gemini_config': str(tmp_path / 'none'),
-                                                               'offload_gh_token': 'github_pat_11PROFILE000_' + 'a' * 40})
+    proc = w.playbook(*pr, '-e', 'action=fix', extra={
+        'offload_gemini_config': str(tmp_path / 'none'), 'offload_gh_token': 'github_pat_11PROFILE000_' + 'a' * 40})
     assert proc.returncode == 0, proc.stdout[-3000:]
     dest = os.path.join(w.data_root, 'gemini')
     assert sorted(os.listdir(dest)) == ['offload', 'settings.json']
