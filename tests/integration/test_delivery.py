@@ -52,6 +52,7 @@ def test_fix_pushes_to_a_same_repository_pull_request(hub_worker, github):
     bundle = [f for f in _files(hub_worker.log_dest) if f.endswith('.bundle')]
     assert len(bundle) == 1 and head in git('bundle', 'list-heads', bundle[0])
     assert not os.path.exists(hub_worker.worktree(pr, 'fix'))
+    assert not os.path.exists(os.path.join(hub_worker.data_root, 'worktrees', '.offload-results', 'offload-%d-fix' % pr))
     fetched = ''.join(open(f, errors='replace').read() for f in _files(hub_worker.log_dest))
     assert WRITE_TOKEN not in proc.stdout + proc.stderr + fetched
     # the token is in no file of the clone (its config, remote URLs)
@@ -96,6 +97,7 @@ def test_the_lease_refuses_when_the_head_moved_during_the_job(hub_worker, github
     assert github.ref('up/calc', 'refs/heads/' + branch) == theirs  # not overwritten
     assert 'its head moved since the job started' in out and 'Its worktree is kept' in out
     assert os.path.isdir(worktree)
+    assert os.path.isfile(os.path.join(hub_worker.data_root, 'worktrees', '.offload-results', name, 'commits.bundle'))
     bundle = [f for f in _files(hub_worker.log_dest) if f.endswith('.bundle')]
     assert len(bundle) == 1
     # the commits are all there: fetched from the bundle into a clone of the start

@@ -403,6 +403,8 @@ report_state() {
 
 remove() {
   report_state
+  # what deliver wrote for the job (its bundle and patches, already copied to the controller)
+  rm_tree "$dev/@WORKTREES@/.offload-results/$job"
   if [ ! -e "$wt" ] && [ ! -e "$admin" ]; then
     with_lock; g -C "$main" worktree prune 2>/dev/null || true; echo "changed=0"; return 0
   fi
