@@ -24,7 +24,10 @@ from ansible_collections.gcli.offload.plugins.module_utils._gcp_auth import (
     check_endpoint_server,
     gcp_argument_spec,
 )
-from ansible_collections.gcli.offload.plugins.module_utils._gcp_rest import AUTH_REQUESTS_IMPORT_ERROR, RestApi
+from ansible_collections.gcli.offload.plugins.module_utils._gcp_rest import (  # noqa: F401 pylint: disable=unused-import
+    AUTH_REQUESTS_IMPORT_ERROR,  # the modules' import check, re-exported here
+    RestApi,
+)
 from ansible_collections.gcli.offload.plugins.module_utils._inputs import InputError, option_names, redact_url, shown
 
 # gcloud's override variable for the Cloud Build API, e.g. http://127.0.0.1:PORT/

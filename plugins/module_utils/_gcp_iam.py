@@ -58,8 +58,8 @@ HINTS = {
          '(iam.googleapis.com) must be enabled; or provision with offload_worker_service_account=default',
     404: 'check the project',
 }
-INSTANCE_HINTS = {**HINTS, 404: ('check the instance\'s name and zone: it must exist before its own policy '
-                                  'can be changed')}
+INSTANCE_HINTS = dict(HINTS)
+INSTANCE_HINTS[404] = 'check the instance\'s name and zone: it must exist before its own policy can be changed'
 
 
 def argument_spec():

@@ -155,8 +155,8 @@ def _service_account(values, name):
             raise InputError(_variable('worker_service_account_id'), 'applies only to offload_worker_service_account='
                              'dedicated (the account provision creates), not to %s' % shown(account))
         return account, scopes or (DEFAULT_SCOPES if account not in ('', None) else []), None
-    return DEDICATED, scopes or list(DEDICATED_SCOPES), {'account_id': values['worker_service_account_id'],
-                                                        'roles': list(DEDICATED_ROLES)}
+    dedicated = {'account_id': values['worker_service_account_id'], 'roles': list(DEDICATED_ROLES)}
+    return DEDICATED, scopes or list(DEDICATED_SCOPES), dedicated
 
 
 def _check_account_id(dedicated, name):
