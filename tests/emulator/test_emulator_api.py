@@ -814,3 +814,17 @@ def test_instance_iam_policy_etag_custom_roles_and_deletion(api, emulator):
     api.wait(api.ok('DELETE', api.inst('iam-1')))
     api.create('iam-1')
     assert api.ok('GET', path) == {'version': 1, 'etag': 'ACAB'}  # gone with the instance
+
+
+def test_a_policy_etag_sent_back_url_safe_is_the_same_etag(api, emulator):
+    """gcloud sends an etag (a bytes field) back URL-safe base64-encoded: '-' and '_' for '+' and '/'."""
+    base = emulator.iam_endpoint
+    policy = api.call('POST', 'v1/projects/%s:getIamPolicy' % PROJECT, {}, base=base).json()
+    for _ in range(200):  # until an etag has a character the two alphabets spell differently
+        if set(policy['etag']) & set('+/'):
+            break
+        policy = api.call('POST', 'v1/projects/%s:setIamPolicy' % PROJECT, {'policy': policy}, base=base).json()
+    assert set(policy['etag']) & set('+/')
+    url_safe = policy['etag'].replace('+', '-').replace('/', '_')
+    resp = api.call('POST', 'v1/projects/%s:setIamPolicy' % PROJECT, {'policy': dict(policy, etag=url_safe)}, base=base)
+    assert resp.status_code == 200, resp.text

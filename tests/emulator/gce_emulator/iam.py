@@ -41,6 +41,18 @@ def etag():
     return base64.b64encode(os.urandom(8)).decode()
 
 
+def same_etag(given, current):
+    """An etag is a bytes field: gcloud (apitools) sends back the URL-safe base64 of what it got
+    (`-`/`_` for `+`/`/`), so compare the decoded bytes, in either alphabet."""
+    def decoded(value):
+        text = str(value).replace('-', '+').replace('_', '/')
+        try:
+            return base64.b64decode(text + '=' * (-len(text) % 4), validate=True)
+        except ValueError:
+            return None
+    return decoded(given) is not None and decoded(given) == decoded(current)
+
+
 class Iam:
     def __init__(self, app):
         self.app = app
@@ -182,7 +194,7 @@ class Iam:
             current = self._role(project, role)
             if current.get('deleted'):
                 raise bad('You can\'t update a deleted role. Undelete it first.')
-            if body.get('etag') and body['etag'] != current['etag']:
+            if body.get('etag') and not same_etag(body['etag'], current['etag']):
                 raise ApiError(409, 'There were concurrent policy changes. Please retry the whole read-modify-write '
                                'with exponential backoff.', 'aborted', 'ABORTED')
             self._role_fields({k: v for k, v in body.items() if not mask or k in mask}, current)
@@ -235,7 +247,7 @@ class Iam:
             bindings.append({'role': role, 'members': sorted(set(members))})
         with self.app.lock:
             current = self._policy(project)
-            if policy.get('etag') and policy['etag'] != current['etag']:
+            if policy.get('etag') and not same_etag(policy['etag'], current['etag']):
                 raise ApiError(409, 'There were concurrent policy changes. Please retry the whole read-modify-write '
                                'with exponential backoff.', 'aborted', 'ABORTED')
             for binding in bindings:
