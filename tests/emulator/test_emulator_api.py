@@ -820,7 +820,7 @@ def test_a_policy_etag_sent_back_url_safe_is_the_same_etag(api, emulator):
     """gcloud sends an etag (a bytes field) back URL-safe base64-encoded: '-' and '_' for '+' and '/'."""
     base = emulator.iam_endpoint
     policy = api.call('POST', 'v1/projects/%s:getIamPolicy' % PROJECT, {}, base=base).json()
-    for _ in range(200):  # until an etag has a character the two alphabets spell differently
+    for _attempt in range(200):  # until an etag has a character the two alphabets spell differently
         if set(policy['etag']) & set('+/'):
             break
         policy = api.call('POST', 'v1/projects/%s:setIamPolicy' % PROJECT, {'policy': policy}, base=base).json()
