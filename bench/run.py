@@ -597,8 +597,8 @@ PROV_ZONE = 'us-central1-a'
 def bench_provision(runs, tmp):
     import harness  # pylint: disable=import-outside-toplevel
     from fixtures_emulator import DEFAULT_CONFIG  # pylint: disable=import-outside-toplevel
-    from fixtures_provision import STAND_IN_IMAGE, PlaybookRunner, Sshd  # pylint: disable=import-outside-toplevel
-    ensure('base')
+    from fixtures_provision import PlaybookRunner, Sshd  # pylint: disable=import-outside-toplevel
+    stand_in_image = ensure('base')  # any small image: the maintainer container's stand-in sleeps
     (tmp / 'emu').mkdir()
     (tmp / 'sshd').mkdir()
     (tmp / 'ssh').mkdir()
@@ -610,10 +610,13 @@ def bench_provision(runs, tmp):
         emulator.reset()
         sshd = Sshd(tmp / 'sshd').start()
         docker('run', '--detach', '--name', maint, '--label', 'gcli.offload.test=bench', '--entrypoint', 'sleep',
-               STAND_IN_IMAGE, 'infinity')
+               stand_in_image, 'infinity')
         name = '%sw-%s' % (PREFIX, os.urandom(4).hex())
         runner = PlaybookRunner(tmp, env={
             'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE': emulator.compute_endpoint,
+            # the worker's service account (IAM) and its project roles (Resource Manager)
+            'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM': emulator.iam_endpoint,
+            'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER': emulator.iam_endpoint,
             'GCP_AUTH_KIND': 'accesstoken', 'CLOUDSDK_AUTH_ACCESS_TOKEN': 'bench-token',
             'CLOUDSDK_CORE_PROJECT': PROV_PROJECT,
         })
