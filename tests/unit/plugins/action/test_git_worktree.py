@@ -256,3 +256,13 @@ def test_the_token_file_goes_to_git_only_for_the_github_it_belongs_to(worker, re
     worker.run(ActionModule, dict(PRESENT, repo_url=repo_url, token_file='/dev/shm/offload/gh_token'))
     (cmd,) = worker.calls
     assert cmd.params[5] == ('/dev/shm/offload/gh_token' if given else '')
+
+
+def test_a_prepare_answer_through_a_terminal_is_read_the_same(worker):
+    """sudo with requiretty puts a terminal on the way: every line ends in \\r\\n."""
+    prepares(worker, out='head=abc\nbase=def\ngitdir=g\nchanged=1\n')
+    answer = worker.rules[0].answer
+    worker.script('git=start', answer=lambda cmd: (lambda rc, out, err: (rc, out.replace('\n', '\r\n'), err))(
+        *answer(cmd)))
+    result = worker.run(ActionModule, PRESENT)
+    assert result['changed'] is True and result['head'] == 'abc' and result['running'] is False
