@@ -72,8 +72,8 @@ def history_dir(tmp_path_factory):
 
 
 def run_history_job(worker, extra=None):
-    proc = worker.playbook('-e', 'pr=%d' % PR, extra=dict({'offload_job_command': ['sh', '-c', HISTORY_JOB]},
-                                                    **(extra or {})))
+    proc = worker.playbook('-e', 'pr=%d' % PR,
+                           extra=dict({'offload_job_command': ['sh', '-c', HISTORY_JOB]}, **(extra or {})))
     return proc, read(worker.logs()[-1]) if worker.logs() else ''
 
 

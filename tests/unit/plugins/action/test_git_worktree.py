@@ -160,8 +160,9 @@ def test_bad_options_are_refused_before_any_command(worker, bad, variable):
 
 
 def test_a_log_folder_that_is_refused_stops_the_job_before_git_saying_why(worker):
-    worker.script('git=start', rc=1, out='status=none\nerror=/srv/offload/logs is a link or not a directory: refusing '
-                                       'to follow it (remove it)\n')
+    worker.script('git=start', rc=1,
+                  out='status=none\nerror=/srv/offload/logs is a link or not a directory: refusing to follow it '
+                      '(remove it)\n')
     msg = worker.fail(ActionModule, PRESENT)
     assert 'is a link or not a directory: refusing to follow it' in msg and msg.startswith('job %s not started' % JOB)
     assert worker.commands(lambda c: c.argv[1:2] == ['exec']) == []
@@ -262,7 +263,11 @@ def test_a_prepare_answer_through_a_terminal_is_read_the_same(worker):
     """sudo with requiretty puts a terminal on the way: every line ends in \\r\\n."""
     prepares(worker, out='head=abc\nbase=def\ngitdir=g\nchanged=1\n')
     answer = worker.rules[0].answer
-    worker.script('git=start', answer=lambda cmd: (lambda rc, out, err: (rc, out.replace('\n', '\r\n'), err))(
-        *answer(cmd)))
+
+    def through_a_terminal(cmd):
+        rc, out, err = answer(cmd)
+        return rc, out.replace('\n', '\r\n'), err
+
+    worker.script('git=start', answer=through_a_terminal)
     result = worker.run(ActionModule, PRESENT)
     assert result['changed'] is True and result['head'] == 'abc' and result['running'] is False
