@@ -101,7 +101,10 @@ def test_a_short_job_starts_and_ends_in_the_launchs_one_command_and_its_log_come
         assert local.commands == 0
     assert shown == ['quick', 'no newline'] and state['rc'] == 0
     log = (tmp_path / 'logs' / JOB / (STAMP + '.log')).read_bytes()
-    assert sink.getvalue() == log == b'quick\nno newline' and offset == len(log) and end['log_size'] == str(len(log))
+    assert log == b'quick\nno newline' and end['log_size'] == str(len(log))
+    # a poll may see the last line with the newline the masking adds until the output ends
+    # (and then cuts off): the follower may have it, after the measured bytes
+    assert sink.getvalue() in (log, log + b'\n') and offset in (len(log), len(log) + 1)
     assert hashlib.sha256(log).hexdigest() == end['log_sha256']
 
 
