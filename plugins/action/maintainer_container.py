@@ -31,6 +31,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._worker_layout import
 from ansible_collections.gcli.offload.plugins.plugin_utils import _kv, _scripts
 from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import CONTAINER_ID, json_lines
 from ansible_collections.gcli.offload.plugins.plugin_utils._worker import WorkerAction, WorkerCommandError
+from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import RUNS_SCRIPT, parse_runs
 
 INSPECT_FORMAT = 'state={{.State.Status}} {{index .Config.Labels "%s"}}' % SPEC_LABEL
 # The check also reads the image the container was made from (its reference and image id).
@@ -226,18 +227,23 @@ class ActionModule(WorkerAction):
         return found[0] if found else (None, None)
 
     def _running_jobs(self, data_root):
-        """The names of the running job containers of this data root (their mounts are under it)."""
+        """The jobs of this data root that run: a job container (its mounts are under the data root),
+        or a supervised run between its parts or releasing its worktree, which it does through the
+        maintainer container."""
+        rc, out, err = self.cli.sh(RUNS_SCRIPT, 'offload-runs', [data_root], 'read the job runs')
+        runs, _now = parse_runs(out)
+        supervised = {job for job, run in runs.items() if run['state'] == 'running'}
         rc, out, err = self.cli.docker(
             ['ps', '-q', '--no-trunc', '--filter', 'label=%s=true' % MANAGED_LABEL, '--filter', 'status=running'],
             'list running jobs')
         ids = [word for word in out.split() if CONTAINER_ID.match(word)]
         if not ids:
-            return []
+            return sorted(supervised)
         rc, out, err = self.cli.docker(['inspect', '--format', '{{.Name}}{{range .Mounts}} {{.Source}}{{end}}'] + ids,
                                        'inspect running jobs', check=False)  # one may end meanwhile
         prefix = data_root.rstrip('/') + '/'
-        return sorted(fields[0].lstrip('/') for fields in map(str.split, out.splitlines())
-                      if len(fields) > 1 and any(src.startswith(prefix) for src in fields[1:]))
+        return sorted(supervised | {fields[0].lstrip('/') for fields in map(str.split, out.splitlines())
+                                    if len(fields) > 1 and any(src.startswith(prefix) for src in fields[1:])})
 
     def _freshness(self, image, running, data_root):
         """Pull the tag on the worker and compare: {stale, image_id (the tag's now), digest (what the

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.gcli.offload.plugins.action.maintainer_container import CHECK_SCRIPT, ActionModule
 from ansible_collections.gcli.offload.plugins.plugin_utils._docker_cli import DockerCLI, WorkerCommandError
+from ansible_collections.gcli.offload.plugins.plugin_utils._supervisor import RUNS_SCRIPT
 
 # A docker client that answers `container inspect` from $FAKE_INSPECT (exit $FAKE_INSPECT_RC)
 # and `exec` from $FAKE_EXEC (exit $FAKE_EXEC_RC), and records every call in $FAKE_CALLS.
@@ -228,3 +229,18 @@ def test_the_dirs_script_reports_a_noexec_data_root(noexec_dir):
     proc = run_dirs_script(noexec_dir)
     assert proc.returncode == 3 and proc.stdout.splitlines() == ['noexec=1'], proc.stdout + proc.stderr
     assert os.listdir(noexec_dir / 'worktrees') == []  # the probe is removed
+
+
+def test_a_run_between_its_containers_holds_the_refresh(worker):
+    """A supervised run whose container ended but which still releases its worktree (through the
+    maintainer container) counts as running, as a job container of the data root does; a run of
+    another data root's container and an ended run do not."""
+    worker.script(RUNS_SCRIPT, out='now=1700000100\njob=offload-7-fix\nrun=20261201T100000Z running 1700000000\n'
+                                   'job=offload-8-review\nrun=20261201T090000Z ended 1700000000\n')
+    worker.docker('ps', out='%s\n' % ('a' * 64))
+    worker.docker('inspect', out='/offload-9-review /srv/other/worktrees/offload-9-review\n')
+    action = worker.action(ActionModule, {})
+    action.cli = DockerCLI(action, 'docker')
+    assert action._running_jobs('/srv/offload') == ['offload-7-fix']
+    worker.docker('inspect', out='/offload-9-review /srv/offload/worktrees/offload-9-review\n')
+    assert action._running_jobs('/srv/offload') == ['offload-7-fix', 'offload-9-review']
