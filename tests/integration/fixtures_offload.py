@@ -112,6 +112,27 @@ class Streamed:
         return self.proc.returncode
 
 
+class DrainedPopen(subprocess.Popen):
+    """A Popen with stdout piped whose output is read as it comes, so that a verbose run never
+    blocks on a full pipe while the test waits for something else; communicate() returns it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._chunks = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.stdout:
+            self._chunks.append(line)
+
+    def communicate(self, input=None, timeout=None):  # pylint: disable=redefined-builtin
+        self.wait(timeout=timeout)
+        self._reader.join(timeout=30)
+        self.stdout.close()
+        return ''.join(self._chunks), None
+
+
 class Worker:
     """An isolated local worker: its own data root, maintainer name and log folder."""
 
@@ -146,18 +167,21 @@ class Worker:
                               timeout=timeout, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
                                                         **(env or {})), check=False)
 
-    def start(self, *args, extra=None):
-        return subprocess.Popen(self.command('offload.yml', extra, args), cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True,
-                                env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+    def start(self, *args, extra=None, drain=False):
+        """offload.yml started (a Popen, output piped); drain: its output read as it comes
+        (DrainedPopen), for a verbose run nobody reads line by line."""
+        popen = DrainedPopen if drain else subprocess.Popen
+        return popen(self.command('offload.yml', extra, args), cwd=ROOT, stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT, text=True, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
 
-    def start_blocking_job(self, pr=1, action='review', before='', extra=None, args=(), timeout=120):
+    def start_blocking_job(self, pr=1, action='review', before='', extra=None, args=(), timeout=120, drain=False):
         """Start offload.yml for a job that waits for a `stop` file in its worktree; return the
         running ansible-playbook (a Popen) once the job container runs. `before` is shell run first
-        in the job (e.g. a check that must hold, with `set -e` semantics left to the caller)."""
+        in the job (e.g. a check that must hold, with `set -e` semantics left to the caller).
+        drain: see start (-vvvv fills the pipe before the job starts)."""
         command = ['sh', '-c', before + WAIT_FOR_STOP]
         proc = self.start('-e', 'pr=%d' % pr, '-e', 'offload_action=%s' % action, *args,
-                          extra=dict({'offload_job_command': command}, **(extra or {})))
+                          extra=dict({'offload_job_command': command}, **(extra or {})), drain=drain)
         name = 'offload-%d-%s' % (pr, action)
         try:
             wait_for(lambda: proc.poll() is not None or (self.job_state(name) == 'running'

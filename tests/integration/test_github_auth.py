@@ -96,7 +96,7 @@ def test_the_token_never_leaks_on_the_ssh_worker(cos_worker, verbosity):
     setup = auth(cos_worker, TOKEN, verbosity)
     assert setup.returncode == 0, setup.stdout[-3000:]
     job = cos_worker.start_blocking_job(pr=1, before='test -s "$OFFLOAD_GH_TOKEN_FILE" || exit 3; ',
-                                        args=(verbosity,), extra={'offload_job_command_token': True})
+                                        args=(verbosity,), extra={'offload_job_command_token': True}, drain=True)
     try:
         # process arguments: nothing on this machine (host, worker, containers) carries it
         assert _processes_with(TOKEN) == []
