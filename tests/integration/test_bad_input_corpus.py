@@ -54,9 +54,13 @@ WORKER_PLAYBOOKS = ('offload.yml', 'github_auth.yml', 'status.yml', 'logs.yml', 
                     'attach.yml')
 CLOUD_PLAYBOOKS = ('provision.yml', 'teardown.yml', 'image_pipeline.yml')
 WORKER_MODULES = ('job_spec', 'maintainer_container', 'git_worktree', 'job_container', 'worker_secret', 'job_info',
-                  'job_cleanup', 'job_log', 'attach_command', 'worker_ready')
+                  'job_cleanup', 'job_log', 'attach_command', 'worker_ready', 'gemini_profile', 'job_deliver')
 CLOUD_MODULES = ('cos_instance', 'cos_instance_info', 'compute_firewall', 'cloudbuild_trigger', 'image_tag_info', 'worker_vm_spec',
                  'pipeline_spec', 'default_ssh_rule', 'worker_orphans', 'service_account')
+# The GitHub side, on the controller (run with the cloud modules: a refused input makes no request)
+GITHUB_MODULES = ('delivery_plan', 'issue_plan', 'pr_open', 'pr_comment')
+# Nothing answers there: a valid control fails reaching it, after validation
+NO_GITHUB = 'http://127.0.0.1:9'
 # What a valid control creates (the checks must see it).
 CREATES = {'maintainer_container', 'worker_secret', 'cos_instance', 'compute_firewall', 'cloudbuild_trigger',
            'image_tag_info'}
@@ -70,7 +74,8 @@ def load_corpus():
         key = (entry['target'], entry['id'])
         assert key not in seen, 'duplicate corpus entry %s' % (key,)
         seen.add(key)
-        assert entry['target'] in WORKER_PLAYBOOKS + CLOUD_PLAYBOOKS + WORKER_MODULES + CLOUD_MODULES, entry
+        assert entry['target'] in WORKER_PLAYBOOKS + CLOUD_PLAYBOOKS + WORKER_MODULES + CLOUD_MODULES + GITHUB_MODULES, \
+            entry
         assert entry.get('message'), entry
     return entries
 
@@ -82,7 +87,7 @@ def harness(entry):
     target = entry['target']
     if target in WORKER_MODULES:
         return 'worker-module'
-    if target in CLOUD_MODULES:
+    if target in CLOUD_MODULES + GITHUB_MODULES:
         return 'cloud-module'
     if target in CLOUD_PLAYBOOKS or entry.get('harness') == 'cloud':
         return 'cloud-playbook'
@@ -158,13 +163,13 @@ def params(kind):
 
 def test_the_corpus_covers_every_playbook_and_module():
     targets = {e['target'] for e in ENTRIES}
-    assert targets == set(WORKER_PLAYBOOKS + CLOUD_PLAYBOOKS + WORKER_MODULES + CLOUD_MODULES)
+    assert targets == set(WORKER_PLAYBOOKS + CLOUD_PLAYBOOKS + WORKER_MODULES + CLOUD_MODULES + GITHUB_MODULES)
     tracked = subprocess.run(['git', 'ls-files', '*.yml'], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.split()
     top = {f for f in tracked if '/' not in f and f not in ('galaxy.yml', '.ansible-lint')}
     assert top <= set(WORKER_PLAYBOOKS + CLOUD_PLAYBOOKS), top - set(WORKER_PLAYBOOKS + CLOUD_PLAYBOOKS)
     modules = {f[:-3] for f in os.listdir(os.path.join(ROOT, 'plugins', 'modules')) if f.endswith('.py')}
-    assert modules == set(WORKER_MODULES + CLOUD_MODULES)
+    assert modules == set(WORKER_MODULES + CLOUD_MODULES + GITHUB_MODULES)
 
 
 # ---------------------------------------------------------------------------
@@ -335,6 +340,9 @@ def worker_module_base(target, ctx):
         'job_log': {'pr': PR, 'data_root': ctx['data_root'], 'log_dest': ctx['log_dest']},
         'attach_command': {'pr': PR, 'maintainer': ctx['maintainer']},
         'worker_ready': {'container': ctx['maintainer'], 'timeout': 1, 'interval': 1},
+        'gemini_profile': {'src': ctx['log_dest'] + '-profile', 'maintainer': ctx['maintainer']},
+        'job_deliver': {'pr': PR, 'action': 'fix', 'data_root': ctx['data_root'], 'maintainer': ctx['maintainer'],
+                        'mode': 'none', 'log_dest': ctx['log_dest']},
     }[target]
 
 
@@ -361,6 +369,13 @@ def cloud_module_base(target, ctx, emu):
         'worker_vm_spec': {'worker_name': 'corpus-w', 'project': ctx['token'], 'maintainer_image': MAINTAINER_IMAGE,
                            'ssh_user': 'corpus'},
         'pipeline_spec': {'project': ctx['token'], 'github_owner': 'octo', 'github_repo': 'repo'},
+        'delivery_plan': {'pr': PR, 'upstream_url': 'https://github.com/octo/repo.git', 'api_url': NO_GITHUB,
+                          'token': 'github_pat_corpus_not_a_token'},
+        'issue_plan': {'issue': PR, 'upstream_url': 'https://github.com/octo/repo.git', 'api_url': NO_GITHUB,
+                       'token': 'github_pat_corpus_not_a_token'},
+        'pr_open': {'repo': 'octo/repo', 'head_repo': 'me/repo', 'branch': 'offload/issue-1', 'base': 'main',
+                    'issue': PR, 'api_url': NO_GITHUB, 'token': 'github_pat_corpus_not_a_token'},
+        'pr_comment': {'pr': PR, 'repo': 'octo/repo', 'api_url': NO_GITHUB, 'token': 'github_pat_corpus_not_a_token'},
     }[target]
 
 
@@ -484,7 +499,7 @@ def test_module_refuses(entry, batches):
 
 
 @pytest.mark.parametrize('target', [pytest.param(t, marks=pytest.mark.xdist_group(t))
-                                    for t in WORKER_MODULES + CLOUD_MODULES])
+                                    for t in WORKER_MODULES + CLOUD_MODULES + GITHUB_MODULES])
 def test_module_control_passes_validation(target, batches):
     """The target's valid base options through the same batch: validation passes, and
     the targets that create things are seen creating them (the checks can fail)."""
