@@ -122,18 +122,20 @@ def validate_pr(value, variable='pr'):
     """Return the pull request number as an int, or raise JobInputError.
 
     Accepts an int or a string of decimal digits (extra vars are strings);
-    refuses bools, signs, spaces, zero and anything else.
+    refuses bools, signs, spaces, zero and anything else. An issue's number (variable
+    issue) follows the same rule.
     """
+    rule = 'must be a positive integer (%s number), got %%s' % ('an issue' if variable == 'issue' else 'a pull request')
     if isinstance(value, bool):
-        raise InputError(variable, 'must be a positive integer (a pull request number), got %s' % shown(value))
+        raise InputError(variable, rule % shown(value))
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and re.fullmatch(r'[0-9]{1,10}', value):
         number = int(value)
     else:
-        raise InputError(variable, 'must be a positive integer (a pull request number), got %s' % shown(value))
+        raise InputError(variable, rule % shown(value))
     if not 1 <= number < MAX_PR:
-        raise InputError(variable, 'must be a positive integer (a pull request number), got %s' % shown(value))
+        raise InputError(variable, rule % shown(value))
     return number
 
 

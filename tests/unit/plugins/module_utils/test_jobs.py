@@ -30,7 +30,13 @@ def test_pr_refuses_anything_else(value):
     with pytest.raises(jobs.JobInputError) as err:
         jobs.validate_pr(value)
     assert err.value.variable == 'pr'
-    assert 'positive integer' in str(err.value)
+    assert 'positive integer (a pull request number)' in str(err.value)
+
+
+def test_an_issue_number_is_refused_as_an_issue_number():
+    with pytest.raises(jobs.JobInputError) as err:
+        jobs.validate_pr('0', 'issue')
+    assert err.value.variable == 'issue' and 'positive integer (an issue number)' in str(err.value)
 
 
 @pytest.mark.parametrize('action', jobs.ACTIONS)
