@@ -13,7 +13,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.gcli.offload.plugins.module_utils._delivery import issue_plan, repo_of_url, token_goes_to
 from ansible_collections.gcli.offload.plugins.module_utils._github import github_repo
 from ansible_collections.gcli.offload.plugins.module_utils._github_api import (
-    DEFAULT_API,
+    GITHUB_ARGUMENT_SPEC,
     GitHubAPI,
     GitHubError,
     token_link,
@@ -33,9 +33,7 @@ class ActionModule(ActionBase):
         'repo': {'type': 'str', 'default': ''},
         'fork': {'type': 'str', 'default': ''},
         'fork_url': {'type': 'str', 'default': ''},
-        'api_url': {'type': 'str', 'default': DEFAULT_API},
-        'token': {'type': 'str', 'default': '', 'no_log': True},
-        'token_name': {'type': 'str', 'default': 'gcli-offload'},
+        **GITHUB_ARGUMENT_SPEC,
     }
 
     def run(self, tmp=None, task_vars=None):

@@ -19,7 +19,7 @@ from ansible_collections.gcli.offload.plugins.module_utils._delivery import (
 )
 from ansible_collections.gcli.offload.plugins.module_utils._github import github_repo
 from ansible_collections.gcli.offload.plugins.module_utils._github_api import (
-    DEFAULT_API,
+    GITHUB_ARGUMENT_SPEC,
     GitHubAPI,
     GitHubError,
     token_link,
@@ -37,14 +37,12 @@ class ActionModule(ActionBase):
         'pr': {'type': 'raw', 'required': True},
         'upstream_url': {'type': 'str', 'default': ''},
         'repo': {'type': 'str', 'default': ''},
-        'api_url': {'type': 'str', 'default': DEFAULT_API},
-        'token': {'type': 'str', 'default': '', 'no_log': True},
-        'token_name': {'type': 'str', 'default': 'gcli-offload'},
         'job': {'type': 'str', 'default': ''},
         'rc': {'type': 'int'},
         'parts': {'type': 'dict', 'default': {}},
         'log': {'type': 'path', 'default': ''},
         'part': {'type': 'str', 'default': 'ai_review'},
+        **GITHUB_ARGUMENT_SPEC,
     }
 
     def run(self, tmp=None, task_vars=None):

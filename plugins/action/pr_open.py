@@ -11,7 +11,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.gcli.offload.plugins.module_utils._delivery import validate_branch
 from ansible_collections.gcli.offload.plugins.module_utils._github_api import (
-    DEFAULT_API,
+    GITHUB_ARGUMENT_SPEC,
     GitHubAPI,
     GitHubError,
     validate_api_url,
@@ -32,9 +32,7 @@ class ActionModule(ActionBase):
         'issue': {'type': 'raw', 'required': True},
         'title': {'type': 'str', 'default': ''},
         'draft': {'type': 'bool', 'default': True},
-        'api_url': {'type': 'str', 'default': DEFAULT_API},
-        'token': {'type': 'str', 'default': '', 'no_log': True},
-        'token_name': {'type': 'str', 'default': 'gcli-offload'},
+        **GITHUB_ARGUMENT_SPEC,
     }
 
     def run(self, tmp=None, task_vars=None):

@@ -27,6 +27,13 @@ from urllib.request import Request, build_opener, HTTPRedirectHandler
 from ansible_collections.gcli.offload.plugins.module_utils._github import pat_link
 
 DEFAULT_API = 'https://api.github.com'
+# The options every GitHub-side action plugin takes: where the API is, the token, and the name
+# its pre-filled creation link gives a new token.
+GITHUB_ARGUMENT_SPEC = {
+    'api_url': {'type': 'str', 'default': DEFAULT_API},
+    'token': {'type': 'str', 'default': '', 'no_log': True},
+    'token_name': {'type': 'str', 'default': 'gcli-offload'},
+}
 USER_AGENT = 'gcli.offload'
 REPO_RE = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}\Z')
 _LOOPBACK = re.compile(r'^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d+)?\Z')
